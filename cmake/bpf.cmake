@@ -1,0 +1,49 @@
+# BPF objects and their skeletons.
+#
+# vmlinux.h is generated at build time from KT_VMLINUX_BTF. Each
+# probes/NAME.bpf.c becomes NAME.bpf.o (clang -target bpf) and NAME.skel.h
+# (bpftool gen skeleton), which cmd/NAME.c includes; the objects end up
+# embedded in the ktrace binary.
+
+find_program(KT_CLANG NAMES clang clang-14 REQUIRED)
+find_program(KT_BPFTOOL NAMES bpftool PATHS /usr/sbin /usr/local/sbin REQUIRED)
+
+set(KT_VMLINUX_BTF /sys/kernel/btf/vmlinux CACHE FILEPATH
+	"BTF file that vmlinux.h is generated from")
+set(KT_GEN_DIR ${CMAKE_BINARY_DIR}/gen)
+file(MAKE_DIRECTORY ${KT_GEN_DIR})
+
+add_custom_command(OUTPUT ${KT_GEN_DIR}/vmlinux.h
+	COMMAND ${KT_BPFTOOL} btf dump file ${KT_VMLINUX_BTF} format c > ${KT_GEN_DIR}/vmlinux.h.tmp
+	COMMAND ${CMAKE_COMMAND} -E rename ${KT_GEN_DIR}/vmlinux.h.tmp ${KT_GEN_DIR}/vmlinux.h
+	COMMENT "Generating vmlinux.h from ${KT_VMLINUX_BTF}"
+	VERBATIM)
+
+set(KT_BPF_FLAGS -O2 -g -target bpf -D__TARGET_ARCH_x86 -Wall -Wextra -Werror
+	-Wno-unused-parameter -Wno-missing-field-initializers -Wno-unused-function
+	-I${KT_GEN_DIR} -I${CMAKE_SOURCE_DIR}/probes -I${CMAKE_SOURCE_DIR}/probes/lib)
+
+file(GLOB KT_BPF_HEADERS ${CMAKE_SOURCE_DIR}/probes/*.h ${CMAKE_SOURCE_DIR}/probes/lib/*.h)
+
+# kt_bpf_skeletons(OUTVAR src...): a skeleton header for each probe source.
+function(kt_bpf_skeletons outvar)
+	set(headers)
+	foreach(src ${ARGN})
+		get_filename_component(name ${src} NAME_WE)
+		set(obj ${KT_GEN_DIR}/${name}.bpf.o)
+		set(skel ${KT_GEN_DIR}/${name}.skel.h)
+		add_custom_command(OUTPUT ${obj}
+			COMMAND ${KT_CLANG} ${KT_BPF_FLAGS} -c ${src} -o ${obj}
+			DEPENDS ${src} ${KT_BPF_HEADERS} ${KT_GEN_DIR}/vmlinux.h
+			COMMENT "BPF ${name}.bpf.o"
+			VERBATIM)
+		add_custom_command(OUTPUT ${skel}
+			COMMAND ${KT_BPFTOOL} gen skeleton ${obj} name ${name}_bpf > ${skel}.tmp
+			COMMAND ${CMAKE_COMMAND} -E rename ${skel}.tmp ${skel}
+			DEPENDS ${obj}
+			COMMENT "skeleton ${name}.skel.h"
+			VERBATIM)
+		list(APPEND headers ${skel})
+	endforeach()
+	set(${outvar} ${headers} PARENT_SCOPE)
+endfunction()

@@ -1,0 +1,322 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Kernel feature probes (see features.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/perf_event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include "features.h"
+#include "util.h"
+
+static const char *const attach_names[KT_ATTACH_N] = {
+	[KT_FENTRY] = "fentry",	    [KT_FEXIT] = "fexit",   [KT_KPROBE] = "kprobe",
+	[KT_KRETPROBE] = "kretprobe", [KT_TP_BTF] = "tp_btf", [KT_RAW_TP] = "raw_tp",
+	[KT_TRACEPOINT] = "tracepoint", [KT_PERF_EVENT] = "perf_event",
+};
+
+const char *kt_attach_name(enum kt_attach t)
+{
+	return t < KT_ATTACH_N ? attach_names[t] : "?";
+}
+
+int kt_attach_parse(const char *s)
+{
+	for (int i = 0; i < KT_ATTACH_N; i++)
+		if (!strcmp(s, attach_names[i]))
+			return i;
+	return -1;
+}
+
+static struct btf *vmlinux_btf(void)
+{
+	static struct btf *btf;
+	static bool tried;
+
+	if (!tried) {
+		tried = true;
+		btf = btf__load_vmlinux_btf();
+		if (!btf)
+			btf = NULL;
+	}
+	return btf;
+}
+
+bool kt_have_btf(void)
+{
+	return access("/sys/kernel/btf/vmlinux", R_OK) == 0;
+}
+
+bool kt_have_ringbuf(void)
+{
+	int fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, NULL, 0, 0, 4096, NULL);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+int kt_btf_tp_nargs(const char *tp)
+{
+	struct btf *btf = vmlinux_btf();
+	const struct btf_type *t;
+	char name[128];
+	int id;
+
+	if (!btf)
+		return -ENOENT;
+	snprintf(name, sizeof(name), "btf_trace_%s", tp);
+	id = btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF);
+	if (id < 0)
+		return id;
+	t = btf__type_by_id(btf, id);			  /* typedef */
+	t = btf__type_by_id(btf, t->type);		  /* pointer */
+	if (!t || !btf_is_ptr(t))
+		return -EINVAL;
+	t = btf__type_by_id(btf, t->type);		  /* func proto */
+	if (!t || !btf_is_func_proto(t))
+		return -EINVAL;
+	return btf_vlen(t) - 1; /* the first parameter is the context */
+}
+
+bool kt_btf_has_member(const char *strct, const char *member)
+{
+	struct btf *btf = vmlinux_btf();
+	const struct btf_type *t;
+	const struct btf_member *m;
+	int id;
+
+	if (!btf)
+		return false;
+	id = btf__find_by_name_kind(btf, strct, BTF_KIND_STRUCT);
+	if (id < 0)
+		return false;
+	t = btf__type_by_id(btf, id);
+	m = btf_members(t);
+	for (int i = 0; i < btf_vlen(t); i++, m++)
+		if (!strcmp(btf__name_by_offset(btf, m->name_off), member))
+			return true;
+	return false;
+}
+
+/* r0 = 0; exit */
+static const struct bpf_insn ret0[] = {
+	{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+	{ .code = BPF_JMP | BPF_EXIT },
+};
+
+static int load(enum bpf_prog_type type, enum bpf_attach_type eat, int btf_id)
+{
+	LIBBPF_OPTS(bpf_prog_load_opts, o, .expected_attach_type = eat, .attach_btf_id = btf_id);
+	int fd = bpf_prog_load(type, "kt_probe", "GPL", ret0, 2, &o);
+
+	return fd < 0 ? -errno : fd;
+}
+
+static int perf_attach(int prog, struct perf_event_attr *attr)
+{
+	int pfd = syscall(SYS_perf_event_open, attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC), err = 0;
+
+	if (pfd < 0)
+		return -errno;
+	if (ioctl(pfd, PERF_EVENT_IOC_SET_BPF, prog) < 0)
+		err = -errno;
+	close(pfd);
+	return err;
+}
+
+static int read_int_file(const char *path, long *v)
+{
+	char buf[64];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EINVAL;
+	buf[n] = 0;
+	*v = strtol(buf, NULL, 10);
+	return 0;
+}
+
+static int probe_btf_tracing(enum bpf_attach_type eat, const char *target, const char **why)
+{
+	int id, fd, lfd;
+
+	if (!kt_have_btf()) {
+		*why = "no kernel BTF (/sys/kernel/btf/vmlinux)";
+		return -ENOENT;
+	}
+	id = libbpf_find_vmlinux_btf_id(target, eat);
+	if (id < 0) {
+		*why = eat == BPF_TRACE_RAW_TP ? "tracepoint not in kernel BTF"
+					       : "function not in kernel BTF";
+		return -ENOENT;
+	}
+	fd = load(BPF_PROG_TYPE_TRACING, eat, id);
+	if (fd < 0) {
+		*why = fd == -EPERM ? "kernel refuses the program (EPERM)" : "program load failed";
+		return fd;
+	}
+	lfd = eat == BPF_TRACE_RAW_TP ? bpf_raw_tracepoint_open(NULL, fd)
+				      : bpf_link_create(fd, 0, eat, NULL);
+	if (lfd < 0) {
+		lfd = -errno;
+		*why = lfd == -EPERM ? "kernel refuses to attach (EPERM)" : "attach failed";
+	} else {
+		close(lfd);
+		lfd = 0;
+	}
+	close(fd);
+	return lfd;
+}
+
+static int probe_kprobe(const char *target, bool ret, const char **why)
+{
+	struct perf_event_attr attr = { .size = sizeof(attr) };
+	long type, bit;
+	int fd, err;
+
+	if (read_int_file("/sys/bus/event_source/devices/kprobe/type", &type)) {
+		*why = "kernel has no kprobe PMU (CONFIG_KPROBES off?)";
+		return -ENOENT;
+	}
+	attr.type = (unsigned)type;
+	if (ret) {
+		if (read_int_file("/sys/bus/event_source/devices/kprobe/format/retprobe", &bit))
+			bit = 0;
+		attr.config = 1ULL << bit;
+	}
+	attr.config1 = (uint64_t)(unsigned long)target;
+	fd = load(BPF_PROG_TYPE_KPROBE, 0, 0);
+	if (fd < 0) {
+		*why = "kprobe program load failed";
+		return fd;
+	}
+	err = perf_attach(fd, &attr);
+	close(fd);
+	if (err)
+		*why = err == -ENOENT || err == -EINVAL ? "function cannot be kprobed" : "kprobe attach failed";
+	return err;
+}
+
+static int probe_raw_tp(const char *target, const char **why)
+{
+	int fd = load(BPF_PROG_TYPE_RAW_TRACEPOINT, 0, 0), lfd;
+
+	if (fd < 0) {
+		*why = "raw tracepoint program load failed";
+		return fd;
+	}
+	lfd = bpf_raw_tracepoint_open(target, fd);
+	if (lfd < 0) {
+		lfd = -errno;
+		*why = "no such raw tracepoint";
+	} else {
+		close(lfd);
+		lfd = 0;
+	}
+	close(fd);
+	return lfd;
+}
+
+static int probe_tracepoint(const char *target, const char **why)
+{
+	struct perf_event_attr attr = { .size = sizeof(attr), .type = PERF_TYPE_TRACEPOINT };
+	char path[256];
+	long id;
+	int fd, err;
+
+	err = kt_tracefs_ensure();
+	if (err) {
+		*why = "tracefs is not mounted and could not be mounted";
+		return err;
+	}
+	snprintf(path, sizeof(path), "%s/events/%s/id", kt_tracefs_path(), target);
+	if (read_int_file(path, &id)) {
+		*why = "no such tracepoint";
+		return -ENOENT;
+	}
+	attr.config = (uint64_t)id;
+	attr.sample_period = 1;
+	fd = load(BPF_PROG_TYPE_TRACEPOINT, 0, 0);
+	if (fd < 0) {
+		*why = "tracepoint program load failed";
+		return fd;
+	}
+	err = perf_attach(fd, &attr);
+	close(fd);
+	if (err)
+		*why = "tracepoint attach failed";
+	return err;
+}
+
+struct probe_cache {
+	enum kt_attach type;
+	char target[96];
+	int err;
+	const char *why;
+};
+
+int kt_feature_probe(enum kt_attach type, const char *target, const char **why)
+{
+	static struct probe_cache cache[128];
+	static size_t n;
+	const char *w = NULL;
+	int err = -EINVAL;
+
+	for (size_t i = 0; i < n; i++) {
+		if (cache[i].type == type && !strcmp(cache[i].target, target)) {
+			*why = cache[i].why;
+			return cache[i].err;
+		}
+	}
+	switch (type) {
+	case KT_FENTRY:
+		err = probe_btf_tracing(BPF_TRACE_FENTRY, target, &w);
+		break;
+	case KT_FEXIT:
+		err = probe_btf_tracing(BPF_TRACE_FEXIT, target, &w);
+		break;
+	case KT_TP_BTF:
+		err = probe_btf_tracing(BPF_TRACE_RAW_TP, target, &w);
+		break;
+	case KT_KPROBE:
+	case KT_KRETPROBE:
+		err = probe_kprobe(target, type == KT_KRETPROBE, &w);
+		break;
+	case KT_RAW_TP:
+		err = probe_raw_tp(target, &w);
+		break;
+	case KT_TRACEPOINT:
+		err = probe_tracepoint(target, &w);
+		break;
+	case KT_PERF_EVENT:
+		err = 0; /* the descriptor's attach() decides and reports */
+		break;
+	default:
+		w = "unknown attach type";
+		break;
+	}
+	if (n < sizeof(cache) / sizeof(cache[0])) {
+		cache[n].type = type;
+		snprintf(cache[n].target, sizeof(cache[n].target), "%s", target);
+		cache[n].err = err;
+		cache[n].why = w;
+		n++;
+	}
+	*why = w;
+	return err;
+}

@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The subcommand descriptor and the context that core hands to it.
+ *
+ * A subcommand is data plus a few hooks. Core owns everything that BCC's tools
+ * repeat in each main(): option parsing, privilege and kernel checks, libbpf
+ * logging, open -> plan attach alternatives -> configure -> load -> attach,
+ * polling, signals, interval/count/duration, lost-event accounting, exit codes
+ * and teardown. See README.md "Adding a subcommand".
+ */
+#ifndef KT_KTRACE_H
+#define KT_KTRACE_H
+
+#include <argp.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct bpf_object;
+struct bpf_object_skeleton;
+struct kt_out;
+struct kt_ctx;
+
+#define KT_VERSION "0.1.0"
+
+/* Exit codes. */
+enum { KT_EXIT_OK = 0, KT_EXIT_FAIL = 1, KT_EXIT_USAGE = 2 };
+
+enum kt_kind {
+	KT_STREAM,  /* one record per event through the ring buffer "events" */
+	KT_SUMMARY, /* BPF aggregates in maps; drained each interval and at exit */
+	KT_INFO,    /* no BPF lifecycle: the descriptor's run() does everything */
+};
+
+/* Which BCC-style positional arguments a subcommand takes. */
+enum kt_pos {
+	KT_POS_NONE,
+	KT_POS_INTERVAL, /* [interval [count]] */
+	KT_POS_DURATION, /* [duration] */
+};
+
+/* Kinds of attach alternative, in no particular order (plans give the order). */
+enum kt_attach {
+	KT_FENTRY,
+	KT_FEXIT,
+	KT_KPROBE,
+	KT_KRETPROBE,
+	KT_TP_BTF,
+	KT_RAW_TP,
+	KT_TRACEPOINT,
+	KT_PERF_EVENT, /* attached by the descriptor's attach() hook */
+	KT_ATTACH_N,
+};
+
+/*
+ * One way to attach a logical hook. target is the kernel function (fentry,
+ * fexit, kprobe, kretprobe), the tracepoint name without category (tp_btf,
+ * raw_tp) or "category/name" (tracepoint). prog is the BPF program's name.
+ */
+struct kt_alt {
+	enum kt_attach type;
+	const char *target;
+	const char *prog;
+};
+
+#define KT_MAX_ALTS 5
+
+/* A logical hook and its alternatives, best first. */
+struct kt_hook {
+	const char *name;
+	bool optional; /* no working alternative: warn and go on */
+	struct kt_alt alts[KT_MAX_ALTS];
+};
+
+struct kt_cmd {
+	const char *name;
+	const char *summary;  /* one line for `ktrace --help` */
+	const char *doc;      /* argp doc: text before \v is shown above the options, after it below */
+	const char *args_doc; /* NULL: derived from pos */
+	const struct argp_option *options;
+	/* Parses the subcommand's own options; state->input is the struct kt_ctx. */
+	error_t (*parse)(int key, char *arg, struct argp_state *state);
+	enum kt_kind kind;
+	enum kt_pos pos;
+	const struct kt_hook *hooks;
+	size_t n_hooks;
+	size_t priv_size; /* bytes of zeroed private state at ctx->priv */
+
+	/* After parsing: cross-check options, disable hooks the options do not need. */
+	int (*validate)(struct kt_ctx *ctx);
+	/* Open the skeleton (use KT_SKEL_OPEN). */
+	int (*open)(struct kt_ctx *ctx);
+	/* After the attach plan is chosen, before load: rodata, map sizes. */
+	int (*configure)(struct kt_ctx *ctx);
+	/* Attach a KT_PERF_EVENT alternative (or any the descriptor wants to own). */
+	int (*attach)(struct kt_ctx *ctx, const struct kt_hook *hook, const struct kt_alt *alt);
+	/* After attach, before the readiness line: e.g. print a text header. */
+	int (*start)(struct kt_ctx *ctx);
+	/* STREAM: one ring-buffer record (size already checked against min_record). */
+	int (*handle)(struct kt_ctx *ctx, const void *data, size_t size);
+	size_t min_record;
+	/* Print what was aggregated; final is set on the last call. */
+	int (*drain)(struct kt_ctx *ctx, bool final);
+	/* Free private state; called once, also after a failed start. */
+	void (*finish)(struct kt_ctx *ctx);
+	/* KT_INFO: the whole command. */
+	int (*run)(struct kt_ctx *ctx);
+	/* Readiness line shown on stderr in text mode after attach. */
+	const char *tracing_msg;
+};
+
+/* Run-time state of one hook of the plan. */
+struct kt_hook_state {
+	bool disabled;
+	int chosen; /* index into alts, -1: none */
+	const char *why; /* why nothing was chosen */
+};
+
+struct kt_common_opts {
+	bool json;
+	bool timestamp;
+	int verbose;
+	const char *output;
+	uint64_t interval_s; /* 0: none */
+	uint64_t count;      /* 0: unlimited */
+	uint64_t duration_s; /* 0: until signalled */
+	uint64_t ringbuf_bytes;
+};
+
+struct kt_ctx {
+	const struct kt_cmd *cmd;
+	struct kt_common_opts o;
+	int argc;
+	char **argv; /* the full command line, for the meta record */
+	void *priv;
+	struct kt_out *out;
+
+	void *skel;
+	struct bpf_object_skeleton *skel_obj;
+	struct bpf_object *obj;
+	void (*skel_destroy)(void *skel);
+
+	struct kt_hook_state *hooks;
+
+	uint64_t start_ns;          /* CLOCK_MONOTONIC at attach (BPF's ktime) */
+	uint64_t start_realtime_ns; /* wall clock at attach */
+	uint64_t interval_start_ns; /* monotonic, start of the current interval */
+	uint64_t events;            /* records handled */
+	uint64_t lost;              /* records the BPF side counted as dropped */
+
+	/* extra string members of the JSON meta record (kt_meta_add) */
+#define KT_MAX_META 8
+	const char *meta_keys[KT_MAX_META];
+	const char *meta_vals[KT_MAX_META];
+	int n_meta;
+};
+
+/*
+ * Open a bpftool skeleton into ctx. Usage in a descriptor's open():
+ *	return KT_SKEL_OPEN(ctx, biolat_bpf);
+ */
+#define KT_SKEL_OPEN(ctx, name)                                                                    \
+	({                                                                                         \
+		struct name *__s = name##__open();                                                 \
+		int __err = 0;                                                                     \
+		if (!__s) {                                                                        \
+			__err = -errno;                                                            \
+		} else {                                                                           \
+			(ctx)->skel = __s;                                                         \
+			(ctx)->skel_obj = __s->skeleton;                                           \
+			(ctx)->obj = __s->obj;                                                     \
+			(ctx)->skel_destroy = (void (*)(void *))name##__destroy;                   \
+		}                                                                                  \
+		__err;                                                                             \
+	})
+
+/* The registered subcommands (cmd/commands.c). */
+extern const struct kt_cmd *const kt_cmds[];
+extern const size_t kt_n_cmds;
+
+const struct kt_cmd *kt_cmd_find(const char *name);
+/* Closest command name by edit distance, or NULL when nothing is close. */
+const struct kt_cmd *kt_cmd_suggest(const char *name);
+
+/* Run one subcommand with argv[0] == its name; returns the exit code. */
+int kt_run(const struct kt_cmd *cmd, int argc, char **argv, int full_argc, char **full_argv);
+
+/* Plan helpers for descriptors. */
+int kt_hook_disable(struct kt_ctx *ctx, const char *hook);
+/* The alternative chosen for a hook, or NULL if none (disabled/optional missing). */
+const struct kt_alt *kt_hook_chosen(const struct kt_ctx *ctx, const char *hook);
+
+/* Parse a positive integer option value; argp_error()s on bad input. */
+uint64_t kt_arg_u64(struct argp_state *state, const char *opt, const char *arg, uint64_t min,
+		    uint64_t max);
+
+/* Adds "key":"val" to the JSON meta record (strings must outlive the run). */
+void kt_meta_add(struct kt_ctx *ctx, const char *key, const char *val);
+
+/* True when the run should stop (signal, output closed, duration over). */
+bool kt_stopping(void);
+
+#endif

@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Draining BPF hash maps (see maps.h). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+
+#include "maps.h"
+
+#define BATCH 256
+
+static int drain_batch(int fd, size_t ks, size_t vs, bool del,
+		       int (*fn)(const void *, const void *, void *), void *arg)
+{
+	char *keys = malloc(BATCH * ks), *vals = malloc(BATCH * vs);
+	void *in = NULL, *outb = malloc(ks < 8 ? 8 : ks);
+	int total = 0, err = 0;
+
+	if (!keys || !vals || !outb) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (;;) {
+		__u32 n = BATCH;
+		int r = del ? bpf_map_lookup_and_delete_batch(fd, in, outb, keys, vals, &n, NULL)
+			    : bpf_map_lookup_batch(fd, in, outb, keys, vals, &n, NULL);
+		int e = r ? -errno : 0;
+
+		if (e && e != -ENOENT) {
+			/* nothing consumed yet: let the caller fall back */
+			err = total ? e : -EOPNOTSUPP;
+			break;
+		}
+		for (__u32 i = 0; i < n; i++) {
+			err = fn(keys + i * ks, vals + i * vs, arg);
+			if (err)
+				goto out;
+		}
+		total += (int)n;
+		if (e == -ENOENT)
+			break;
+		in = outb;
+	}
+out:
+	free(keys);
+	free(vals);
+	free(outb);
+	return err ? err : total;
+}
+
+int kt_map_drain(int fd, size_t ks, size_t vs, bool del,
+		 int (*fn)(const void *key, const void *value, void *arg), void *arg)
+{
+	char *key = calloc(1, ks), *next = calloc(1, ks), *val = calloc(1, vs);
+	int n = drain_batch(fd, ks, vs, del, fn, arg), err = 0;
+	bool first = true;
+
+	if (n != -EOPNOTSUPP && n != -EINVAL)
+		goto out;
+	n = 0;
+	if (!key || !next || !val) {
+		n = -ENOMEM;
+		goto out;
+	}
+	/* one at a time: read all keys first when deleting, as deletion breaks iteration */
+	while (bpf_map_get_next_key(fd, first ? NULL : key, next) == 0) {
+		first = false;
+		if (bpf_map_lookup_elem(fd, next, val) == 0) {
+			err = fn(next, val, arg);
+			if (err) {
+				n = err;
+				goto out;
+			}
+			n++;
+		}
+		if (del)
+			bpf_map_delete_elem(fd, next);
+		if (del) {
+			first = true; /* restart from the beginning after a delete */
+			continue;
+		}
+		memcpy(key, next, ks);
+	}
+out:
+	free(key);
+	free(next);
+	free(val);
+	return n;
+}

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Small shared helpers: diagnostics, clocks, privileges, tracefs, names. */
+#ifndef KT_UTIL_H
+#define KT_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Diagnostics on stderr, prefixed "ktrace: ". */
+void kt_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void kt_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Only with -v. */
+void kt_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+extern int kt_verbose;
+
+uint64_t kt_now_mono(void);
+uint64_t kt_now_real(void);
+
+/* 0 when the process may use BPF and perf events: root, CAP_SYS_ADMIN, or CAP_BPF+CAP_PERFMON. */
+int kt_check_privileges(void);
+/* Describes the privileges held, for `ktrace check`. */
+const char *kt_privileges_desc(void);
+
+/* Mounts tracefs if it is needed and absent; 0 or -errno. */
+int kt_tracefs_ensure(void);
+const char *kt_tracefs_path(void);
+bool kt_tracefs_mounted(void);
+
+/* Tries to raise RLIMIT_MEMLOCK; warns (once) if it cannot. */
+void kt_memlock_raise(void);
+
+/* "ENOENT" for 2; NULL when unknown. */
+const char *kt_errno_name(int err);
+/* User name of uid from /etc/passwd (no NSS: the binary is static); NULL when unknown. */
+const char *kt_user_name(uint32_t uid);
+
+/* Block device name of a kernel dev_t (major << 20 | minor), "MAJ:MIN" when unknown. */
+const char *kt_blkdev_name(uint32_t kdev, char *buf, size_t sz);
+/* Kernel dev_t of a block device by name (vda, sda1, loop0, /dev/loop0); -errno. */
+int kt_blkdev_lookup(const char *name, uint32_t *kdev);
+
+/* Cgroup id (inode of a cgroup-v2 directory); -errno. */
+int kt_cgroup_id(const char *path, uint64_t *id);
+
+/* Kernel release string (uname -r). */
+const char *kt_kernel_release(void);
+
+#endif

@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The output interface. Subcommands describe records, tables and histograms;
+ * this layer renders them as BCC-style text or as JSON Lines, so no
+ * subcommand ever branches on the output format.
+ *
+ * Records are built positionally against a column description:
+ *
+ *	static struct kt_col cols[] = {
+ *		{ "pid", "PID", 7 }, { "comm", "COMM", -16 }, { "path", "PATH", 0 },
+ *	};
+ *	kt_rec_begin(out, "event", cols, 3, ev->ts);
+ *	kt_rec_i64(out, ev->pid);
+ *	kt_rec_str(out, ev->comm, sizeof(ev->comm));
+ *	kt_rec_str(out, path, len);
+ *	kt_rec_end(out);
+ *
+ * Text prints the visible columns (width > 0: right-aligned, < 0: left, 0:
+ * unpadded), JSON prints every column under its key. Strings are treated as
+ * hostile: text escapes control characters and invalid UTF-8, JSON is always
+ * valid (invalid UTF-8 becomes U+FFFD and the raw bytes are kept in hex under
+ * "<key>_hex").
+ */
+#ifndef KT_OUTPUT_H
+#define KT_OUTPUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct kt_out;
+struct kt_hist;
+
+enum {
+	KT_COL_HIDDEN = 1 << 0, /* not shown in text (JSON still has it) */
+	KT_COL_NOJSON = 1 << 1, /* text only (e.g. a column derived for display) */
+};
+
+struct kt_col {
+	const char *key; /* JSON key */
+	const char *hdr; /* text header */
+	int width;	 /* text width: >0 right-aligned, <0 left-aligned, 0 free */
+	unsigned flags;
+};
+
+struct kt_out_opts {
+	const char *path; /* NULL or "-": stdout */
+	bool json;
+	bool timestamp; /* -T: a TIME column / line in text */
+};
+
+int kt_out_open(struct kt_out **out, const struct kt_out_opts *opts);
+void kt_out_close(struct kt_out *out);
+bool kt_out_json(const struct kt_out *out);
+FILE *kt_out_file(struct kt_out *out);
+/* Non-zero once writing failed (e.g. EPIPE from `| head`): the run should stop. */
+int kt_out_err(const struct kt_out *out);
+/* Converts BPF ktime (CLOCK_MONOTONIC ns) to wall-clock ns; set by core at attach. */
+void kt_out_set_clock(struct kt_out *out, uint64_t mono_ns, uint64_t real_ns);
+uint64_t kt_out_wall_ns(const struct kt_out *out, uint64_t mono_ns);
+
+/* Text: a header line for cols (and TIME when -T). Nothing in JSON. */
+void kt_out_header(struct kt_out *out, const struct kt_col *cols, size_t n);
+
+/*
+ * A record of the given JSON type ("event", ...). mono_ns is the event's BPF
+ * ktime, 0 for now; it gives the JSON "time" and the -T text column.
+ */
+void kt_rec_begin(struct kt_out *out, const char *type, const struct kt_col *cols, size_t n,
+		  uint64_t mono_ns);
+void kt_rec_i64(struct kt_out *out, int64_t v);
+void kt_rec_u64(struct kt_out *out, uint64_t v);
+void kt_rec_f64(struct kt_out *out, double v, int decimals);
+void kt_rec_bool(struct kt_out *out, bool v);
+/* A string from the kernel: stops at the first NUL or len. */
+void kt_rec_str(struct kt_out *out, const char *s, size_t len);
+/* An array of strings (argv); text joins them with spaces, quoted when quote. */
+void kt_rec_strv(struct kt_out *out, const char *const *v, const size_t *lens, size_t n,
+		 bool quote, bool truncated);
+/* An enumeration: text shows name (or the number if name is NULL); JSON "k":name,"k_raw":raw. */
+void kt_rec_enum(struct kt_out *out, const char *name, int64_t raw);
+/* Hexadecimal (addresses, flags): JSON string "0x..". */
+void kt_rec_hex(struct kt_out *out, uint64_t v);
+/* Nothing known: text "-", JSON null. */
+void kt_rec_none(struct kt_out *out);
+/* Extra JSON-only members after the columns. */
+void kt_rec_extra_u64(struct kt_out *out, const char *key, uint64_t v);
+void kt_rec_extra_str(struct kt_out *out, const char *key, const char *s);
+void kt_rec_extra_strlist(struct kt_out *out, const char *key, const char *const *v, size_t n);
+void kt_rec_end(struct kt_out *out);
+
+/* A table: a titled block of rows in text, one {"type":"table"} record in JSON. */
+void kt_table_begin(struct kt_out *out, const char *name, const char *title,
+		    const struct kt_col *cols, size_t n);
+void kt_table_row(struct kt_out *out);	/* then kt_rec_* values for the row */
+void kt_table_end(struct kt_out *out);
+
+/* A key of a histogram or table section: label = value (e.g. disk = vda). */
+struct kt_kv {
+	const char *key;
+	const char *str;  /* string value, or NULL to use num */
+	int64_t num;
+};
+
+/*
+ * A histogram record. unit is e.g. "usecs"; keys (may be 0) label the section;
+ * interval bounds are monotonic ns (0 when not known).
+ */
+void kt_out_hist(struct kt_out *out, const char *unit, const struct kt_kv *keys, size_t nkeys,
+		 const struct kt_hist *h, uint64_t start_ns, uint64_t end_ns);
+
+/* A line of text (text mode only), e.g. a section separator or a note. */
+void kt_out_text(struct kt_out *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void kt_out_flush(struct kt_out *out);
+/* Text with -T: the wall-clock time on a line of its own (before an interval's output). */
+void kt_out_time_line(struct kt_out *out);
+
+/* Escaping, also used directly by the symbol and flame graph code. */
+/* Appends s escaped for a terminal to f; returns bytes written. */
+size_t kt_esc_text(FILE *f, const char *s, size_t len);
+/* Valid UTF-8 copy of s (invalid bytes -> U+FFFD); *bad set when it had invalid bytes. */
+char *kt_utf8_clean(const char *s, size_t len, bool *bad);
+
+#endif

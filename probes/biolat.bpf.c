@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * biolat: block I/O latency as log2 histograms.
+ *
+ * A request's start is taken at block_rq_issue (device time) or, with -Q, at
+ * block_rq_insert (time queued in the OS included); block_rq_complete closes
+ * it. Filters (disk, cgroup) run when the request starts, in the submitter's
+ * context, never on completion in IRQ context. Cost: one hash update per
+ * request start and one lookup/delete plus an atomic add per completion.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "kt.bpf.h"
+#include "biolat.h"
+
+const volatile bool cfg_queued = false;
+const volatile bool cfg_per_disk = false;
+const volatile bool cfg_per_flags = false;
+const volatile bool cfg_ms = false;
+const volatile __u32 cfg_dev = 0;
+/* Before 5.11, block_rq_insert and block_rq_issue took (q, rq) instead of (rq). */
+const volatile bool cfg_rq_arg1 = false;
+
+struct start {
+	__u64 ts;
+	__u32 dev;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct start);
+} starts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct biolat_key);
+	__type(value, struct kt_slots);
+} hists SEC(".maps");
+
+/* Kernels before 5.17 had rq->rq_disk, and before 5.11 rq->part was an hd_struct. */
+struct hd_struct___old {
+	int partno;
+} __attribute__((preserve_access_index));
+
+struct request___old {
+	struct gendisk *rq_disk;
+	struct hd_struct___old *part;
+} __attribute__((preserve_access_index));
+
+static __always_inline __u32 disk_devt(struct gendisk *d)
+{
+	if (!d)
+		return 0;
+	return ((__u32)BPF_CORE_READ(d, major) << 20) | (__u32)BPF_CORE_READ(d, first_minor);
+}
+
+/* The partition's device number if the request has one, else the disk's. */
+static __always_inline __u32 rq_dev(struct request *rq, __u32 *disk)
+{
+	struct block_device *part;
+
+	if (bpf_core_field_exists(((struct request___old *)0)->rq_disk)) {
+		struct request___old *o = (void *)rq;
+		__u32 d = disk_devt(BPF_CORE_READ(o, rq_disk));
+
+		*disk = d;
+		return d ? d + (__u32)BPF_CORE_READ(o, part, partno) : 0;
+	}
+	*disk = disk_devt(BPF_CORE_READ(rq, q, disk));
+	part = BPF_CORE_READ(rq, part);
+	return part ? BPF_CORE_READ(part, bd_dev) : *disk;
+}
+
+static __always_inline __u32 flag_bit(__u32 cmd_flags, __u32 bit, __u32 out)
+{
+	return (cmd_flags & (1U << bit)) ? out : 0;
+}
+
+static __always_inline __u32 norm_flags(__u32 f)
+{
+	__u32 r = f & 0xff; /* REQ_OP_MASK */
+
+	if (bpf_core_enum_value_exists(enum req_flag_bits, __REQ_SYNC))
+		r |= flag_bit(f, bpf_core_enum_value(enum req_flag_bits, __REQ_SYNC), BIOLAT_F_SYNC);
+	if (bpf_core_enum_value_exists(enum req_flag_bits, __REQ_META))
+		r |= flag_bit(f, bpf_core_enum_value(enum req_flag_bits, __REQ_META), BIOLAT_F_META);
+	if (bpf_core_enum_value_exists(enum req_flag_bits, __REQ_PRIO))
+		r |= flag_bit(f, bpf_core_enum_value(enum req_flag_bits, __REQ_PRIO), BIOLAT_F_PRIO);
+	if (bpf_core_enum_value_exists(enum req_flag_bits, __REQ_FUA))
+		r |= flag_bit(f, bpf_core_enum_value(enum req_flag_bits, __REQ_FUA), BIOLAT_F_FUA);
+	if (bpf_core_enum_value_exists(enum req_flag_bits, __REQ_PREFLUSH))
+		r |= flag_bit(f, bpf_core_enum_value(enum req_flag_bits, __REQ_PREFLUSH),
+			      BIOLAT_F_PREFLUSH);
+	if (bpf_core_enum_value_exists(enum req_flag_bits, __REQ_RAHEAD))
+		r |= flag_bit(f, bpf_core_enum_value(enum req_flag_bits, __REQ_RAHEAD),
+			      BIOLAT_F_RAHEAD);
+	if (bpf_core_enum_value_exists(enum req_flag_bits, __REQ_BACKGROUND))
+		r |= flag_bit(f, bpf_core_enum_value(enum req_flag_bits, __REQ_BACKGROUND),
+			      BIOLAT_F_BACKGROUND);
+	if (bpf_core_enum_value_exists(enum req_flag_bits, __REQ_NOWAIT))
+		r |= flag_bit(f, bpf_core_enum_value(enum req_flag_bits, __REQ_NOWAIT),
+			      BIOLAT_F_NOWAIT);
+	return r;
+}
+
+static __always_inline int on_start(struct request *rq, bool insert)
+{
+	__u64 key = (__u64)rq;
+	struct start *s, n = {};
+	__u32 disk;
+
+	s = bpf_map_lookup_elem(&starts, &key);
+	if (s) {
+		/* seen at insert: the filters already passed in the submitter's context */
+		if (!cfg_queued)
+			s->ts = bpf_ktime_get_ns();
+		return 0;
+	}
+	if (cfg_cgroup_id && bpf_get_current_cgroup_id() != cfg_cgroup_id)
+		return 0;
+	n.dev = rq_dev(rq, &disk);
+	if (cfg_dev && n.dev != cfg_dev && disk != cfg_dev)
+		return 0;
+	n.ts = bpf_ktime_get_ns();
+	bpf_map_update_elem(&starts, &key, &n, BPF_ANY);
+	return 0;
+}
+
+static __always_inline int on_done(struct request *rq)
+{
+	static const struct kt_slots zero;
+	__u64 key = (__u64)rq, delta;
+	struct biolat_key hk = {};
+	struct kt_slots *h;
+	struct start *s;
+
+	s = bpf_map_lookup_elem(&starts, &key);
+	if (!s)
+		return 0;
+	delta = bpf_ktime_get_ns() - s->ts;
+	if (cfg_per_disk)
+		hk.dev = s->dev;
+	bpf_map_delete_elem(&starts, &key);
+	if ((__s64)delta < 0)
+		return 0;
+	if (cfg_per_flags)
+		hk.flags = norm_flags(BPF_CORE_READ(rq, cmd_flags));
+	h = bpf_map_lookup_elem(&hists, &hk);
+	if (!h) {
+		bpf_map_update_elem(&hists, &hk, &zero, BPF_NOEXIST);
+		h = bpf_map_lookup_elem(&hists, &hk);
+		if (!h)
+			return 0;
+	}
+	delta /= cfg_ms ? 1000000 : 1000;
+	kt_slot_add(h, kt_log2(delta), 1);
+	return 0;
+}
+
+static __always_inline struct request *rq_arg(__u64 *ctx)
+{
+	return (struct request *)(cfg_rq_arg1 ? ctx[1] : ctx[0]);
+}
+
+SEC("tp_btf/block_rq_insert")
+int insert_btf(__u64 *ctx)
+{
+	return on_start(rq_arg(ctx), true);
+}
+
+SEC("raw_tp/block_rq_insert")
+int insert_raw(__u64 *ctx)
+{
+	return on_start(rq_arg(ctx), true);
+}
+
+SEC("tp_btf/block_rq_issue")
+int issue_btf(__u64 *ctx)
+{
+	return on_start(rq_arg(ctx), false);
+}
+
+SEC("raw_tp/block_rq_issue")
+int issue_raw(__u64 *ctx)
+{
+	return on_start(rq_arg(ctx), false);
+}
+
+SEC("tp_btf/block_rq_complete")
+int complete_btf(__u64 *ctx)
+{
+	return on_done((struct request *)ctx[0]);
+}
+
+SEC("raw_tp/block_rq_complete")
+int complete_raw(__u64 *ctx)
+{
+	return on_done((struct request *)ctx[0]);
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * BPF-only helpers shared by every probe: the common filters, histogram slot
+ * math, the stream record header and the per-CPU drop counter.
+ *
+ * Conventions that core relies on:
+ *  - a stream's ring buffer map is called "events" (core sizes it);
+ *  - a stream's drop counter is the per-CPU array "drops" (core reads it);
+ *  - filters are read-only globals, set by user space before load.
+ */
+#ifndef KT_BPF_H
+#define KT_BPF_H
+
+#include "kt_common.h"
+
+#define KT_DEFINE_STREAM()                                                                         \
+	struct {                                                                                   \
+		__uint(type, BPF_MAP_TYPE_RINGBUF);                                                \
+		__uint(max_entries, 1 << 22);                                                      \
+	} events SEC(".maps");                                                                     \
+	struct {                                                                                   \
+		__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);                                           \
+		__uint(max_entries, 1);                                                            \
+		__type(key, __u32);                                                                \
+		__type(value, __u64);                                                              \
+	} drops SEC(".maps")
+
+/* Filters: 0 means "no filter" for each. */
+const volatile __u32 cfg_tgid = 0;
+const volatile __u32 cfg_tid = 0;
+const volatile __u32 cfg_uid = (__u32)-1;
+const volatile __u64 cfg_cgroup_id = 0;
+
+static __always_inline bool kt_filter_task(void)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	if (cfg_tgid && (id >> 32) != cfg_tgid)
+		return false;
+	if (cfg_tid && (__u32)id != cfg_tid)
+		return false;
+	if (cfg_uid != (__u32)-1 && (__u32)bpf_get_current_uid_gid() != cfg_uid)
+		return false;
+	if (cfg_cgroup_id && bpf_get_current_cgroup_id() != cfg_cgroup_id)
+		return false;
+	return true;
+}
+
+/* Same as kt_filter_task() but for a task that is not current (e.g. the woken one). */
+static __always_inline bool kt_filter_other(__u32 tgid, __u32 tid)
+{
+	if (cfg_tgid && tgid != cfg_tgid)
+		return false;
+	if (cfg_tid && tid != cfg_tid)
+		return false;
+	return true;
+}
+
+/* floor(log2(v)), 0 for v <= 1: slot 0 = [0,1], slot i = [2^i, 2^(i+1)-1]. */
+static __always_inline __u32 kt_log2(__u64 v)
+{
+	__u32 r = 0, s;
+
+	s = (v > 0xffffffffULL) << 5;
+	v >>= s;
+	r |= s;
+	s = (v > 0xffff) << 4;
+	v >>= s;
+	r |= s;
+	s = (v > 0xff) << 3;
+	v >>= s;
+	r |= s;
+	s = (v > 0xf) << 2;
+	v >>= s;
+	r |= s;
+	s = (v > 0x3) << 1;
+	v >>= s;
+	r |= s;
+	r |= (v >> 1);
+	return r;
+}
+
+static __always_inline void kt_slot_add(struct kt_slots *h, __u32 slot, __u64 n)
+{
+	if (slot >= KT_MAX_SLOTS)
+		slot = KT_MAX_SLOTS - 1;
+	__sync_fetch_and_add(&h->slots[slot], n);
+}
+
+static __always_inline void kt_count_drop(void *drops_map)
+{
+	__u32 zero = 0;
+	__u64 *n = bpf_map_lookup_elem(drops_map, &zero);
+
+	if (n)
+		*n += 1;
+}
+
+/* Reserve a stream record and fill the common header; NULL (counted) when full. */
+#define kt_reserve(type_, rtype)                                                                   \
+	({                                                                                         \
+		type_ *__r = bpf_ringbuf_reserve(&events, sizeof(type_), 0);                      \
+		if (!__r) {                                                                        \
+			kt_count_drop(&drops);                                                     \
+		} else {                                                                           \
+			__u64 __id = bpf_get_current_pid_tgid();                                   \
+			__r->hdr.ts = bpf_ktime_get_ns();                                          \
+			__r->hdr.type = (rtype);                                                   \
+			__r->hdr.size = sizeof(type_);                                             \
+			__r->hdr.pid = __id >> 32;                                                 \
+			__r->hdr.tid = (__u32)__id;                                                \
+			__r->hdr.cpu = bpf_get_smp_processor_id();                                 \
+			__r->hdr.uid = (__u32)bpf_get_current_uid_gid();                           \
+			bpf_get_current_comm(__r->hdr.comm, sizeof(__r->hdr.comm));                \
+		}                                                                                  \
+		__r;                                                                               \
+	})
+
+#endif
