@@ -232,6 +232,13 @@ static int read_symtab(struct kt_elf *elf, const struct src *s, const Elf64_Shdr
 				continue;
 			t.addr = sym->st_value;
 			t.size = sym->st_size;
+			/* a size-less symbol (asm, _init) ends with its section at the latest */
+			if (!t.size && sym->st_shndx < nsh) {
+				const Elf64_Shdr *sec = &shdrs[sym->st_shndx];
+
+				if (t.addr >= sec->sh_addr && t.addr - sec->sh_addr < sec->sh_size)
+					t.size = sec->sh_size - (t.addr - sec->sh_addr);
+			}
 			t.name = strs + sym->st_name;
 			t.rank = (uint32_t)which * 4 +
 				 (ELF64_ST_BIND(sym->st_info) == STB_GLOBAL ? 0 : 1) +
