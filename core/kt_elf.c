@@ -17,12 +17,12 @@
 
 #include "kt_elf.h"
 
-#define MAX_STRTAB	 (256U << 20) /* a string table larger than this is refused */
-#define MAX_SHSTRTAB	 (16U << 20)
-#define MAX_NOTE	 (1U << 20)
-#define MAX_DEBUGLINK	 4096U
-#define MAX_SCAN_SYMS	 (16U << 20) /* symbol entries examined per table */
-#define SYM_CHUNK	 4096U
+#define MAX_STRTAB    (256U << 20) /* a string table larger than this is refused */
+#define MAX_SHSTRTAB  (16U << 20)
+#define MAX_NOTE      (1U << 20)
+#define MAX_DEBUGLINK 4096U
+#define MAX_SCAN_SYMS (16U << 20) /* symbol entries examined per table */
+#define SYM_CHUNK     4096U
 
 struct src {
 	int fd; /* -1 for memory */
@@ -72,8 +72,7 @@ static int src_read(const struct src *s, uint64_t off, void *buf, size_t len)
 }
 
 /* Read @len bytes at @off into a new NUL-terminated buffer. */
-static int src_read_alloc(const struct src *s, uint64_t off, uint64_t len, uint64_t cap,
-			  char **out)
+static int src_read_alloc(const struct src *s, uint64_t off, uint64_t len, uint64_t cap, char **out)
 {
 	char *buf;
 	int err;
@@ -180,8 +179,8 @@ static int collect_push(struct collect *c, const struct tmp_sym *t)
 }
 
 /* Read one symbol table (@which: 0 .symtab, 1 .dynsym) and its string table. */
-static int read_symtab(struct kt_elf *elf, const struct src *s, const Elf64_Shdr *shdrs,
-		       size_t nsh, size_t idx, int which, struct collect *c)
+static int read_symtab(struct kt_elf *elf, const struct src *s, const Elf64_Shdr *shdrs, size_t nsh,
+		       size_t idx, int which, struct collect *c)
 {
 	const Elf64_Shdr *sh = &shdrs[idx];
 	const Elf64_Shdr *strsh;

@@ -50,9 +50,9 @@ struct kt_elf {
 	size_t nsegs;
 	struct kt_elf_sym *syms; /* sorted by address, duplicates removed */
 	size_t nsyms;
-	bool has_symtab;  /* a (non-empty) .symtab was found */
-	bool has_dynsym;  /* a (non-empty) .dynsym was found */
-	char *debuglink;  /* .gnu_debuglink file name, or NULL */
+	bool has_symtab; /* a (non-empty) .symtab was found */
+	bool has_dynsym; /* a (non-empty) .dynsym was found */
+	char *debuglink; /* .gnu_debuglink file name, or NULL */
 	uint32_t debuglink_crc;
 	uint8_t build_id[KT_ELF_MAX_BUILD_ID];
 	size_t build_id_len; /* 0 when there is no NT_GNU_BUILD_ID note */

@@ -81,8 +81,8 @@ static size_t ip_len(const uint64_t *ips, size_t n)
 	return i;
 }
 
-static int same(const struct node *a, uint32_t pid, const char *comm, const uint64_t *k,
-		size_t nk, const uint64_t *u, size_t nu)
+static int same(const struct node *a, uint32_t pid, const char *comm, const uint64_t *k, size_t nk,
+		const uint64_t *u, size_t nu)
 {
 	return a->s.pid == pid && a->s.nkern == nk && a->s.nuser == nu &&
 	       !strcmp(a->s.comm, comm) && (!nk || !memcmp(a->s.kips, k, nk * sizeof(*k))) &&

@@ -27,8 +27,8 @@ struct kt_stack {
 	char comm[KT_COMM_LEN + 1];
 	uint64_t value;
 	uint32_t nkern, nuser;
-	const uint64_t *kips;	   /* leaf first */
-	const uint64_t *uips;	   /* leaf first */
+	const uint64_t *kips;	  /* leaf first */
+	const uint64_t *uips;	  /* leaf first */
 	struct kt_frame *kframes; /* leaf first; NULL until kt_stacks_resolve() */
 	struct kt_frame *uframes;
 };

@@ -27,7 +27,7 @@
 
 #define PID_BUCKETS	 1024
 #define FILE_BUCKETS	 256
-#define MAX_MAPS	 65536U	     /* executable mappings kept per process */
+#define MAX_MAPS	 65536U	      /* executable mappings kept per process */
 #define MAX_PERFMAP_SIZE (256U << 20) /* bytes */
 #define MAX_PERFMAP_SYMS (4U << 20)
 
@@ -35,7 +35,7 @@ struct file_ent {
 	struct file_ent *next; /* hash chain */
 	dev_t dev;
 	ino_t ino;
-	char *base;	     /* basename, for frames */
+	char *base; /* basename, for frames */
 	struct kt_elf *elf;
 	struct kt_elf *dbg; /* separate debug file, or NULL */
 };
@@ -103,11 +103,11 @@ int kt_usyms_new(const struct kt_usyms_opts *opts, struct kt_usyms **out)
 		return -ENOMEM;
 	err = copy_opt(us->proc_dir, sizeof(us->proc_dir), opts ? opts->proc_dir : NULL, "/proc");
 	if (!err)
-		err = copy_opt(us->debug_dir, sizeof(us->debug_dir),
-			       opts ? opts->debug_dir : NULL, "/usr/lib/debug");
+		err = copy_opt(us->debug_dir, sizeof(us->debug_dir), opts ? opts->debug_dir : NULL,
+			       "/usr/lib/debug");
 	if (!err)
-		err = copy_opt(us->tmp_dir, sizeof(us->tmp_dir), opts ? opts->tmp_dir : NULL,
-			       "/tmp");
+		err =
+		    copy_opt(us->tmp_dir, sizeof(us->tmp_dir), opts ? opts->tmp_dir : NULL, "/tmp");
 	if (err) {
 		free(us);
 		return err;
@@ -158,7 +158,7 @@ void kt_usyms_free(struct kt_usyms *us)
 }
 
 static int path_fmt(char *buf, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static int path_fmt(char *buf, size_t len, const char *fmt, ...)
 {
@@ -227,11 +227,11 @@ static struct kt_elf *find_debug(const struct kt_usyms *us, int pid, const char 
 	for (r = 0; r < 2 && !dbg; r++) {
 		if (!path_fmt(cand, sizeof(cand), "%s%s/%s", roots[r], dir, elf->debuglink))
 			dbg = try_debug(cand, elf, true);
-		if (!dbg && !path_fmt(cand, sizeof(cand), "%s%s/.debug/%s", roots[r], dir,
-				      elf->debuglink))
+		if (!dbg &&
+		    !path_fmt(cand, sizeof(cand), "%s%s/.debug/%s", roots[r], dir, elf->debuglink))
 			dbg = try_debug(cand, elf, true);
-		if (!dbg && !path_fmt(cand, sizeof(cand), "%s%s%s/%s", roots[r], us->debug_dir,
-				      dir, elf->debuglink))
+		if (!dbg && !path_fmt(cand, sizeof(cand), "%s%s%s/%s", roots[r], us->debug_dir, dir,
+				      elf->debuglink))
 			dbg = try_debug(cand, elf, true);
 	}
 	return dbg;
@@ -241,8 +241,7 @@ static struct kt_elf *find_debug(const struct kt_usyms *us, int pid, const char 
  * Open the file of one mapping and return its (possibly cached) entry, or
  * NULL when it cannot be read as an ELF.
  */
-static struct file_ent *open_file(struct kt_usyms *us, int pid, const char *path,
-				  const char *range)
+static struct file_ent *open_file(struct kt_usyms *us, int pid, const char *path, const char *range)
 {
 	char buf[PATH_MAX];
 	struct file_ent *f = NULL;

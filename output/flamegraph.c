@@ -20,8 +20,8 @@
 #define FRAME_H	  16
 #define FONT_W	  7.0 /* average glyph width of the 12px font */
 #define XPAD	  10
-#define TOP	  40 /* title area */
-#define BOTTOM	  30 /* status line */
+#define TOP	  40  /* title area */
+#define BOTTOM	  30  /* status line */
 #define MIN_WIDTH 0.1 /* narrower frames are left out */
 
 enum kind { K_ROOT, K_COMM, K_USER, K_KERNEL };
@@ -230,59 +230,59 @@ static void emit(const struct ctx *c, size_t depth, const struct pframe *pf, uin
 }
 
 static const char script[] =
-	"\"use strict\";\n"
-	"var XPAD = 10, FW, frames = [], details, reset;\n"
-	"function fit(o, w) {\n"
-	"\tvar n = Math.floor((w - 6) / 7);\n"
-	"\tif (n < 3) { o.t.textContent = \"\"; return; }\n"
-	"\to.t.textContent = o.name.length <= n ? o.name : o.name.substring(0, n - 2) + \"..\";\n"
-	"}\n"
-	"function place(o, x, w) {\n"
-	"\to.r.setAttribute(\"x\", x.toFixed(2));\n"
-	"\to.r.setAttribute(\"width\", w.toFixed(2));\n"
-	"\to.t.setAttribute(\"x\", (x + 3).toFixed(2));\n"
-	"\tfit(o, w);\n"
-	"\to.g.style.display = \"\";\n"
-	"}\n"
-	"function hover(o) { return function () { details.textContent = o.title; }; }\n"
-	"function click(o) { return function () { zoom(o); }; }\n"
-	"function init(evt) {\n"
-	"\tdetails = document.getElementById(\"details\");\n"
-	"\treset = document.getElementById(\"reset\");\n"
-	"\tFW = +document.documentElement.getAttribute(\"width\") - 2 * XPAD;\n"
-	"\tvar gs = document.getElementById(\"frames\").getElementsByTagName(\"g\");\n"
-	"\tfor (var i = 0; i < gs.length; i++) {\n"
-	"\t\tvar g = gs[i], r = g.getElementsByTagName(\"rect\")[0];\n"
-	"\t\tvar title = g.getElementsByTagName(\"title\")[0].textContent;\n"
-	"\t\tvar o = { g: g, r: r, t: g.getElementsByTagName(\"text\")[0],\n"
-	"\t\t\tx: +r.getAttribute(\"x\"), w: +r.getAttribute(\"width\"),\n"
-	"\t\t\td: +g.getAttribute(\"data-depth\"), title: title,\n"
-	"\t\t\tname: title.substring(0, title.lastIndexOf(\" (\")) };\n"
-	"\t\tg.onmouseover = hover(o);\n"
-	"\t\tg.onmouseout = function () { details.textContent = \" \"; };\n"
-	"\t\tg.onclick = click(o);\n"
-	"\t\tframes.push(o);\n"
-	"\t}\n"
-	"}\n"
-	"function zoom(z) {\n"
-	"\tif (z.d == 0) { unzoom(); return; }\n"
-	"\tvar eps = 0.01, scale = FW / z.w;\n"
-	"\tfor (var i = 0; i < frames.length; i++) {\n"
-	"\t\tvar o = frames[i];\n"
-	"\t\tif (o.d < z.d && o.x <= z.x + eps && o.x + o.w >= z.x + z.w - eps)\n"
-	"\t\t\tplace(o, XPAD, FW);\n"
-	"\t\telse if (o.d >= z.d && o.x >= z.x - eps && o.x + o.w <= z.x + z.w + eps)\n"
-	"\t\t\tplace(o, XPAD + (o.x - z.x) * scale, o.w * scale);\n"
-	"\t\telse\n"
-	"\t\t\to.g.style.display = \"none\";\n"
-	"\t}\n"
-	"\treset.style.display = \"\";\n"
-	"}\n"
-	"function unzoom() {\n"
-	"\tfor (var i = 0; i < frames.length; i++)\n"
-	"\t\tplace(frames[i], frames[i].x, frames[i].w);\n"
-	"\treset.style.display = \"none\";\n"
-	"}\n";
+    "\"use strict\";\n"
+    "var XPAD = 10, FW, frames = [], details, reset;\n"
+    "function fit(o, w) {\n"
+    "\tvar n = Math.floor((w - 6) / 7);\n"
+    "\tif (n < 3) { o.t.textContent = \"\"; return; }\n"
+    "\to.t.textContent = o.name.length <= n ? o.name : o.name.substring(0, n - 2) + \"..\";\n"
+    "}\n"
+    "function place(o, x, w) {\n"
+    "\to.r.setAttribute(\"x\", x.toFixed(2));\n"
+    "\to.r.setAttribute(\"width\", w.toFixed(2));\n"
+    "\to.t.setAttribute(\"x\", (x + 3).toFixed(2));\n"
+    "\tfit(o, w);\n"
+    "\to.g.style.display = \"\";\n"
+    "}\n"
+    "function hover(o) { return function () { details.textContent = o.title; }; }\n"
+    "function click(o) { return function () { zoom(o); }; }\n"
+    "function init(evt) {\n"
+    "\tdetails = document.getElementById(\"details\");\n"
+    "\treset = document.getElementById(\"reset\");\n"
+    "\tFW = +document.documentElement.getAttribute(\"width\") - 2 * XPAD;\n"
+    "\tvar gs = document.getElementById(\"frames\").getElementsByTagName(\"g\");\n"
+    "\tfor (var i = 0; i < gs.length; i++) {\n"
+    "\t\tvar g = gs[i], r = g.getElementsByTagName(\"rect\")[0];\n"
+    "\t\tvar title = g.getElementsByTagName(\"title\")[0].textContent;\n"
+    "\t\tvar o = { g: g, r: r, t: g.getElementsByTagName(\"text\")[0],\n"
+    "\t\t\tx: +r.getAttribute(\"x\"), w: +r.getAttribute(\"width\"),\n"
+    "\t\t\td: +g.getAttribute(\"data-depth\"), title: title,\n"
+    "\t\t\tname: title.substring(0, title.lastIndexOf(\" (\")) };\n"
+    "\t\tg.onmouseover = hover(o);\n"
+    "\t\tg.onmouseout = function () { details.textContent = \" \"; };\n"
+    "\t\tg.onclick = click(o);\n"
+    "\t\tframes.push(o);\n"
+    "\t}\n"
+    "}\n"
+    "function zoom(z) {\n"
+    "\tif (z.d == 0) { unzoom(); return; }\n"
+    "\tvar eps = 0.01, scale = FW / z.w;\n"
+    "\tfor (var i = 0; i < frames.length; i++) {\n"
+    "\t\tvar o = frames[i];\n"
+    "\t\tif (o.d < z.d && o.x <= z.x + eps && o.x + o.w >= z.x + z.w - eps)\n"
+    "\t\t\tplace(o, XPAD, FW);\n"
+    "\t\telse if (o.d >= z.d && o.x >= z.x - eps && o.x + o.w <= z.x + z.w + eps)\n"
+    "\t\t\tplace(o, XPAD + (o.x - z.x) * scale, o.w * scale);\n"
+    "\t\telse\n"
+    "\t\t\to.g.style.display = \"none\";\n"
+    "\t}\n"
+    "\treset.style.display = \"\";\n"
+    "}\n"
+    "function unzoom() {\n"
+    "\tfor (var i = 0; i < frames.length; i++)\n"
+    "\t\tplace(frames[i], frames[i].x, frames[i].w);\n"
+    "\treset.style.display = \"none\";\n"
+    "}\n";
 
 static void write_header(const struct ctx *c, unsigned int width, const char *title)
 {
@@ -416,7 +416,8 @@ int kt_flamegraph_write_opts(FILE *f, const struct kt_stacks *st,
 		const struct fpath *p = &paths[i];
 		size_t common = 0;
 
-		while (common < prev_n && common < p->n && same_frame(open[common].pf, &p->f[common]))
+		while (common < prev_n && common < p->n &&
+		       same_frame(open[common].pf, &p->f[common]))
 			common++;
 		for (d = prev_n; d-- > common;)
 			emit(&c, d + 1, open[d].pf, open[d].start, x);
@@ -432,8 +433,8 @@ int kt_flamegraph_write_opts(FILE *f, const struct kt_stacks *st,
 	if (c.total)
 		emit(&c, 0, &root, 0, c.total);
 	else
-		fprintf(f, "<text x=\"%u\" y=\"%u\">no stacks were recorded</text>\n", width / 2 - 80,
-			c.height / 2);
+		fprintf(f, "<text x=\"%u\" y=\"%u\">no stacks were recorded</text>\n",
+			width / 2 - 80, c.height / 2);
 	fputs("</g>\n</svg>\n", f);
 	if (ferror(f))
 		err = -EIO;

@@ -22,12 +22,12 @@
 
 static int failures;
 
-#define CHECK(cond)                                                                         \
-	do {                                                                                \
-		if (!(cond)) {                                                              \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-			failures++;                                                         \
-		}                                                                           \
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);   \
+			failures++;                                                                \
+		}                                                                                  \
 	} while (0)
 
 static const char *fixdir;
@@ -90,7 +90,8 @@ static void test_fixtures(void)
 		/* ET_EXEC: file offsets in the text segment map back to absolute addresses */
 		for (i = 0; i < e->nsegs; i++)
 			if (e->segs[i].flags & PF_X) {
-				CHECK(kt_elf_offset_to_vaddr(e, e->segs[i].offset + 1, &vaddr) == 0);
+				CHECK(kt_elf_offset_to_vaddr(e, e->segs[i].offset + 1, &vaddr) ==
+				      0);
 				CHECK(vaddr == e->segs[i].vaddr + 1);
 			}
 		CHECK(kt_elf_offset_to_vaddr(e, 1ULL << 40, &vaddr) == -ENOENT);
@@ -205,8 +206,8 @@ static void test_hostile_headers(const unsigned char *img, size_t len)
 
 #define FRESH() memcpy(b, img, len)
 #define SH(i)	((Elf64_Shdr *)(b + oeh->e_shoff) + (i))
-	static const uint64_t bad64[] = {0,	      1,	  63,	    64,	   0x7fffffff,
-					  0xffffffff, 1ULL << 40, ~0ULL - 7, ~0ULL};
+	static const uint64_t bad64[] = {0,	     1,		 63,	    64,	  0x7fffffff,
+					 0xffffffff, 1ULL << 40, ~0ULL - 7, ~0ULL};
 	static const uint16_t bad16[] = {0, 1, 2, 0xff00, 0xfeff, 0xffff};
 
 	for (k = 0; k < sizeof(bad64) / sizeof(bad64[0]); k++) {
@@ -271,13 +272,14 @@ static void test_hostile_headers(const unsigned char *img, size_t len)
 		/* a string table that is not NUL-terminated and all symbol names out of range */
 		FRESH();
 		sh = SH(i);
-		if (sh->sh_type == SHT_STRTAB && sh->sh_offset < len && sh->sh_size <= len - sh->sh_offset)
+		if (sh->sh_type == SHT_STRTAB && sh->sh_offset < len &&
+		    sh->sh_size <= len - sh->sh_offset)
 			memset(b + sh->sh_offset, 'A', sh->sh_size);
 		try_image(b, len);
 		FRESH();
 		sh = SH(i);
-		if ((sh->sh_type == SHT_SYMTAB || sh->sh_type == SHT_DYNSYM) && sh->sh_offset < len &&
-		    sh->sh_size <= len - sh->sh_offset) {
+		if ((sh->sh_type == SHT_SYMTAB || sh->sh_type == SHT_DYNSYM) &&
+		    sh->sh_offset < len && sh->sh_size <= len - sh->sh_offset) {
 			Elf64_Sym *sym = (Elf64_Sym *)(b + sh->sh_offset);
 			size_t n = sh->sh_size / sizeof(*sym), j;
 

@@ -19,12 +19,12 @@
 
 static int failures;
 
-#define CHECK(cond)                                                                         \
-	do {                                                                                \
-		if (!(cond)) {                                                              \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-			failures++;                                                         \
-		}                                                                           \
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);   \
+			failures++;                                                                \
+		}                                                                                  \
 	} while (0)
 
 static char tmpdir[] = "/tmp/kt_fg_testXXXXXX";
@@ -33,7 +33,8 @@ static const char kallsyms[] = "ffffffff81000000 T start_kernel\n"
 			       "ffffffff81000100 T evil<script>&\"'name\n"
 			       "ffffffff81000200 t semi;colon\n"
 			       "ffffffff81000300 T bad\xff\xfe\xc0\xafutf8\xed\xa0\x80\n"
-			       "ffffffff81000400 T ctl\x01\x1b\x7f" "x\n"
+			       "ffffffff81000400 T ctl\x01\x1b\x7f"
+			       "x\n"
 			       "ffffffff81000500 T ok_\xc3\xa9t\xc3\xa9_\xe2\x82\xac\n"
 			       "ffffffffc0000000 t mod_func\t[some_mod]\n";
 
@@ -57,7 +58,8 @@ static int valid_xml(const char *path)
 	}
 	if (!system("command -v python3 >/dev/null 2>&1")) {
 		snprintf(cmd, sizeof(cmd),
-			 "python3 -c 'import sys, xml.etree.ElementTree as E; E.parse(sys.argv[1])' '%s'",
+			 "python3 -c 'import sys, xml.etree.ElementTree as E; "
+			 "E.parse(sys.argv[1])' '%s'",
 			 path);
 		return system(cmd) == 0;
 	}
@@ -155,10 +157,18 @@ static void test_outputs(void)
 	struct kt_ksyms *ks = NULL;
 	struct kt_stacks *st = NULL;
 	/* leaf first, as from the BPF stack map; two leading frames to skip */
-	uint64_t k1[] = {0xdead, 0xbeef, 0xffffffff81000110, 0xffffffff81000210,
-			 0xffffffff81000310, 0xffffffff81000010};
-	uint64_t k2[] = {0xdead, 0xbeef, 0xffffffff81000410, 0xffffffff81000510,
-			 0xffffffffc0000010, 0xffffffff81000010};
+	uint64_t k1[] = {0xdead,
+			 0xbeef,
+			 0xffffffff81000110,
+			 0xffffffff81000210,
+			 0xffffffff81000310,
+			 0xffffffff81000010};
+	uint64_t k2[] = {0xdead,
+			 0xbeef,
+			 0xffffffff81000410,
+			 0xffffffff81000510,
+			 0xffffffffc0000010,
+			 0xffffffff81000010};
 	uint64_t u1[] = {0x1234, 0x5678};
 	char *text, *line;
 	FILE *f;
@@ -201,8 +211,9 @@ static void test_outputs(void)
 	CHECK(valid_xml(spath));
 	text = slurp(spath);
 	if (text) {
-		CHECK(strstr(text, "evil&lt;script&gt;&amp;&quot;&apos;name (700 samples, 69.93%)") !=
-		      NULL);
+		CHECK(
+		    strstr(text, "evil&lt;script&gt;&amp;&quot;&apos;name (700 samples, 69.93%)") !=
+		    NULL);
 		CHECK(strstr(text, "<title>all (1001 samples, 100.00%)</title>") != NULL);
 		CHECK(strstr(text, "on-CPU &lt;&quot;test&quot;&gt; &amp; co") != NULL);
 		CHECK(strstr(text, "<script") && strstr(text, "function zoom") &&

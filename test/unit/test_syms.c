@@ -32,12 +32,12 @@
 
 static int failures;
 
-#define CHECK(cond)                                                                         \
-	do {                                                                                \
-		if (!(cond)) {                                                              \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-			failures++;                                                         \
-		}                                                                           \
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);   \
+			failures++;                                                                \
+		}                                                                                  \
 	} while (0)
 
 static const char *fixdir;
@@ -177,7 +177,8 @@ static void check_child(struct kt_usyms *us, const struct child *c, const char *
 		if (err || !fr.sym || strcmp(fr.sym, c->fn[i].name)) {
 			fprintf(stderr, "%s: %s at %#llx resolved to %s+%#llx in %s (%d)\n", what,
 				c->fn[i].name, c->fn[i].addr, fr.sym ? fr.sym : "(null)",
-				(unsigned long long)fr.offset, fr.module ? fr.module : "(null)", err);
+				(unsigned long long)fr.offset, fr.module ? fr.module : "(null)",
+				err);
 			failures++;
 			continue;
 		}
