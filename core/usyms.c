@@ -66,8 +66,11 @@ struct proc {
 	uid_t uid;
 	struct umap *maps;
 	size_t nmaps;
+	struct umap *old_maps; /* the first snapshot, after a refresh */
+	size_t nold;
 	struct perfmap *pm;
 	bool pm_tried;
+	bool refreshed;
 };
 
 struct kt_usyms {
@@ -125,9 +128,18 @@ static void perfmap_free(struct perfmap *pm)
 	free(pm);
 }
 
+static void free_maps(struct umap *maps, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(maps[i].name);
+	free(maps);
+}
+
 void kt_usyms_free(struct kt_usyms *us)
 {
-	size_t i, j;
+	size_t i;
 
 	if (!us)
 		return;
@@ -136,9 +148,8 @@ void kt_usyms_free(struct kt_usyms *us)
 
 		for (p = us->pids[i]; p; p = next) {
 			next = p->next;
-			for (j = 0; j < p->nmaps; j++)
-				free(p->maps[j].name);
-			free(p->maps);
+			free_maps(p->maps, p->nmaps);
+			free_maps(p->old_maps, p->nold);
 			perfmap_free(p->pm);
 			free(p);
 		}
@@ -365,31 +376,20 @@ static int add_map(struct kt_usyms *us, struct proc *p, char *line, size_t *cap)
 	return 0;
 }
 
-int kt_usyms_add_pid(struct kt_usyms *us, int pid)
+/* Read /proc/PID/maps into p->maps (which must be empty). */
+static int read_maps(struct kt_usyms *us, struct proc *p)
 {
 	char path[PATH_MAX], *line = NULL;
-	struct proc *p;
 	size_t lsz = 0, cap = 0;
 	FILE *f = NULL;
-	int err = 0;
+	int err;
 
-	if (!us || pid <= 0)
-		return -EINVAL;
-	if (find_proc(us, pid))
-		return 0;
-	err = path_fmt(path, sizeof(path), "%s/%d/maps", us->proc_dir, pid);
+	err = path_fmt(path, sizeof(path), "%s/%d/maps", us->proc_dir, p->pid);
 	if (err)
 		return err;
-	p = calloc(1, sizeof(*p));
-	if (!p)
-		return -ENOMEM;
-	p->pid = pid;
 	f = fopen(path, "re");
-	if (!f) {
-		err = -errno;
-		goto out;
-	}
-	read_status(us, p);
+	if (!f)
+		return -errno;
 	while (getline(&line, &lsz, f) > 0) {
 		err = add_map(us, p, line, &cap);
 		if (err == -E2BIG) {
@@ -397,24 +397,62 @@ int kt_usyms_add_pid(struct kt_usyms *us, int pid)
 			break;
 		}
 		if (err)
-			goto out;
+			break;
 	}
-out:
 	free(line);
-	if (f)
-		fclose(f);
+	fclose(f);
 	if (err) {
-		size_t i;
+		free_maps(p->maps, p->nmaps);
+		p->maps = NULL;
+		p->nmaps = 0;
+	}
+	return err;
+}
 
-		for (i = 0; i < p->nmaps; i++)
-			free(p->maps[i].name);
-		free(p->maps);
+int kt_usyms_add_pid(struct kt_usyms *us, int pid)
+{
+	struct proc *p;
+	int err;
+
+	if (!us || pid <= 0)
+		return -EINVAL;
+	if (find_proc(us, pid))
+		return 0;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->pid = pid;
+	read_status(us, p);
+	err = read_maps(us, p);
+	if (err) {
 		free(p);
 		return err;
 	}
 	p->next = us->pids[(unsigned int)pid % PID_BUCKETS];
 	us->pids[(unsigned int)pid % PID_BUCKETS] = p;
 	return 0;
+}
+
+/*
+ * An address outside every known mapping may be in a library loaded since
+ * the snapshot (dlopen): read the maps again, once per process. The old
+ * mappings are kept, since frames already handed out point to their names.
+ */
+static void refresh_maps(struct kt_usyms *us, struct proc *p)
+{
+	struct umap *maps = p->maps;
+	size_t n = p->nmaps;
+
+	p->refreshed = true;
+	p->maps = NULL;
+	p->nmaps = 0;
+	if (read_maps(us, p)) {
+		p->maps = maps;
+		p->nmaps = n;
+		return;
+	}
+	p->old_maps = maps;
+	p->nold = n;
 }
 
 static int cmp_perf_sym(const void *a, const void *b)
@@ -623,6 +661,10 @@ int kt_usyms_resolve(struct kt_usyms *us, int pid, uint64_t addr, struct kt_fram
 			return -ENOENT;
 	}
 	m = find_map(p, addr);
+	if (!m && !p->refreshed) {
+		refresh_maps(us, p);
+		m = find_map(p, addr);
+	}
 	if (m && m->file)
 		return resolve_elf(m, addr, fr);
 	if (m) {

@@ -23,7 +23,9 @@
  * where offset is the ELF virtual address (what addr2line wants) or, for a
  * mapping without an ELF, the offset from the mapping's start.
  *
- * A pid that exec()s again keeps its first snapshot: ktrace's runs are short.
+ * An address outside every captured mapping makes the maps be read once
+ * more (a library dlopen()ed since). A pid that exec()s again otherwise keeps
+ * its first snapshot: ktrace's runs are short.
  */
 #ifndef KT_USYMS_H
 #define KT_USYMS_H
