@@ -13,31 +13,11 @@
 #include "kt_test.h"
 #include "output.h"
 
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf;
-	long n;
-
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = calloc(1, (size_t)n + 1);
-	if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		free(buf);
-		buf = NULL;
-	}
-	fclose(f);
-	return buf;
-}
-
 static void compare(const char *tmp, const char *golden_name)
 {
 	const char *dir = getenv("KT_TEST_DATA");
 	char golden[1024];
-	char *got = slurp(tmp), *want;
+	char *got = kt_test_slurp(tmp), *want;
 
 	snprintf(golden, sizeof(golden), "%s/%s", dir ? dir : "data", golden_name);
 	if (getenv("KT_UPDATE_GOLDEN")) {
@@ -48,7 +28,7 @@ static void compare(const char *tmp, const char *golden_name)
 			fclose(f);
 		}
 	}
-	want = slurp(golden);
+	want = kt_test_slurp(golden);
 	CHECK(got && want && !strcmp(got, want), "%s differs from %s:\n--- got ---\n%s--- want ---\n%s",
 	      tmp, golden, got ? got : "(null)", want ? want : "(missing)");
 	free(got);
