@@ -2,7 +2,10 @@
 """The command line: help, version, usage errors (exit 2), runtime errors
 (exit 1) with clear messages, privileges, missing BTF, and `check`."""
 import json
+import os
+import re
 import subprocess
+import tempfile
 
 from ktlib import KTRACE, check, main, nobody, run_ktrace
 
@@ -80,6 +83,19 @@ def test():
     r = run_ktrace("biolat", "1", "1", env={"KTRACE_ATTACH": "rq_issue=kprobe"})
     check(r.returncode == 1 and "hook rq_issue cannot be attached" in r.stderr,
           "KTRACE_ATTACH=rq_issue=kprobe: exit 1 naming the hook", r.stderr)
+
+    # -o FILE: data in the file, nothing on stdout; -T: a time line per interval
+    fd, path = tempfile.mkstemp(prefix="kt-out-", suffix=".jsonl")
+    os.close(fd)
+    r = run_ktrace("biolat", "-j", "-o", path, "1", "1")
+    with open(path) as f:
+        types = [json.loads(l)["type"] for l in f]
+    os.unlink(path)
+    check(r.returncode == 0 and r.stdout == "" and types[0] == "meta" and types[-1] == "summary"
+          and "hist" in types, "-o FILE gets the records, stdout nothing", (r.stdout, types))
+    r = run_ktrace("biolat", "-T", "1", "1")
+    check(r.returncode == 0 and re.search(r"^\d\d:\d\d:\d\d$", r.stdout, re.M),
+          "-T prints the time before the interval's histogram", r.stdout)
 
 
 main(test)
