@@ -97,8 +97,10 @@ apt_update() { # DIST
 	touch "$d/state/status"
 	write_sources "$1" "$d/sources.list"
 	log "updating package lists for $1"
+	# apt-get update exits 0 on some fetch and signature failures, which it
+	# reports as warnings
 	if ! kapt "$1" apt-get -q update >"$d/update.log" 2>&1 ||
-		grep -qE '^(W|E): ' "$d/update.log"; then
+		grep -qE '^E: |^W: .*(GPG error|Failed to fetch|not signed|NO_PUBKEY)' "$d/update.log"; then
 		log "apt-get update for $1 failed:"
 		sed 's/^/    /' "$d/update.log" >&2
 		return 1

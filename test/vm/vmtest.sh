@@ -107,7 +107,7 @@ fi
 work=$(readlink -f "$work")
 # the compiled helpers are reused across runs when the sources are unchanged
 bcache=${KT_VM_CACHE:-/var/cache/ktrace-vm}/build
-mkdir -p "$bcache" 2>/dev/null || bcache=$work/build
+{ mkdir -p "$bcache" 2>/dev/null && [ -w "$bcache" ]; } || bcache=$work/build
 if ! (flock 9 && "$HERE/mkinitramfs.sh" --ktrace "$ktrace" --out "$work/shared.cpio.gz" \
 	--work "$bcache") 9>"$bcache.lock" >"$work/mkinitramfs.log" 2>&1; then
 	say "building the initramfs failed:"

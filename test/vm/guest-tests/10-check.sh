@@ -7,6 +7,7 @@ timeout -s KILL 30 "$KT" check -j >$T/check.json 2>$T/check.err || {
 	fail "ktrace check -j exited with $?"
 }
 json_ok $T/check.json
+cp $T/check.json /tmp/kt-check.json # shared with later tests (check_json)
 jflat $T/check.json | awk -F '\t' '$2 == ".type" && $3 == "check" { f = 1 } END { exit !f }' ||
 	{ show $T/check.json; fail "no {\"type\":\"check\"} record"; }
 check_rows $T/check.json >$T/rows

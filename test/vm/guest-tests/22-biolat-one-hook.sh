@@ -4,8 +4,8 @@
 need_cmd biolat
 need_disk nullb0
 
-timeout -s KILL 30 "$KT" check -j >$T/check.json 2>&1 || fail "ktrace check -j failed"
-check_rows $T/check.json >$T/rows
+cj=$(check_json) || exit 1
+check_rows $cj >$T/rows
 hook=$(awk '$1 == "biolat" && $4 == "raw_tp" && $5 == "true" { print $2; exit }' $T/rows)
 [ -n "$hook" ] || skip "no biolat hook with a working raw_tp alternative"
 # the hooks that have no raw_tp alternative, or are not the one forced, keep

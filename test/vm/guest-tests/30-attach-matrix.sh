@@ -9,9 +9,9 @@
 # CI host cannot attach them.
 . /tests/lib.sh
 
-timeout -s KILL 30 "$KT" check -j >$T/check.json 2>$T/check.err || { show $T/check.err; fail "ktrace check -j failed"; }
-check_rows $T/check.json >$T/rows
-[ -s $T/rows ] || { show $T/check.json; fail "check lists no attach alternatives"; }
+cj=$(check_json) || exit 1
+check_rows $cj >$T/rows
+[ -s $T/rows ] || { show $cj; fail "check lists no attach alternatives"; }
 
 # (cmd, type) pairs other than each hook's default choice
 awk '$4 != $3 { print $1, $4 }' $T/rows | sort -u >$T/pairs

@@ -205,3 +205,17 @@ bg_stop() {
 lines_with() {
 	jflat "$1" | awk -F '\t' -v re="$2" '$3 ~ re && !($1 in l) { l[$1] = 1; n++ } END { print n + 0 }'
 }
+
+# check_json: path of a file holding `ktrace check -j`'s output, run once per
+# boot (tests that only need its answers share it; 10-check tests the command)
+check_json() {
+	_f=/tmp/kt-check.json
+	if [ ! -s $_f ]; then
+		timeout -s KILL 30 "$KT" check -j >$_f.tmp 2>$_f.err || {
+			show $_f.tmp $_f.err >&2
+			fail "ktrace check -j failed" >&2
+		}
+		mv $_f.tmp $_f
+	fi
+	echo $_f
+}
