@@ -13,7 +13,8 @@ json_ok $T/out.json
 meta_attach $T/out.json >$T/attach
 note "attach: $(tr '\n' ' ' <$T/attach)"
 [ -s $T/attach ] || { show $T/out.json; fail "meta record has no attach array"; }
-bad=$(awk '$2 != "raw_tp"' $T/attach | tr '\n' ' ')
+grep -q ' raw_tp$' $T/attach || fail "no hook attached as raw_tp although forced"
+bad=$(awk '$2 != "raw_tp" && $2 != "null"' $T/attach | tr '\n' ' ')
 [ -z "$bad" ] || fail "hooks not on raw_tp although forced: $bad"
 total=$(hist_total $T/out.json)
 [ "$total" -gt 0 ] || { show $T/out.json; fail "no block I/O counted through raw_tp"; }

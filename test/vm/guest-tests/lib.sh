@@ -62,6 +62,7 @@ kt_start() {
 			wait $KT_PID
 			KT_RC=$?
 			show "$_out" "$_out.err"
+			kt_verbose_log "$@"
 			fail "ktrace $* exited with $KT_RC before printing its meta record"
 		fi
 		_i=$((_i + 1))
@@ -72,6 +73,21 @@ kt_start() {
 		fi
 		sleep 0.1
 	done
+}
+
+# kt_verbose_log CMD ARGS...: after a failed start, run it again with -v
+# and show the end of libbpf's messages (the verifier's log, for one)
+kt_verbose_log() {
+	_c=$1
+	shift
+	# shellcheck disable=SC2086
+	env ${KT_ENV:-} timeout -s KILL 20 "$KT" "$_c" -v "$@" >$T/verbose.log 2>&1 &
+	_vp=$!
+	sleep 5
+	kill -INT $_vp 2>/dev/null
+	wait $_vp
+	echo "--- ktrace $_c -v $* (last 40 lines)"
+	tail -n 40 $T/verbose.log
 }
 
 # kt_stop: SIGINT the background ktrace, wait for it (15 s at most), set KT_RC
@@ -142,7 +158,8 @@ hist_at_least() {
 		}'
 }
 
-# meta_attach FILE: "HOOK TYPE" for each entry of the meta record's attach array
+# meta_attach FILE: "HOOK TYPE" for each entry of the meta record's attach
+# array; TYPE is "null" for a hook left unattached (not needed, optional)
 meta_attach() {
 	jflat "$1" | awk -F '\t' '
 		$2 == ".type" && $3 == "meta" { meta[$1] = 1 }
@@ -158,9 +175,26 @@ meta_attach() {
 }
 
 # check_rows FILE: one "CMD HOOK CHOSEN TYPE OK" line per attach alternative
-# listed in the check record of `ktrace check -j`
+# listed by `ktrace check -j`: rows with cmd, hook, chosen and alternatives,
+# the latter either a list of {"type","ok"} objects or a string
+# "TYPE TARGET, TYPE TARGET, ..." (then OK is true unless the entry says
+# the alternative is unavailable)
 check_rows() {
 	jflat "$1" | awk -F '\t' '
+		$2 ~ /\]\.alternatives$/ {
+			h = $2; sub(/\.alternatives$/, "", h)
+			n = split($3, parts, ",")
+			for (i = 1; i <= n; i++) {
+				p = parts[i]; sub(/^ +/, "", p)
+				split(p, w, " ")
+				if (w[1] == "") continue
+				a = h ".alternatives[" i "]"
+				at[$1 SUBSEP a] = w[1]
+				ok[$1 SUBSEP a] = (p ~ /unavailable|not available|not supported/) ? "false" : "true"
+				ah[$1 SUBSEP a] = $1 SUBSEP h
+			}
+			next
+		}
 		$2 ~ /\.alternatives\[[0-9]+\]\.(type|ok)$/ {
 			a = $2; sub(/\.[a-z]+$/, "", a)
 			h = a; sub(/\.alternatives\[[0-9]+\]$/, "", h)
