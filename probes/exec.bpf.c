@@ -1,0 +1,376 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * exec: every execve/execveat attempt, or (--summary) counts of execs,
+ * forks and exits per parent with a lifetime histogram.
+ *
+ * The syscall's entry stashes the user pointers keyed by thread id, after
+ * the filters (uid, cgroup, parent) pass. Success is reported from
+ * sched_process_exec, which runs after the point of no return with the new
+ * image in place: its comm, its argv block in the new mm (resident: the
+ * kernel just copied it there) and bprm->filename in kernel memory. A thread
+ * that is not the group leader takes over the leader's pid during exec, so
+ * the stash is found through the tracepoint's old_pid, never through the
+ * current tid. Failures are reported at syscall exit, reading the path and
+ * argv from the caller's memory, which is still there.
+ *
+ * Cost: one hash update and delete per exec; a ~5.6 KiB ring buffer record
+ * per reported exec. --summary: a few hash updates per exec, fork and exit,
+ * no ring buffer traffic.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "kt.bpf.h"
+#include "exec.h"
+
+const volatile __u32 cfg_ppid = 0;
+const volatile bool cfg_fails = false;
+const volatile bool cfg_summary = false;
+const volatile __u32 cfg_max_args = 20;
+/* Linux 6.x added group_dead to sched_process_exit; before, the leader's exit stands in. */
+const volatile bool cfg_exit_group_dead = false;
+
+KT_DEFINE_STREAM();
+
+struct start {
+	__u64 filename; /* user pointers of the caller */
+	__u64 argv;
+	__u32 at;
+};
+
+/* LRU: an exec whose task is killed midway never reaches a cleanup point */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 10240);
+	__type(key, __u32);
+	__type(value, struct start);
+} starts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct exec_key);
+	__type(value, __u64);
+} exec_counts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct exec_parent);
+} parents SEC(".maps");
+
+/* one entry (key 0): log2 histogram of process lifetimes in ms */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct kt_slots);
+} lifetimes SEC(".maps");
+
+enum { P_FORKS, P_EXECS, P_EXITS };
+
+static __always_inline struct task_struct *cur(void)
+{
+	return (struct task_struct *)bpf_get_current_task();
+}
+
+static __always_inline void parent_add(__u32 ptgid, struct task_struct *parent, int what)
+{
+	struct exec_parent *p, n = {};
+
+	p = bpf_map_lookup_elem(&parents, &ptgid);
+	if (!p) {
+		BPF_CORE_READ_STR_INTO(&n.comm, parent, comm);
+		bpf_map_update_elem(&parents, &ptgid, &n, BPF_NOEXIST);
+		p = bpf_map_lookup_elem(&parents, &ptgid);
+		if (!p)
+			return;
+	}
+	if (what == P_FORKS)
+		__sync_fetch_and_add(&p->forks, 1);
+	else if (what == P_EXECS)
+		__sync_fetch_and_add(&p->execs, 1);
+	else
+		__sync_fetch_and_add(&p->exits, 1);
+}
+
+static __always_inline void count_exec(long ret)
+{
+	struct task_struct *t = cur(), *rp = BPF_CORE_READ(t, real_parent);
+	struct exec_key k = {};
+	__u64 one = 1, *v;
+
+	bpf_get_current_comm(k.comm, sizeof(k.comm));
+	k.ppid = BPF_CORE_READ(rp, tgid);
+	k.uid = (__u32)bpf_get_current_uid_gid();
+	k.err = ret < 0 ? -ret : 0;
+	v = bpf_map_lookup_elem(&exec_counts, &k);
+	if (v)
+		__sync_fetch_and_add(v, 1);
+	else if (bpf_map_update_elem(&exec_counts, &k, &one, BPF_NOEXIST)) {
+		/* another CPU inserted it first */
+		v = bpf_map_lookup_elem(&exec_counts, &k);
+		if (v)
+			__sync_fetch_and_add(v, 1);
+	}
+	parent_add(k.ppid, rp, P_EXECS);
+}
+
+static __always_inline int exec_enter(__u64 filename, __u64 argv, bool at)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct start s = { .filename = filename, .argv = argv, .at = at };
+
+	if (!kt_filter_task())
+		return 0;
+	if (cfg_ppid && (__u32)BPF_CORE_READ(cur(), real_parent, tgid) != cfg_ppid)
+		return 0;
+	bpf_map_update_elem(&starts, &tid, &s, BPF_ANY);
+	return 0;
+}
+
+static __always_inline void fill(struct exec_event *e, long ret, __u32 old_tid, __u32 flags)
+{
+	struct task_struct *rp = BPF_CORE_READ(cur(), real_parent);
+
+	e->ppid = BPF_CORE_READ(rp, tgid);
+	BPF_CORE_READ_STR_INTO(&e->pcomm, rp, comm);
+	e->ret = (__s32)ret;
+	e->old_tid = old_tid;
+	e->flags = flags;
+	e->argc = 0;
+	e->args_len = 0;
+	e->path_len = 0;
+	e->_pad = 0;
+}
+
+static __always_inline void set_path_len(struct exec_event *e, long n)
+{
+	if (n <= 0) {
+		e->path[0] = 0;
+		n = 1;
+	}
+	e->path_len = (__u32)n - 1;
+	if (n >= EXEC_PATH_MAX)
+		e->flags |= EXEC_F_PATH_TRUNC;
+}
+
+/* Success: the new image is in place (comm, mm, credentials). */
+static __always_inline int exec_done(struct task_struct *t, __u32 old_tid, struct linux_binprm *bprm)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct exec_event *e;
+	struct start *s;
+	__u64 from, to, len;
+	__u32 flags;
+
+	/* a leader killed in its own exec by this one's de_thread() left its stash */
+	if (old_tid != tid)
+		bpf_map_delete_elem(&starts, &tid);
+	s = bpf_map_lookup_elem(&starts, &old_tid);
+	if (!s)
+		return 0;
+	flags = s->at ? EXEC_F_AT : 0;
+	bpf_map_delete_elem(&starts, &old_tid);
+	if (cfg_fails)
+		return 0;
+	if (cfg_summary) {
+		count_exec(0);
+		return 0;
+	}
+	e = kt_reserve(struct exec_event, EXEC_REC_EVENT);
+	if (!e)
+		return 0;
+	fill(e, 0, old_tid, flags | EXEC_F_BLOCK);
+	set_path_len(e, bpf_probe_read_kernel_str(e->path, sizeof(e->path),
+						  BPF_CORE_READ(bprm, filename)));
+	e->argc = BPF_CORE_READ(bprm, argc);
+	from = BPF_CORE_READ(t, mm, arg_start);
+	to = BPF_CORE_READ(t, mm, arg_end);
+	len = to > from ? to - from : 0;
+	if (len > EXEC_ARGS_MAX) {
+		len = EXEC_ARGS_MAX;
+		e->flags |= EXEC_F_TRUNC;
+	}
+	if (len && !bpf_probe_read_user(e->args, len, (void *)from))
+		e->args_len = len;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/* Failure: the caller's memory still holds the path and argv. */
+static __always_inline void read_argv(struct exec_event *e, __u64 argv)
+{
+	__u32 off = 0, n_read = 0;
+	const char *p;
+	long n;
+
+	for (__u32 i = 1; i < EXEC_MAX_ARGS_LIMIT + 1; i++) {
+		if (bpf_probe_read_user(&p, sizeof(p), (void *)(argv + i * sizeof(p))) || !p)
+			break;
+		if (i >= cfg_max_args || off >= EXEC_ARGS_MAX) {
+			e->flags |= EXEC_F_TRUNC;
+			break;
+		}
+		n = bpf_probe_read_user_str(&e->args[off], EXEC_ARG_MAX, p);
+		if (n <= 0)
+			break;
+		if (n == EXEC_ARG_MAX) {
+			char c = 0;
+
+			/* was the argument longer than what fit? */
+			bpf_probe_read_user(&c, 1, p + EXEC_ARG_MAX - 1);
+			if (c)
+				e->flags |= EXEC_F_TRUNC;
+		}
+		off += n;
+		n_read++;
+	}
+	e->args_len = off;
+	e->argc = n_read + 1;
+}
+
+static __always_inline int exec_exit(long ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct exec_event *e;
+	struct start *s, st;
+
+	s = bpf_map_lookup_elem(&starts, &tid);
+	if (!s)
+		return 0;
+	st = *s;
+	bpf_map_delete_elem(&starts, &tid);
+	/* success was reported by sched_process_exec */
+	if (ret >= 0)
+		return 0;
+	if (cfg_summary) {
+		count_exec(ret);
+		return 0;
+	}
+	e = kt_reserve(struct exec_event, EXEC_REC_EVENT);
+	if (!e)
+		return 0;
+	fill(e, ret, tid, st.at ? EXEC_F_AT : 0);
+	set_path_len(e, bpf_probe_read_user_str(e->path, sizeof(e->path), (void *)st.filename));
+	read_argv(e, st.argv);
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+static __always_inline int on_fork(struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptgid;
+
+	if (!cfg_summary)
+		return 0;
+	/* a new thread is not a new process */
+	if (BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid))
+		return 0;
+	if (!kt_filter_task())
+		return 0;
+	ptgid = BPF_CORE_READ(parent, tgid);
+	if (cfg_ppid && ptgid != cfg_ppid)
+		return 0;
+	parent_add(ptgid, parent, P_FORKS);
+	return 0;
+}
+
+static __always_inline int on_exit_task(struct task_struct *t, bool group_dead)
+{
+	static const struct kt_slots zero;
+	struct task_struct *rp;
+	struct kt_slots *h;
+	__u32 ptgid, key = 0, slot;
+	__u64 start, now;
+
+	if (!cfg_summary)
+		return 0;
+	if (cfg_exit_group_dead ? !group_dead : BPF_CORE_READ(t, pid) != BPF_CORE_READ(t, tgid))
+		return 0;
+	if (!kt_filter_task())
+		return 0;
+	rp = BPF_CORE_READ(t, real_parent);
+	ptgid = BPF_CORE_READ(rp, tgid);
+	if (cfg_ppid && ptgid != cfg_ppid)
+		return 0;
+	parent_add(ptgid, rp, P_EXITS);
+	start = BPF_CORE_READ(t, group_leader, start_time);
+	now = bpf_ktime_get_ns();
+	h = bpf_map_lookup_elem(&lifetimes, &key);
+	if (!h) {
+		bpf_map_update_elem(&lifetimes, &key, &zero, BPF_NOEXIST);
+		h = bpf_map_lookup_elem(&lifetimes, &key);
+		if (!h)
+			return 0;
+	}
+	/* kt_log2() of a u64 is at most 63: the mask keeps the verifier sure of it */
+	slot = kt_log2(now > start ? (now - start) / 1000000 : 0) & (KT_MAX_SLOTS - 1);
+	__sync_fetch_and_add(&h->slots[slot], 1);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_execve")
+int enter_execve(struct trace_event_raw_sys_enter *ctx)
+{
+	return exec_enter(ctx->args[0], ctx->args[1], false);
+}
+
+SEC("tracepoint/syscalls/sys_exit_execve")
+int exit_execve(struct trace_event_raw_sys_exit *ctx)
+{
+	return exec_exit(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_enter_execveat")
+int enter_execveat(struct trace_event_raw_sys_enter *ctx)
+{
+	return exec_enter(ctx->args[1], ctx->args[2], true);
+}
+
+SEC("tracepoint/syscalls/sys_exit_execveat")
+int exit_execveat(struct trace_event_raw_sys_exit *ctx)
+{
+	return exec_exit(ctx->ret);
+}
+
+SEC("tp_btf/sched_process_exec")
+int sched_exec_btf(__u64 *ctx)
+{
+	return exec_done((struct task_struct *)ctx[0], (__u32)ctx[1], (struct linux_binprm *)ctx[2]);
+}
+
+SEC("raw_tp/sched_process_exec")
+int sched_exec_raw(__u64 *ctx)
+{
+	return exec_done((struct task_struct *)ctx[0], (__u32)ctx[1], (struct linux_binprm *)ctx[2]);
+}
+
+SEC("tp_btf/sched_process_fork")
+int fork_btf(__u64 *ctx)
+{
+	return on_fork((struct task_struct *)ctx[0], (struct task_struct *)ctx[1]);
+}
+
+SEC("raw_tp/sched_process_fork")
+int fork_raw(__u64 *ctx)
+{
+	return on_fork((struct task_struct *)ctx[0], (struct task_struct *)ctx[1]);
+}
+
+SEC("tp_btf/sched_process_exit")
+int exit_btf(__u64 *ctx)
+{
+	return on_exit_task((struct task_struct *)ctx[0], cfg_exit_group_dead && ctx[1]);
+}
+
+SEC("raw_tp/sched_process_exit")
+int exit_raw(__u64 *ctx)
+{
+	return on_exit_task((struct task_struct *)ctx[0], cfg_exit_group_dead && ctx[1]);
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,214 @@
+#!/usr/bin/env python3
+"""ktrace exec: real execs the test makes, seen with the right pid, ppid,
+uid, argv and return value; failures (ENOENT, EACCES); an exec from a
+thread that is not the leader; execveat; hostile arguments; --summary
+counts; leak checks after every run."""
+import os
+import shutil
+import signal
+import stat
+import subprocess
+import tempfile
+import time
+
+from ktlib import (UNIQUE, Ktrace, check, check_no_leak, main, run_ktrace, workload, at_exit, log)
+
+
+def setup():
+    d = tempfile.mkdtemp(prefix="kt-exec-")
+    at_exit(shutil.rmtree, d, True)
+    marker = os.path.join(d, UNIQUE + "mk")  # comm: first 15 bytes
+    shutil.copy("/bin/true", marker)
+    os.chmod(marker, 0o755)
+    noexec = os.path.join(d, UNIQUE + ".sh")
+    with open(noexec, "w") as f:
+        f.write("#!/bin/sh\necho hi\n")
+    os.chmod(noexec, 0o644)
+    missing = os.path.join(d, UNIQUE + "_missing")
+    return d, marker, noexec, missing
+
+
+def try_exec(argv):
+    try:
+        p = subprocess.Popen(argv)
+        p.wait()
+        return p.pid
+    except OSError:
+        return None
+
+
+def events(kt):
+    return kt.records("event")
+
+
+def stream_json(marker, noexec, missing):
+    me = os.getpid()
+    kt = Ktrace("exec", "-j", "-P", me)
+    hostile = "nl\nesc\x1b[31mq'\"end"
+    p = subprocess.Popen([marker, "arg-" + UNIQUE, "two words", hostile])
+    p.wait()
+    try_exec([missing, "m-" + UNIQUE])
+    try_exec([noexec])
+    th = subprocess.Popen([workload("execer"), "thread", marker, "thread-" + UNIQUE],
+                          stdout=subprocess.PIPE, text=True)
+    th_out = th.communicate(timeout=30)[0]
+    at = subprocess.Popen([workload("execer"), "at", marker, "at-" + UNIQUE])
+    at.wait()
+    time.sleep(0.5)
+    rc = kt.stop()
+    check(rc == 0, "ktrace exec -j exits 0 on SIGINT", kt.stderr())
+    check_no_leak(kt)
+    ev = events(kt)
+    meta = kt.records("meta")
+    check(meta and meta[0]["subcommand"] == "exec", "first record is meta")
+    mine = [e for e in ev if e["ppid"] == me]
+    check(all(e["ppid"] == me for e in ev), "-P keeps only children of the test", ev[:3])
+
+    ok = [e for e in mine if e["pid"] == p.pid]
+    check(len(ok) == 1, "marker exec seen once with its pid", mine)
+    if ok:
+        e = ok[0]
+        check(e["ret"] == 0 and e["errno"] is None, "marker: ret 0, errno null", e)
+        check(e["uid"] == os.getuid(), "marker: uid", e)
+        check(e["comm"] == os.path.basename(marker)[:15], "marker: comm is the new image's", e)
+        check(e["args"] == [marker, "arg-" + UNIQUE, "two words", hostile],
+              "marker: argv (path first) round-trips exactly, hostile bytes included", e["args"])
+        check(e["args_truncated"] is False, "marker: not truncated", e)
+        check(e["syscall"] == "execve" and e["path"] == marker, "marker: execve, path", e)
+        check(isinstance(e["pid"], int) and isinstance(e["ret"], int), "numbers are numbers", e)
+
+    def fail_of(path):
+        return [e for e in mine if e["args"] and e["args"][0] == path]
+
+    m = fail_of(missing)
+    check(len(m) >= 1 and m[0]["ret"] == -2 and m[0]["errno"] == "ENOENT" and m[0]["errno_raw"] == 2,
+          "missing file: ret -2 ENOENT", m)
+    if m:
+        check(m[0]["args"] == [missing, "m-" + UNIQUE], "missing file: argv from the caller's memory", m)
+        check(m[0]["comm"] != os.path.basename(missing)[:15], "failure: comm is the caller's", m)
+    n = fail_of(noexec)
+    check(len(n) >= 1 and n[0]["errno"] == "EACCES" and n[0]["ret"] == -13,
+          "mode 644 file: EACCES", n)
+
+    t = [e for e in mine if e["args"][:1] == [marker] and "thread-" + UNIQUE in e["args"]]
+    check(len(t) == 1, "exec from a non-leader thread is reported", (th_out, mine))
+    if t:
+        e = t[0]
+        check(e["pid"] == th.pid, "thread exec: pid is the process id (%d)" % th.pid, e)
+        check(e["tid"] != th.pid and ("tid %d " % e["tid"]) in th_out,
+              "thread exec: tid is the calling thread's", (e, th_out))
+        check(e["comm"] == os.path.basename(marker)[:15] and e["ret"] == 0,
+              "thread exec: new comm, ret 0", e)
+        check(e["args"] == [marker, "thread-" + UNIQUE], "thread exec: argv", e)
+
+    a = [e for e in mine if e["args"][:1] == [marker] and "at-" + UNIQUE in e["args"]]
+    check(len(a) == 1 and a[0]["syscall"] == "execveat" and a[0]["pid"] == at.pid and a[0]["ret"] == 0,
+          "execveat seen with its pid", a)
+    lost = kt.records("lost")
+    check(lost and lost[-1]["total"] == 0, "final lost record, nothing lost", lost)
+
+
+def fails_only(marker, noexec, missing):
+    me = os.getpid()
+    kt = Ktrace("exec", "-x", "-j", "-P", me)
+    subprocess.run([marker, "x-" + UNIQUE])
+    try_exec([missing])
+    try_exec([noexec])
+    time.sleep(0.5)
+    kt.stop()
+    check_no_leak(kt)
+    ev = events(kt)
+    check(ev and all(e["ret"] < 0 for e in ev), "-x: only failures", ev)
+    errs = sorted(e["errno"] for e in ev if e["args"][0] in (missing, noexec))
+    check(errs == ["EACCES", "ENOENT"], "-x: ENOENT and EACCES", ev)
+
+
+def text_mode(marker, missing):
+    me = os.getpid()
+    kt = Ktrace("exec", "-P", me, "-U", "-t")
+    p = subprocess.Popen([marker, "txt-" + UNIQUE, "a\nb\x1b[31mc"])
+    p.wait()
+    try_exec([missing, "txt2-" + UNIQUE])
+    time.sleep(0.5)
+    kt.stop()
+    check_no_leak(kt)
+    out = kt.stdout_bytes()
+    check(b"\x1b" not in out, "text: no raw ESC byte", out)
+    lines = out.decode().splitlines()
+    check(lines and lines[0].split()[:4] == ["TIME(s)", "UID", "PCOMM", "PID"], "text header", lines[:1])
+    hit = [l for l in lines if "txt-" + UNIQUE in l]
+    check(len(hit) == 1 and "a\\nb\\x1b[31mc" in hit[0] and " %d " % p.pid in hit[0] and "root" in hit[0],
+          "text: escaped argument on one line with pid and user", lines)
+    miss = [l for l in lines if "txt2-" + UNIQUE in l]
+    check(len(miss) == 1 and "ENOENT" in miss[0], "text: RET shows ENOENT", lines)
+
+
+def summary(marker, n=5):
+    me = os.getpid()
+    kt = Ktrace("exec", "--summary", "-P", me, "-j")
+    for i in range(n):
+        subprocess.run([marker, "s%d" % i])
+    time.sleep(0.5)
+    rc = kt.stop()
+    check(rc == 0, "--summary exits 0", kt.stderr())
+    check_no_leak(kt)
+    tables = {t["name"]: t["rows"] for t in kt.records("table")}
+    comm = os.path.basename(marker)[:15]
+    cm = [r for r in tables.get("exec_commands", []) if r["comm"] == comm]
+    check(len(cm) == 1 and cm[0]["execs"] == n and cm[0]["failed"] == 0 and cm[0]["parents"] == 1,
+          "--summary: %d execs of the marker from 1 parent" % n, tables.get("exec_commands"))
+    par = [r for r in tables.get("exec_parents", []) if r["ppid"] == me]
+    check(len(par) == 1 and par[0]["execs"] == n and par[0]["exits"] == n and par[0]["forks"] == n,
+          "--summary: parent has %d forks, execs and exits" % n, tables.get("exec_parents"))
+    tot = tables.get("exec_totals", [{}])[0]
+    check(tot.get("execs") == n and tot.get("exits") == n, "--summary totals", tot)
+    h = kt.records("hist")
+    check(len(h) == 1 and sum(b["count"] for b in h[0]["buckets"]) == n and h[0]["unit"] == "msecs",
+          "--summary: lifetime histogram of %d processes in msecs" % n, h)
+
+
+def summary_intervals(marker, n=6):
+    me = os.getpid()
+    kt = Ktrace("exec", "--summary", "1", "-P", me, "-j")
+    for i in range(n):
+        subprocess.run([marker, "i%d" % i])
+        time.sleep(0.4)
+    time.sleep(1.2)
+    kt.stop()
+    check_no_leak(kt)
+    totals = [t["rows"][0] for t in kt.records("table") if t["name"] == "exec_totals"]
+    check(len(totals) >= 2, "--summary 1: one table set per interval", totals)
+    check(sum(t["execs"] for t in totals) == n and sum(t["exits"] for t in totals) == n,
+          "--summary 1: intervals add up to %d execs and exits" % n, totals)
+    # text mode prints the tables
+    kt = Ktrace("exec", "--summary", "-P", me)
+    subprocess.run([marker, "t"])
+    time.sleep(0.3)
+    kt.stop()
+    check_no_leak(kt)
+    out = kt.stdout()
+    check("Top parents" in out and "msecs" in out and os.path.basename(marker)[:15] in out,
+          "--summary text: tables and histogram", out)
+
+
+def usage():
+    r = run_ktrace("exec", "--bogus")
+    check(r.returncode == 2, "exec --bogus exits 2", r.stderr)
+    r = run_ktrace("exec", "--max-args", "0")
+    check(r.returncode == 2, "exec --max-args 0 exits 2", r.stderr)
+    r = run_ktrace("exec", "-c", "/nonexistent")
+    check(r.returncode == 2, "exec -c /nonexistent exits 2", r.stderr)
+
+
+def test():
+    d, marker, noexec, missing = setup()
+    usage()
+    stream_json(marker, noexec, missing)
+    fails_only(marker, noexec, missing)
+    text_mode(marker, missing)
+    summary(marker)
+    summary_intervals(marker)
+
+
+if __name__ == "__main__":
+    main(test)
