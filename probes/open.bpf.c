@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * open: every open, openat, openat2 and creat, reported at syscall exit.
+ *
+ * The entry stashes the user pointers and flags keyed by thread id once the
+ * task filters (pid, tid, uid, cgroup) pass. The path is read at exit, not
+ * at entry: at entry the page holding the string may not be resident yet
+ * (the kernel faults it in during the syscall) and the read comes back
+ * empty. It is read into a per-CPU scratch buffer first so that --path
+ * prefixes and -x are decided before any ring buffer space is reserved:
+ * what is filtered out never causes a drop.
+ *
+ * Cost: a hash update and delete per open of a traced task, a user string
+ * read and a 4.2 KiB ring buffer record per reported open.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "kt.bpf.h"
+#include "open.h"
+
+const volatile bool cfg_failed = false;
+const volatile __u32 cfg_nprefix = 0;
+const volatile __u32 cfg_prefix_len[OPEN_MAX_PREFIXES] = {};
+const volatile char cfg_prefix[OPEN_MAX_PREFIXES][OPEN_PREFIX_MAX] = {};
+
+KT_DEFINE_STREAM();
+
+struct start {
+	__u64 fname; /* user pointers */
+	__u64 how;   /* openat2's struct open_how */
+	__u64 flags;
+	__u32 mode;
+	__s32 dirfd;
+	__u32 sys;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 10240);
+	__type(key, __u32);
+	__type(value, struct start);
+} starts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, char[OPEN_PATH_MAX]);
+} scratch SEC(".maps");
+
+/* the uapi struct open_how, which vmlinux.h may not carry */
+struct kt_open_how {
+	__u64 flags;
+	__u64 mode;
+	__u64 resolve;
+};
+
+static __always_inline int open_enter(enum open_sys sys, __s32 dirfd, __u64 fname, __u64 flags,
+				      __u32 mode, __u64 how)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct start s = {
+		.fname = fname, .how = how, .flags = flags, .mode = mode, .dirfd = dirfd, .sys = sys,
+	};
+
+	if (!kt_filter_task())
+		return 0;
+	bpf_map_update_elem(&starts, &tid, &s, BPF_ANY);
+	return 0;
+}
+
+static __always_inline bool prefix_match(const char *path)
+{
+	for (__u32 i = 0; i < OPEN_MAX_PREFIXES; i++) {
+		__u32 len;
+		bool ok = true;
+
+		if (i >= cfg_nprefix)
+			break;
+		len = cfg_prefix_len[i];
+		for (__u32 j = 0; j < OPEN_PREFIX_MAX; j++) {
+			if (j >= len)
+				break;
+			if (path[j] != cfg_prefix[i][j]) {
+				ok = false;
+				break;
+			}
+		}
+		if (ok)
+			return true;
+	}
+	return false;
+}
+
+static __always_inline int open_exit(long ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid(), zero = 0;
+	struct kt_open_how how = {};
+	struct open_event *e;
+	struct start *s, st;
+	char *path;
+	long n;
+
+	s = bpf_map_lookup_elem(&starts, &tid);
+	if (!s)
+		return 0;
+	st = *s;
+	bpf_map_delete_elem(&starts, &tid);
+	if (cfg_failed && ret >= 0)
+		return 0;
+	path = bpf_map_lookup_elem(&scratch, &zero);
+	if (!path)
+		return 0;
+	n = bpf_probe_read_user_str(path, OPEN_PATH_MAX, (void *)st.fname);
+	if (n <= 0) {
+		path[0] = 0;
+		n = 1;
+	}
+	if (cfg_nprefix && !prefix_match(path))
+		return 0;
+	if (st.sys == OPEN_SYS_OPENAT2 &&
+	    !bpf_probe_read_user(&how, sizeof(how), (void *)st.how)) {
+		st.flags = how.flags;
+		st.mode = (__u32)how.mode;
+	}
+	e = kt_reserve(struct open_event, OPEN_REC_EVENT);
+	if (!e)
+		return 0;
+	e->ret = (__s32)ret;
+	e->dirfd = st.dirfd;
+	e->flags = st.flags;
+	e->resolve = how.resolve;
+	e->mode = st.mode;
+	e->sys = st.sys;
+	e->_pad = 0;
+	if (n > OPEN_PATH_MAX)
+		n = OPEN_PATH_MAX;
+	e->path_len = (__u32)n - 1;
+	bpf_probe_read_kernel(e->path, n, path);
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/* AT_FDCWD */
+#define CWD (-100)
+/* creat() is open(O_CREAT|O_WRONLY|O_TRUNC) */
+#define CREAT_FLAGS (0100 | 01 | 01000)
+
+SEC("tracepoint/syscalls/sys_enter_open")
+int enter_open(struct trace_event_raw_sys_enter *ctx)
+{
+	return open_enter(OPEN_SYS_OPEN, CWD, ctx->args[0], ctx->args[1], ctx->args[2], 0);
+}
+
+SEC("tracepoint/syscalls/sys_enter_openat")
+int enter_openat(struct trace_event_raw_sys_enter *ctx)
+{
+	return open_enter(OPEN_SYS_OPENAT, (__s32)ctx->args[0], ctx->args[1], ctx->args[2],
+			  ctx->args[3], 0);
+}
+
+SEC("tracepoint/syscalls/sys_enter_openat2")
+int enter_openat2(struct trace_event_raw_sys_enter *ctx)
+{
+	return open_enter(OPEN_SYS_OPENAT2, (__s32)ctx->args[0], ctx->args[1], 0, 0, ctx->args[2]);
+}
+
+SEC("tracepoint/syscalls/sys_enter_creat")
+int enter_creat(struct trace_event_raw_sys_enter *ctx)
+{
+	return open_enter(OPEN_SYS_CREAT, CWD, ctx->args[0], CREAT_FLAGS, ctx->args[1], 0);
+}
+
+SEC("tracepoint/syscalls/sys_exit_open")
+int exit_open(struct trace_event_raw_sys_exit *ctx)
+{
+	return open_exit(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_openat")
+int exit_openat(struct trace_event_raw_sys_exit *ctx)
+{
+	return open_exit(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_openat2")
+int exit_openat2(struct trace_event_raw_sys_exit *ctx)
+{
+	return open_exit(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_creat")
+int exit_creat(struct trace_event_raw_sys_exit *ctx)
+{
+	return open_exit(ctx->ret);
+}
+
+char LICENSE[] SEC("license") = "GPL";

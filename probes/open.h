@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* open: types shared by probes/open.bpf.c and cmd/open.c. */
+#ifndef KT_OPEN_H
+#define KT_OPEN_H
+
+#include "kt_common.h"
+
+/* Bytes of path a record carries (PATH_MAX: the kernel refuses longer ones). */
+#define OPEN_PATH_MAX 4096
+/* --path: how many prefixes, and the longest one (bytes, without the NUL). */
+#define OPEN_MAX_PREFIXES 8
+#define OPEN_PREFIX_MAX 128
+
+enum { OPEN_REC_EVENT = 1 };
+
+enum open_sys {
+	OPEN_SYS_OPEN,
+	OPEN_SYS_OPENAT,
+	OPEN_SYS_OPENAT2,
+	OPEN_SYS_CREAT,
+};
+
+struct open_event {
+	struct kt_rec_hdr hdr;
+	__s32 ret;	/* fd or -errno */
+	__s32 dirfd;	/* openat/openat2's dirfd; AT_FDCWD (-100) for open/creat */
+	__u64 flags;	/* O_* as passed (creat: O_CREAT|O_WRONLY|O_TRUNC) */
+	__u64 resolve;	/* openat2's RESOLVE_* */
+	__u32 mode;
+	__u32 sys;	/* enum open_sys */
+	__u32 path_len; /* bytes of path, without the NUL */
+	__u32 _pad;
+	char path[OPEN_PATH_MAX];
+};
+
+#endif

@@ -1,0 +1,227 @@
+#!/usr/bin/env python3
+"""ktrace open: openat and openat2 of a unique existing path and a missing
+one (fd and ENOENT), --path prefixes filtered in the kernel, -F resolving a
+path relative to a dirfd, hostile file names (newline, escape sequence) in
+text and JSON, --summary, and exact accounting (reported + lost ==
+generated) under an open storm with a small ring buffer."""
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+
+from ktlib import (UNIQUE, Ktrace, at_exit, check, check_no_leak, main, run_ktrace, workload)
+
+
+def setup():
+    d = tempfile.mkdtemp(prefix="kt-open-")
+    at_exit(shutil.rmtree, d, True)
+    sub = os.path.join(d, "sub")
+    os.mkdir(sub)
+    target = os.path.join(d, UNIQUE + "_target")
+    open(target, "w").close()
+    open(os.path.join(sub, UNIQUE + "_rel"), "w").close()
+    return d, sub, target
+
+
+def opens(*args):
+    r = subprocess.run([workload("opens")] + list(args), capture_output=True, text=True, timeout=30)
+    return r
+
+
+def spawn(*args):
+    """Runs the workload; returns (pid, output)."""
+    p = subprocess.Popen([workload("opens")] + list(args), stdout=subprocess.PIPE, text=True)
+    out = p.communicate(timeout=30)[0]
+    return p.pid, out
+
+
+def basic(d, target):
+    missing = os.path.join(d, UNIQUE + "_missing")
+    kt = Ktrace("open", "-j", "-e")
+    p1, o1 = spawn("at", target)
+    p2, o2 = spawn("at", missing)
+    p3, o3 = spawn("at2", target)
+    p4, o4 = spawn("at2", missing)
+    time.sleep(0.5)
+    rc = kt.stop()
+    check(rc == 0, "ktrace open exits 0", kt.stderr())
+    check_no_leak(kt)
+    ev = kt.records("event")
+
+    def of(pid, path):
+        return [e for e in ev if e["pid"] == pid and e["path"] == path]
+
+    for pid, out, path, sysc, ok in ((p1, o1, target, "openat", True), (p2, o2, missing, "openat", False),
+                                     (p3, o3, target, "openat2", True), (p4, o4, missing, "openat2", False)):
+        m = of(pid, path)
+        what = "%s of %s path" % (sysc, "an existing" if ok else "a missing")
+        check(len(m) == 1, what + ": one event for its pid", [e for e in ev if e["pid"] == pid])
+        if not m:
+            continue
+        e = m[0]
+        check(e["syscall"] == sysc and e["tid"] == pid, what + ": syscall and tid", e)
+        if ok:
+            fd = int(out.split()[1])
+            check(e["fd"] == fd and e["ret"] == fd and e["errno"] is None, what + ": fd %d" % fd, e)
+        else:
+            check(e["fd"] is None and e["ret"] == -2 and e["errno"] == "ENOENT" and e["errno_raw"] == 2,
+                  what + ": ENOENT", e)
+        check(e["flags"] == 0 and e["flag_names"] == ["O_RDONLY"] and e["dirfd"] == -100,
+              what + ": -e flags", e)
+        check(e["comm"] == "opens" and e["uid"] == 0, what + ": comm, uid", e)
+    lost = kt.records("lost")
+    check(lost and lost[-1]["final"] and "total" in lost[-1], "final lost record", lost)
+
+
+def failed_and_creat(d, target):
+    created = os.path.join(d, UNIQUE + "_created")
+    kt = Ktrace("open", "-j", "-x", "-e", "-n", "opens")
+    p1, _ = spawn("at", target)
+    p2, _ = spawn("at", os.path.join(d, UNIQUE + "_nope"))
+    kt.stop()
+    check_no_leak(kt)
+    ev = kt.records("event")
+    check(ev and all(e["ret"] < 0 and e["comm"] == "opens" for e in ev), "-x -n: only failures of opens", ev)
+    check(not [e for e in ev if e["pid"] == p1], "-x: the successful open is not reported")
+    check([e for e in ev if e["pid"] == p2 and e["errno"] == "ENOENT"], "-x: the failure is", ev)
+
+    kt = Ktrace("open", "-j", "-e", "--path", created)
+    p, _ = spawn("creat", created)
+    kt.stop()
+    check_no_leak(kt)
+    ev = [e for e in kt.records("event") if e["pid"] == p]
+    check(len(ev) == 1 and ev[0]["flag_names"] == ["O_WRONLY", "O_CREAT", "O_CLOEXEC"] and ev[0]["mode"] == 0o640,
+          "openat2 with O_CREAT: flags decoded, mode 0640", ev)
+
+
+def path_filter(d, target):
+    other = os.path.join(d, UNIQUE + "_other")
+    open(other, "w").close()
+    kt = Ktrace("open", "-j", "--path", "/nonexistent/", "--path", target)
+    p1, _ = spawn("at", target)
+    p2, _ = spawn("at", other)
+    p3, _ = spawn("at2", target + "_x")  # matches the prefix, missing
+    kt.stop()
+    check_no_leak(kt)
+    ev = kt.records("event")
+    paths = sorted(e["path"] for e in ev)
+    check(paths == sorted([target, target + "_x"]), "--path keeps the prefix and drops the rest", paths)
+    check(all(e["path"].startswith(target) for e in ev), "--path: nothing else (not even ld.so opens)", ev[:5])
+    check([e for e in ev if e["pid"] == p1] and not [e for e in ev if e["pid"] == p2],
+          "--path: by pid too")
+    r = run_ktrace("open", *sum([["--path", "/p%d" % i] for i in range(9)], []))
+    check(r.returncode == 2, "nine --path prefixes: usage error", r.stderr)
+
+
+def full_path(d, sub):
+    rel = UNIQUE + "_rel"
+    kt = Ktrace("open", "-j", "-F")
+    p = subprocess.Popen([workload("opens"), "dirfd", sub, rel], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, text=True)
+    line = p.stdout.readline()
+    time.sleep(0.5)  # ktrace resolves while the process (and its dirfd) is alive
+    p.stdin.write("done\n")
+    p.stdin.close()
+    p.wait(timeout=30)
+    kt.stop()
+    check_no_leak(kt)
+    ev = [e for e in kt.records("event") if e["pid"] == p.pid and e["path"] == rel]
+    check(len(ev) == 1 and ev[0]["full_path"] == os.path.join(sub, rel) and ev[0]["ret"] >= 0,
+          "-F resolves a path relative to a dirfd", (line, ev))
+
+
+def hostile(d):
+    name = os.path.join(d, "nl\nesc\x1b[31mred\"q\\ \xff".encode("utf-8", "surrogateescape").decode("utf-8", "surrogateescape"))
+    bname = os.fsencode(os.path.join(d, "nl\nesc\x1b[31mred\"q\\ ")) + b"\xff"
+    kt = Ktrace("open", "-j")
+    p = subprocess.Popen([os.fsencode(workload("opens")), b"at2", bname], stdout=subprocess.PIPE)
+    p.communicate(timeout=30)
+    kt.stop()
+    check_no_leak(kt)
+    ev = [e for e in kt.records("event") if e["pid"] == p.pid and e["syscall"] == "openat2"]
+    check(len(ev) == 1, "hostile name: one JSON event", ev)
+    if ev:
+        raw = bytes.fromhex(ev[0]["path_hex"]) if "path_hex" in ev[0] else ev[0]["path"].encode()
+        check(raw == bname, "hostile name round-trips exactly in JSON (path_hex for invalid UTF-8)", ev[0])
+        check(ev[0]["path"].startswith(os.path.join(d, "nl\nesc\x1b[31m")), "JSON path keeps newline and ESC", ev[0])
+
+    kt = Ktrace("open")
+    p = subprocess.Popen([os.fsencode(workload("opens")), b"at2", bname], stdout=subprocess.PIPE)
+    p.communicate(timeout=30)
+    kt.stop()
+    check_no_leak(kt)
+    out = kt.stdout_bytes()
+    check(b"\x1b" not in out, "text: no raw ESC", out[-500:])
+    lines = [l for l in out.split(b"\n") if (" %d " % p.pid).encode() in l and b"nl\\nesc" in l]
+    check(len(lines) == 1 and b"\\x1b[31m" in lines[0] and b"ENOENT" in lines[0],
+          "text: the name is escaped on one line (\\n, \\x1b)", lines)
+
+
+def summary(d, target, n=7):
+    missing = os.path.join(d, UNIQUE + "_smiss")
+    kt = Ktrace("open", "--summary", "--path", d, "-j")
+    for _ in range(n):
+        spawn("at", target)
+    spawn("at", missing)
+    spawn("at", missing)
+    kt.stop()
+    check_no_leak(kt)
+    t = {x["name"]: x["rows"] for x in kt.records("table")}
+    paths = {r["path"]: r for r in t.get("open_paths", [])}
+    check(paths.get(target, {}).get("opens") == n and paths.get(missing, {}).get("failed") == 2,
+          "--summary: top paths count %d and 2 failures" % n, t.get("open_paths"))
+    errs = {r["errno"]: r["count"] for r in t.get("open_errors", [])}
+    check(errs == {"ENOENT": 2}, "--summary: failures by errno", t.get("open_errors"))
+    procs = t.get("open_processes", [])
+    check(len(procs) == n + 2 and all(r["comm"] == "opens" for r in procs), "--summary: processes", procs)
+    check(t.get("open_totals", [{}])[0].get("opens") == n + 2, "--summary totals", t.get("open_totals"))
+
+
+def accounting(d, target):
+    p = subprocess.Popen([workload("opens"), "storm", "4", "3", target], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, text=True)
+    at_exit(p.kill)
+    check(p.stdout.readline().strip() == "ready", "storm workload ready")
+    kt = Ktrace("open", "-p", p.pid, "--buffer", "16K", "-j")
+    p.stdin.write("go\n")
+    p.stdin.flush()
+    out = p.stdout.readline()
+    p.wait(timeout=60)
+    time.sleep(0.5)
+    kt.stop()
+    check_no_leak(kt)
+    generated = int(out.split()[1])
+    ev = kt.records("event")
+    reported = len([e for e in ev if e["pid"] == p.pid])
+    lost = kt.records("lost")
+    total_lost = lost[-1]["total"] if lost else -1
+    check(reported == len(ev), "-p: only the workload's events", len(ev) - reported)
+    check(reported > 0 and total_lost > 0, "storm: some reported (%d) and some lost (%d)" % (reported, total_lost))
+    check(reported + total_lost == generated,
+          "storm: reported %d + lost %d == generated %d" % (reported, total_lost, generated))
+    summ = kt.records("summary")
+    check(summ and summ[-1]["lost"] == total_lost, "summary record carries the lost total", summ)
+
+
+def usage():
+    r = run_ktrace("open", "--bogus")
+    check(r.returncode == 2, "open --bogus exits 2", r.stderr)
+    r = run_ktrace("open", "-p", "abc")
+    check(r.returncode == 2, "open -p abc exits 2", r.stderr)
+
+
+def test():
+    d, sub, target = setup()
+    usage()
+    basic(d, target)
+    failed_and_creat(d, target)
+    path_filter(d, target)
+    full_path(d, sub)
+    hostile(d)
+    summary(d, target)
+    accounting(d, target)
+
+
+if __name__ == "__main__":
+    main(test)
