@@ -143,9 +143,9 @@ def text_mode(marker, missing):
     check(len(miss) == 1 and "ENOENT" in miss[0], "text: RET shows ENOENT", lines)
 
 
-def summary(marker, n=5):
+def summary(marker, n=5, env=None):
     me = os.getpid()
-    kt = Ktrace("exec", "--summary", "-P", me, "-j")
+    kt = Ktrace("exec", "--summary", "-P", me, "-j", env=env)
     for i in range(n):
         subprocess.run([marker, "s%d" % i])
     time.sleep(0.5)
@@ -191,6 +191,45 @@ def summary_intervals(marker, n=6):
           "--summary text: tables and histogram", out)
 
 
+def truncation(marker, missing):
+    me = os.getpid()
+    kt = Ktrace("exec", "-j", "-P", me, "--max-args", "3")
+    p = subprocess.Popen([marker, "t1-" + UNIQUE, "t2", "t3", "t4"])
+    p.wait()
+    try_exec([missing, "f1-" + UNIQUE, "f2", "f3"])
+    try_exec([missing, "long-" + UNIQUE, "x" * 2000])
+    time.sleep(0.5)
+    kt.stop()
+    check_no_leak(kt)
+    ev = events(kt)
+    ok = [e for e in ev if e["pid"] == p.pid]
+    check(len(ok) == 1 and ok[0]["args"] == [marker, "t1-" + UNIQUE, "t2"] and ok[0]["args_truncated"],
+          "--max-args 3 on success: path + 2 arguments, truncated", ok)
+    f = [e for e in ev if "f1-" + UNIQUE in e["args"]]
+    check(len(f) == 1 and f[0]["args"] == [missing, "f1-" + UNIQUE, "f2"] and f[0]["args_truncated"],
+          "--max-args 3 on failure: path + 2 arguments, truncated", f)
+    lg = [e for e in ev if "long-" + UNIQUE in e["args"]]
+    check(len(lg) == 1 and lg[0]["args_truncated"] and lg[0]["args"][2] == "x" * 511,
+          "a failed exec's long argument is cut at 511 bytes and flagged", [(len(a), a[:20]) for e in lg for a in e["args"]])
+
+
+def raw_tp(marker):
+    """The raw_tp fallbacks of sched_process_exec/fork/exit (tp_btf is preferred here)."""
+    me = os.getpid()
+    kt = Ktrace("exec", "-j", "-P", me, env={"KTRACE_ATTACH": "raw_tp"})
+    th = subprocess.Popen([workload("execer"), "thread", marker, "raw-" + UNIQUE], stdout=subprocess.PIPE)
+    th.communicate(timeout=30)
+    time.sleep(0.3)
+    kt.stop()
+    check_no_leak(kt)
+    att = {a["hook"]: a["type"] for a in kt.records("meta")[0]["attach"]}
+    check(att.get("process_exec") == "raw_tp", "KTRACE_ATTACH=raw_tp: sched_process_exec as raw_tp", att)
+    t = [e for e in events(kt) if e["args"][:1] == [marker]]
+    check(len(t) == 1 and t[0]["pid"] == th.pid and t[0]["args"] == [marker, "raw-" + UNIQUE],
+          "raw_tp: thread exec with the right pid and argv", t)
+    summary(marker, n=3, env={"KTRACE_ATTACH": "raw_tp"})
+
+
 def usage():
     r = run_ktrace("exec", "--bogus")
     check(r.returncode == 2, "exec --bogus exits 2", r.stderr)
@@ -206,8 +245,10 @@ def test():
     stream_json(marker, noexec, missing)
     fails_only(marker, noexec, missing)
     text_mode(marker, missing)
+    truncation(marker, missing)
     summary(marker)
     summary_intervals(marker)
+    raw_tp(marker)
 
 
 if __name__ == "__main__":
