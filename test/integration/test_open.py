@@ -95,6 +95,27 @@ def failed_and_creat(d, target):
           "openat2 with O_CREAT: flags decoded, mode 0640", ev)
 
 
+def legacy_syscalls(d, target):
+    """open(2) and creat(2) proper, not the openat glibc uses for them."""
+    import platform
+    if platform.machine() not in ("x86_64", "i686"):
+        check(True, "open/creat syscalls not on %s: skipped" % platform.machine())
+        return
+    created = os.path.join(d, UNIQUE + "_creat")
+    kt = Ktrace("open", "-j", "-e", "--path", d)
+    p1, o1 = spawn("sysopen", target)
+    p2, o2 = spawn("syscreat", created)
+    kt.stop()
+    check_no_leak(kt)
+    ev = kt.records("event")
+    a = [e for e in ev if e["pid"] == p1]
+    check(len(a) == 1 and a[0]["syscall"] == "open" and a[0]["path"] == target and a[0]["fd"] == int(o1.split()[1]),
+          "open(2) is traced", ev)
+    b = [e for e in ev if e["pid"] == p2]
+    check(len(b) == 1 and b[0]["syscall"] == "creat" and b[0]["mode"] == 0o600 and
+          b[0]["flag_names"] == ["O_WRONLY", "O_CREAT", "O_TRUNC"], "creat(2) is traced with its implied flags", ev)
+
+
 def path_filter(d, target):
     other = os.path.join(d, UNIQUE + "_other")
     open(other, "w").close()
@@ -216,6 +237,7 @@ def test():
     usage()
     basic(d, target)
     failed_and_creat(d, target)
+    legacy_syscalls(d, target)
     path_filter(d, target)
     full_path(d, sub)
     hostile(d)

@@ -4,6 +4,8 @@
  *   opens at PATH          openat(AT_FDCWD, PATH, O_RDONLY)
  *   opens at2 PATH         openat2(AT_FDCWD, PATH, {O_RDONLY})
  *   opens creat PATH       openat2(AT_FDCWD, PATH, {O_CREAT|O_WRONLY|O_CLOEXEC, 0640})
+ *   opens sysopen PATH     open(PATH, O_RDONLY) through the open syscall (where it exists)
+ *   opens syscreat PATH    creat(PATH, 0600) through the creat syscall (where it exists)
  *   opens dirfd DIR REL    openat(open(DIR), REL), then waits for a line on stdin
  *   opens storm THREADS SECONDS PATH
  *                          waits for a line on stdin, then THREADS threads
@@ -79,6 +81,12 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[1], "creat"))
 			how = (struct open_how){ .flags = O_CREAT | O_WRONLY | O_CLOEXEC, .mode = 0640 };
 		report(syscall(SYS_openat2, AT_FDCWD, argv[2], &how, sizeof(how)));
+#ifdef SYS_open
+	} else if (argc >= 3 && !strcmp(argv[1], "sysopen")) {
+		report(syscall(SYS_open, argv[2], O_RDONLY));
+	} else if (argc >= 3 && !strcmp(argv[1], "syscreat")) {
+		report(syscall(SYS_creat, argv[2], 0600));
+#endif
 	} else if (argc >= 4 && !strcmp(argv[1], "dirfd")) {
 		int dfd = open(argv[2], O_RDONLY | O_DIRECTORY);
 
