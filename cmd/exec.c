@@ -588,7 +588,6 @@ static int drain(struct kt_ctx *ctx, bool final)
 	double secs = (double)(now - ctx->interval_start_ns) / 1e9;
 	int err;
 
-	(void)final;
 	if (!x->summary)
 		return 0;
 	err = kt_map_drain(bpf_map__fd(skel->maps.exec_counts), sizeof(struct exec_key),
@@ -606,6 +605,11 @@ static int drain(struct kt_ctx *ctx, bool final)
 	}
 	if (err < 0) {
 		kt_err("reading the exec counters failed: %s", strerror(-err));
+		goto out;
+	}
+	/* stopping right after an interval: do not print an empty partial one */
+	if (final && ctx->o.interval_s && !c.n && !p.n) {
+		err = 0;
 		goto out;
 	}
 	if (ctx->o.timestamp)

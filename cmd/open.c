@@ -417,8 +417,10 @@ static int drain(struct kt_ctx *ctx, bool final)
 	struct kt_out *out = ctx->out;
 	double secs = (double)(kt_now_mono() - ctx->interval_start_ns) / 1e9;
 
-	(void)final;
 	if (!o->summary)
+		return 0;
+	/* stopping right after an interval: do not print an empty partial one */
+	if (final && ctx->o.interval_s && !o->total)
 		return 0;
 	if (ctx->o.timestamp)
 		kt_out_time_line(out);

@@ -191,6 +191,25 @@ def summary_intervals(marker, n=6):
           "--summary text: tables and histogram", out)
 
 
+def user_filters(marker):
+    me = os.getpid()
+    kt = Ktrace("exec", "-j", "-P", me, "-n", UNIQUE[:6], "-l", "l-" + UNIQUE, "-u", os.getuid())
+    subprocess.run([marker, "l-" + UNIQUE])
+    subprocess.run([marker, "other"])
+    subprocess.run(["/bin/true", "l-" + UNIQUE])
+    time.sleep(0.3)
+    kt.stop()
+    check_no_leak(kt)
+    ev = events(kt)
+    check(len(ev) == 1 and ev[0]["args"] == [marker, "l-" + UNIQUE], "-n and -l select one exec", ev)
+    kt = Ktrace("exec", "-j", "-P", me, "-u", os.getuid() + 4242)
+    subprocess.run([marker, "u"])
+    time.sleep(0.3)
+    kt.stop()
+    check_no_leak(kt)
+    check(not events(kt), "-u of another user: nothing", events(kt))
+
+
 def truncation(marker, missing):
     me = os.getpid()
     kt = Ktrace("exec", "-j", "-P", me, "--max-args", "3")
@@ -245,6 +264,7 @@ def test():
     stream_json(marker, noexec, missing)
     fails_only(marker, noexec, missing)
     text_mode(marker, missing)
+    user_filters(marker)
     truncation(marker, missing)
     summary(marker)
     summary_intervals(marker)
