@@ -8,7 +8,7 @@
  * architecture or kernel has them). Filters on the task (pid, tid, uid,
  * cgroup) run at entry, -x and --path prefixes at exit before anything is
  * reserved. Cost: a hash update and delete per open of a traced task, a
- * user string read and a 4.2 KiB ring buffer record per reported open.
+ * user string read and a 5.2 KiB ring buffer record per reported open.
  * --summary aggregates those records in user space (lost ones are counted).
  */
 #include <errno.h>
@@ -218,6 +218,7 @@ static int configure(struct kt_ctx *ctx)
 	skel->rodata->cfg_uid = o->has_uid ? o->uid : (uint32_t)-1;
 	skel->rodata->cfg_cgroup_id = o->cgroup_id;
 	skel->rodata->cfg_failed = o->failed;
+	skel->rodata->cfg_full_path = o->full_path;
 	skel->rodata->cfg_nprefix = o->nprefix;
 	for (uint32_t i = 0; i < o->nprefix; i++) {
 		size_t n = strlen(o->prefixes[i]);
@@ -274,10 +275,39 @@ static size_t flag_names(uint64_t f, const char **v, size_t n, char *hex, size_t
 	return k;
 }
 
+/* The directory names the kernel walked (leaf first), as an absolute path. */
+static bool kernel_dir(const struct open_event *e, char *buf, size_t sz)
+{
+	const char *names = e->dir, *comp[OPEN_DIR_DEPTH];
+	size_t len = e->dir_len, n = 0, off = 0, w = 0;
+
+	if (!(e->dir_flags & OPEN_DIR_OK) || len > sizeof(e->dir))
+		return false;
+	while (off < len && n < OPEN_DIR_DEPTH) {
+		comp[n++] = names + off;
+		off += strnlen(names + off, len - off) + 1;
+	}
+	buf[0] = 0;
+	for (size_t i = n; i-- > 0;) {
+		size_t l = strnlen(comp[i], (size_t)(names + len - comp[i]));
+
+		if (w + l + 2 > sz)
+			return false;
+		buf[w++] = '/';
+		memcpy(buf + w, comp[i], l);
+		w += l;
+	}
+	if (!w)
+		buf[w++] = '/';
+	buf[w] = 0;
+	return true;
+}
+
 /*
- * The absolute path of a relative one, against the thread's cwd or the
- * dirfd, from /proc now: best effort (the process may be gone, or have
- * changed directory or closed the fd since).
+ * The absolute path of a relative one: against the directory the kernel
+ * named at the call (the cwd or openat's dirfd), else against /proc now, best
+ * effort (the process may be gone, or have changed directory or closed the
+ * fd since).
  */
 static bool resolve(const struct open_event *e, const char *path, size_t len, char *buf,
 		    size_t sz)
@@ -289,19 +319,23 @@ static bool resolve(const struct open_event *e, const char *path, size_t len, ch
 		snprintf(buf, sz, "%.*s", (int)len, path);
 		return true;
 	}
-	if (e->dirfd == AT_FDCWD)
-		snprintf(link, sizeof(link), "/proc/%u/task/%u/cwd", e->hdr.pid, e->hdr.tid);
-	else
-		snprintf(link, sizeof(link), "/proc/%u/fd/%d", e->hdr.pid, e->dirfd);
-	n = readlink(link, base, sizeof(base) - 1);
-	if (n < 0 && e->dirfd == AT_FDCWD) {
-		/* the thread may be gone while its process lives on */
-		snprintf(link, sizeof(link), "/proc/%u/cwd", e->hdr.pid);
+	if (kernel_dir(e, base, sizeof(base))) {
+		n = (ssize_t)strlen(base);
+	} else {
+		if (e->dirfd == AT_FDCWD)
+			snprintf(link, sizeof(link), "/proc/%u/task/%u/cwd", e->hdr.pid, e->hdr.tid);
+		else
+			snprintf(link, sizeof(link), "/proc/%u/fd/%d", e->hdr.pid, e->dirfd);
 		n = readlink(link, base, sizeof(base) - 1);
+		if (n < 0 && e->dirfd == AT_FDCWD) {
+			/* the thread may be gone while its process lives on */
+			snprintf(link, sizeof(link), "/proc/%u/cwd", e->hdr.pid);
+			n = readlink(link, base, sizeof(base) - 1);
+		}
+		if (n <= 0)
+			return false;
+		base[n] = 0;
 	}
-	if (n <= 0)
-		return false;
-	base[n] = 0;
 	while (len >= 2 && path[0] == '.' && path[1] == '/') {
 		path += 2;
 		len -= 2;

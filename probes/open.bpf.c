@@ -11,7 +11,7 @@
  * what is filtered out never causes a drop.
  *
  * Cost: a hash update and delete per open of a traced task, a user string
- * read and a 4.2 KiB ring buffer record per reported open.
+ * read and a 5.2 KiB ring buffer record per reported open.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -22,11 +22,15 @@
 #include "open.h"
 
 const volatile bool cfg_failed = false;
+const volatile bool cfg_full_path = false;
 const volatile __u32 cfg_nprefix = 0;
 const volatile __u32 cfg_prefix_len[OPEN_MAX_PREFIXES] = {};
 const volatile char cfg_prefix[OPEN_MAX_PREFIXES][OPEN_PREFIX_MAX] = {};
 
 KT_DEFINE_STREAM();
+
+/* AT_FDCWD */
+#define CWD (-100)
 
 struct start {
 	__u64 fname; /* user pointers */
@@ -95,6 +99,108 @@ static __always_inline bool prefix_match(const char *path)
 	return false;
 }
 
+struct dir_walk {
+	__u64 d, vm, m; /* dentry, vfsmount and mount being walked */
+	__u64 root_d, root_mnt;
+	__u32 off, flags;
+};
+
+/* names of the walk, leaf first; slack for the per-name bound */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, char[OPEN_DIR_MAX + OPEN_NAME_MAX]);
+} dirscratch SEC(".maps");
+
+static long dir_step(__u64 i, void *arg)
+{
+	struct dir_walk *w = arg;
+	struct dentry *d = (struct dentry *)w->d, *parent;
+	struct vfsmount *vm = (struct vfsmount *)w->vm;
+	struct mount *m = (struct mount *)w->m, *mp;
+	__u32 zero = 0, off = w->off;
+	char *buf;
+	long n;
+
+	if (w->d == w->root_d && w->vm == w->root_mnt) {
+		w->flags |= OPEN_DIR_OK;
+		return 1;
+	}
+	parent = BPF_CORE_READ(d, d_parent);
+	if (d == BPF_CORE_READ(vm, mnt_root) || d == parent) {
+		/* the root of a mount: go on from where it is mounted */
+		mp = BPF_CORE_READ(m, mnt_parent);
+		if (!mp || mp == m) {
+			w->flags |= OPEN_DIR_OK; /* the root of the mount tree */
+			return 1;
+		}
+		w->d = (__u64)BPF_CORE_READ(m, mnt_mountpoint);
+		w->m = (__u64)mp;
+		w->vm = (__u64)mp + bpf_core_field_offset(struct mount, mnt);
+		return 0;
+	}
+	buf = bpf_map_lookup_elem(&dirscratch, &zero);
+	if (!buf || off >= OPEN_DIR_MAX)
+		return 1;
+	n = bpf_probe_read_kernel_str(&buf[off], OPEN_NAME_MAX, BPF_CORE_READ(d, d_name.name));
+	if (n <= 0)
+		return 1;
+	w->off = off + (__u32)n;
+	w->d = (__u64)parent;
+	return 0;
+}
+
+/*
+ * -F: name the directory a relative path starts from (the cwd or openat's
+ * dirfd) by walking dentries up to the process's root, crossing mounts, as
+ * d_path() does. Done here because the process may be gone by the time
+ * user space could look at /proc. bpf_loop (5.17+) keeps the verifier's work
+ * small; the call is only verified when -F is given.
+ */
+static __always_inline void dir_names(struct open_event *e, __s32 dirfd)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	struct dir_walk w = {};
+	struct vfsmount *vm;
+	__u32 zero = 0, len;
+	char *buf;
+
+	w.root_d = (__u64)BPF_CORE_READ(t, fs, root.dentry);
+	w.root_mnt = (__u64)BPF_CORE_READ(t, fs, root.mnt);
+	if (dirfd == CWD) {
+		w.d = (__u64)BPF_CORE_READ(t, fs, pwd.dentry);
+		vm = BPF_CORE_READ(t, fs, pwd.mnt);
+	} else {
+		struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
+		struct file **fds = BPF_CORE_READ(fdt, fd), *f = NULL;
+
+		if (dirfd < 0 || (__u32)dirfd >= BPF_CORE_READ(fdt, max_fds))
+			return;
+		bpf_probe_read_kernel(&f, sizeof(f), fds + dirfd);
+		if (!f)
+			return;
+		w.d = (__u64)BPF_CORE_READ(f, f_path.dentry);
+		vm = BPF_CORE_READ(f, f_path.mnt);
+	}
+	w.vm = (__u64)vm;
+	w.m = (__u64)vm - bpf_core_field_offset(struct mount, mnt);
+	bpf_loop(OPEN_DIR_DEPTH, dir_step, &w, 0);
+	buf = bpf_map_lookup_elem(&dirscratch, &zero);
+	if (!buf)
+		return;
+	len = w.off;
+	if (len > OPEN_DIR_MAX) {
+		len = OPEN_DIR_MAX;
+		w.flags &= ~OPEN_DIR_OK;
+	}
+	if (!(w.flags & OPEN_DIR_OK))
+		w.flags |= OPEN_DIR_TRUNC;
+	e->dir_flags = w.flags;
+	e->dir_len = len;
+	bpf_probe_read_kernel(e->dir, len, buf);
+}
+
 static __always_inline int open_exit(long ret)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid(), zero = 0;
@@ -135,17 +241,19 @@ static __always_inline int open_exit(long ret)
 	e->resolve = how.resolve;
 	e->mode = st.mode;
 	e->sys = st.sys;
+	e->dir_len = 0;
+	e->dir_flags = 0;
 	e->_pad = 0;
 	if (n > OPEN_PATH_MAX)
 		n = OPEN_PATH_MAX;
 	e->path_len = (__u32)n - 1;
 	bpf_probe_read_kernel(e->path, n, path);
+	if (cfg_full_path && path[0] != '/')
+		dir_names(e, st.dirfd);
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }
 
-/* AT_FDCWD */
-#define CWD (-100)
 /* creat() is open(O_CREAT|O_WRONLY|O_TRUNC) */
 #define CREAT_FLAGS (0100 | 01 | 01000)
 

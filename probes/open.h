@@ -11,7 +11,21 @@
 #define OPEN_MAX_PREFIXES 8
 #define OPEN_PREFIX_MAX 128
 
+/*
+ * -F: the directory a relative path is resolved against, as dentry names
+ * read in the kernel (leaf first, NUL-separated) in dir. Walks at most
+ * OPEN_DIR_DEPTH steps (names and mount crossings), each name cut at
+ * OPEN_NAME_MAX bytes, OPEN_DIR_MAX bytes in all.
+ */
+#define OPEN_DIR_DEPTH 64
+#define OPEN_NAME_MAX 256
+#define OPEN_DIR_MAX 1024
+
 enum { OPEN_REC_EVENT = 1 };
+
+/* open_event.dir_flags */
+#define OPEN_DIR_OK (1U << 0)	 /* dir holds every name up to the process's root */
+#define OPEN_DIR_TRUNC (1U << 1) /* too deep or too long: user space falls back to /proc */
 
 enum open_sys {
 	OPEN_SYS_OPEN,
@@ -29,8 +43,11 @@ struct open_event {
 	__u32 mode;
 	__u32 sys;	/* enum open_sys */
 	__u32 path_len; /* bytes of path, without the NUL */
+	__u32 dir_len;	/* -F: bytes used in dir */
+	__u32 dir_flags;
 	__u32 _pad;
 	char path[OPEN_PATH_MAX];
+	char dir[OPEN_DIR_MAX];
 };
 
 #endif

@@ -138,18 +138,31 @@ def path_filter(d, target):
 def full_path(d, sub):
     rel = UNIQUE + "_rel"
     kt = Ktrace("open", "-j", "-F")
+    # a live process with a dirfd
     p = subprocess.Popen([workload("opens"), "dirfd", sub, rel], stdin=subprocess.PIPE,
                          stdout=subprocess.PIPE, text=True)
     line = p.stdout.readline()
-    time.sleep(0.5)  # ktrace resolves while the process (and its dirfd) is alive
     p.stdin.write("done\n")
     p.stdin.close()
     p.wait(timeout=30)
+    # short-lived processes, gone before ktrace could look at /proc
+    q = subprocess.run([workload("opens"), "at", "./" + rel], cwd=sub, capture_output=True)
+    r = subprocess.run([workload("opens"), "at2", "missing_" + rel], cwd="/sys/kernel", capture_output=True)
+    time.sleep(0.3)
     kt.stop()
     check_no_leak(kt)
-    ev = [e for e in kt.records("event") if e["pid"] == p.pid and e["path"] == rel]
-    check(len(ev) == 1 and ev[0]["full_path"] == os.path.join(sub, rel) and ev[0]["ret"] >= 0,
-          "-F resolves a path relative to a dirfd", (line, ev))
+    ev = kt.records("event")
+    a = [e for e in ev if e["pid"] == p.pid and e["path"] == rel]
+    check(len(a) == 1 and a[0]["full_path"] == os.path.join(sub, rel) and a[0]["ret"] >= 0,
+          "-F resolves a path relative to a dirfd", (line, a))
+    b = [e for e in ev if e["path"] == "./" + rel]
+    check(len(b) == 1 and b[0]["full_path"] == os.path.join(sub, rel),
+          "-F resolves a path relative to the cwd of a process that already exited", b)
+    c = [e for e in ev if e["path"] == "missing_" + rel]
+    check(len(c) == 1 and c[0]["full_path"] == "/sys/kernel/missing_" + rel and c[0]["errno"] == "ENOENT",
+          "-F: a failed open, cwd across a mount point", c)
+    check(all(not e["path"].startswith("/") or e["full_path"] == e["path"] for e in ev),
+          "-F: absolute paths unchanged")
 
 
 def hostile(d):
