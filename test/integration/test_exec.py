@@ -11,7 +11,7 @@ import subprocess
 import tempfile
 import time
 
-from ktlib import (UNIQUE, Ktrace, check, check_no_leak, main, run_ktrace, workload, at_exit, log)
+from ktlib import (UNIQUE, Ktrace, at_exit, check, check_no_leak, in_cgroup, main, run_ktrace, workload)
 
 
 def setup():
@@ -210,6 +210,24 @@ def user_filters(marker):
     check(not events(kt), "-u of another user: nothing", events(kt))
 
 
+def cgroup_filter(marker):
+    base = "/sys/fs/cgroup/unified"
+    if not os.path.isdir(base) or not os.path.exists(os.path.join(base, "cgroup.procs")):
+        check(True, "no cgroup-v2 hierarchy: -c not tested")
+        return
+    cg = os.path.join(base, UNIQUE + "_exec")
+    os.mkdir(cg)
+    at_exit(lambda: os.rmdir(cg))
+    kt = Ktrace("exec", "-j", "-c", cg)
+    subprocess.run(in_cgroup(cg, [marker, "in-" + UNIQUE]))
+    subprocess.run([marker, "out-" + UNIQUE])
+    time.sleep(0.3)
+    kt.stop()
+    check_no_leak(kt)
+    ev = events(kt)
+    check([e["args"] for e in ev] == [[marker, "in-" + UNIQUE]], "-c: only the exec inside the cgroup", ev)
+
+
 def truncation(marker, missing):
     me = os.getpid()
     kt = Ktrace("exec", "-j", "-P", me, "--max-args", "3")
@@ -265,6 +283,7 @@ def test():
     fails_only(marker, noexec, missing)
     text_mode(marker, missing)
     user_filters(marker)
+    cgroup_filter(marker)
     truncation(marker, missing)
     summary(marker)
     summary_intervals(marker)
