@@ -12,6 +12,7 @@
  * fork, exec and exit) and sends nothing through the ring buffer.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -225,13 +226,20 @@ static int handle(struct kt_ctx *ctx, const void *data, size_t size)
 	bool trunc = e->flags & (EXEC_F_TRUNC | EXEC_F_PATH_TRUNC), skip = e->flags & EXEC_F_BLOCK;
 	const char *errname = e->ret < 0 ? kt_errno_name(-e->ret) : NULL;
 	const char *user = kt_user_name(e->hdr.uid);
-	char ret[16];
+	char ret[16], atpath[EXEC_PATH_MAX + 32];
 
 	(void)size;
 	if (x->name && !contains(e->hdr.comm, sizeof(e->hdr.comm), x->name))
 		return 0;
 	v[n] = e->path;
 	lens[n++] = e->path_len < EXEC_PATH_MAX ? e->path_len : EXEC_PATH_MAX;
+	if (e->ret < 0 && (e->flags & EXEC_F_AT) && e->dirfd != AT_FDCWD && e->path[0] != '/') {
+		/* name it as the kernel does on success: /dev/fd/N or /dev/fd/N/name */
+		snprintf(atpath, sizeof(atpath), "/dev/fd/%d%s%.*s", e->dirfd, lens[0] ? "/" : "",
+			 (int)lens[0], e->path);
+		v[0] = atpath;
+		lens[0] = strlen(atpath);
+	}
 	/* split the NUL-separated strings; a block from the new mm starts with argv[0] */
 	while (off < args_len) {
 		const char *s = e->args + off;

@@ -38,6 +38,7 @@ struct start {
 	__u64 filename; /* user pointers of the caller */
 	__u64 argv;
 	__u32 at;
+	__s32 dirfd;
 };
 
 /* LRU: an exec whose task is killed midway never reaches a cleanup point */
@@ -119,10 +120,10 @@ static __always_inline void count_exec(long ret)
 	parent_add(k.ppid, rp, P_EXECS);
 }
 
-static __always_inline int exec_enter(__u64 filename, __u64 argv, bool at)
+static __always_inline int exec_enter(__u64 filename, __u64 argv, bool at, __s32 dirfd)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct start s = { .filename = filename, .argv = argv, .at = at };
+	struct start s = { .filename = filename, .argv = argv, .at = at, .dirfd = dirfd };
 
 	if (!kt_filter_task())
 		return 0;
@@ -132,7 +133,8 @@ static __always_inline int exec_enter(__u64 filename, __u64 argv, bool at)
 	return 0;
 }
 
-static __always_inline void fill(struct exec_event *e, long ret, __u32 old_tid, __u32 flags)
+static __always_inline void fill(struct exec_event *e, long ret, __u32 old_tid, __u32 flags,
+				 __s32 dirfd)
 {
 	struct task_struct *rp = BPF_CORE_READ(cur(), real_parent);
 
@@ -144,7 +146,7 @@ static __always_inline void fill(struct exec_event *e, long ret, __u32 old_tid, 
 	e->argc = 0;
 	e->args_len = 0;
 	e->path_len = 0;
-	e->_pad = 0;
+	e->dirfd = dirfd;
 }
 
 static __always_inline void set_path_len(struct exec_event *e, long n)
@@ -166,6 +168,7 @@ static __always_inline int exec_done(struct task_struct *t, __u32 old_tid, struc
 	struct start *s;
 	__u64 from, to, len;
 	__u32 flags;
+	__s32 dirfd;
 
 	/* a leader killed in its own exec by this one's de_thread() left its stash */
 	if (old_tid != tid)
@@ -174,6 +177,7 @@ static __always_inline int exec_done(struct task_struct *t, __u32 old_tid, struc
 	if (!s)
 		return 0;
 	flags = s->at ? EXEC_F_AT : 0;
+	dirfd = s->dirfd;
 	bpf_map_delete_elem(&starts, &old_tid);
 	if (cfg_fails)
 		return 0;
@@ -184,7 +188,7 @@ static __always_inline int exec_done(struct task_struct *t, __u32 old_tid, struc
 	e = kt_reserve(struct exec_event, EXEC_REC_EVENT);
 	if (!e)
 		return 0;
-	fill(e, 0, old_tid, flags | EXEC_F_BLOCK);
+	fill(e, 0, old_tid, flags | EXEC_F_BLOCK, dirfd);
 	set_path_len(e, bpf_probe_read_kernel_str(e->path, sizeof(e->path),
 						  BPF_CORE_READ(bprm, filename)));
 	e->argc = BPF_CORE_READ(bprm, argc);
@@ -254,7 +258,7 @@ static __always_inline int exec_exit(long ret)
 	e = kt_reserve(struct exec_event, EXEC_REC_EVENT);
 	if (!e)
 		return 0;
-	fill(e, ret, tid, st.at ? EXEC_F_AT : 0);
+	fill(e, ret, tid, st.at ? EXEC_F_AT : 0, st.dirfd);
 	set_path_len(e, bpf_probe_read_user_str(e->path, sizeof(e->path), (void *)st.filename));
 	read_argv(e, st.argv);
 	bpf_ringbuf_submit(e, 0);
@@ -316,7 +320,7 @@ static __always_inline int on_exit_task(struct task_struct *t, bool group_dead)
 SEC("tracepoint/syscalls/sys_enter_execve")
 int enter_execve(struct trace_event_raw_sys_enter *ctx)
 {
-	return exec_enter(ctx->args[0], ctx->args[1], false);
+	return exec_enter(ctx->args[0], ctx->args[1], false, -100 /* AT_FDCWD */);
 }
 
 SEC("tracepoint/syscalls/sys_exit_execve")
@@ -328,7 +332,7 @@ int exit_execve(struct trace_event_raw_sys_exit *ctx)
 SEC("tracepoint/syscalls/sys_enter_execveat")
 int enter_execveat(struct trace_event_raw_sys_enter *ctx)
 {
-	return exec_enter(ctx->args[1], ctx->args[2], true);
+	return exec_enter(ctx->args[1], ctx->args[2], true, (__s32)ctx->args[0]);
 }
 
 SEC("tracepoint/syscalls/sys_exit_execveat")

@@ -34,7 +34,7 @@ struct exec_event {
 	__u32 argc;	/* the kernel's argc (success), or strings read (failure) */
 	__u32 args_len; /* bytes used in args */
 	__u32 path_len; /* bytes of path, without the NUL */
-	__u32 _pad;
+	__s32 dirfd;	/* execveat's dirfd (AT_FDCWD for execve) */
 	char pcomm[KT_TASK_COMM_LEN]; /* the parent's comm */
 	char path[EXEC_PATH_MAX];
 	/* NUL-separated strings; slack for the verifier's per-argument bound */
