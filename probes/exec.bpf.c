@@ -87,8 +87,11 @@ static __always_inline void parent_add(__u32 ptgid, struct task_struct *parent, 
 		BPF_CORE_READ_STR_INTO(&n.comm, parent, comm);
 		bpf_map_update_elem(&parents, &ptgid, &n, BPF_NOEXIST);
 		p = bpf_map_lookup_elem(&parents, &ptgid);
-		if (!p)
+		if (!p) {
+			/* table full: reported with the lost events, never silent */
+			kt_count_drop(&drops);
 			return;
+		}
 	}
 	if (what == P_FORKS)
 		__sync_fetch_and_add(&p->forks, 1);
@@ -116,6 +119,8 @@ static __always_inline void count_exec(long ret)
 		v = bpf_map_lookup_elem(&exec_counts, &k);
 		if (v)
 			__sync_fetch_and_add(v, 1);
+		else
+			kt_count_drop(&drops);
 	}
 	parent_add(k.ppid, rp, P_EXECS);
 }
