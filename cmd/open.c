@@ -67,7 +67,8 @@ static const struct argp_option options[] = {
 	{ "name", 'n', "NAME", 0, "Only commands whose name contains NAME (user space filter)", 0 },
 	{ "extended", 'e', NULL, 0, "Show the flags (decoded) and the mode", 0 },
 	{ "full-path", 'F', NULL, 0,
-	  "Resolve relative paths against the cwd or dirfd (best effort, from /proc at event time)",
+	  "Show relative paths as absolute: the cwd or dirfd is named in the kernel at the call "
+	  "(/proc at event time as a fallback)",
 	  0 },
 	{ "print-uid", 'U', NULL, 0, "Include a UID column (the user name when known)", 0 },
 	{ "duration", 'd', "SECONDS", 0, "Trace for this many seconds, then stop", 0 },
