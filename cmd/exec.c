@@ -615,8 +615,8 @@ static int drain(struct kt_ctx *ctx, bool final)
 		kt_err("reading the exec counters failed: %s", strerror(-err));
 		goto out;
 	}
-	/* stopping right after an interval: do not print an empty partial one */
-	if (final && ctx->o.interval_s && !c.n && !p.n) {
+	/* stopping just after an interval ended: no empty stub of a new one */
+	if (final && ctx->o.interval_s && !c.n && !p.n && secs < (double)ctx->o.interval_s / 2) {
 		err = 0;
 		goto out;
 	}

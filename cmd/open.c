@@ -454,8 +454,8 @@ static int drain(struct kt_ctx *ctx, bool final)
 
 	if (!o->summary)
 		return 0;
-	/* stopping right after an interval: do not print an empty partial one */
-	if (final && ctx->o.interval_s && !o->total)
+	/* stopping just after an interval ended: no empty stub of a new one */
+	if (final && ctx->o.interval_s && !o->total && secs < (double)ctx->o.interval_s / 2)
 		return 0;
 	if (ctx->o.timestamp)
 		kt_out_time_line(out);
