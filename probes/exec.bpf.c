@@ -293,7 +293,7 @@ static __always_inline int on_exit_task(struct task_struct *t, bool group_dead)
 	static const struct kt_slots zero;
 	struct task_struct *rp;
 	struct kt_slots *h;
-	__u32 ptgid, key = 0, slot;
+	__u32 ptgid, key = 0;
 	__u64 start, now;
 
 	if (!cfg_summary)
@@ -316,9 +316,7 @@ static __always_inline int on_exit_task(struct task_struct *t, bool group_dead)
 		if (!h)
 			return 0;
 	}
-	/* kt_log2() of a u64 is at most 63: the mask keeps the verifier sure of it */
-	slot = kt_log2(now > start ? (now - start) / 1000000 : 0) & (KT_MAX_SLOTS - 1);
-	__sync_fetch_and_add(&h->slots[slot], 1);
+	kt_slot_add(h, kt_log2(now > start ? (now - start) / 1000000 : 0), 1);
 	return 0;
 }
 
