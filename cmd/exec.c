@@ -394,12 +394,13 @@ static int cmp_parent(const void *a, const void *b)
 }
 
 /*
- * Groups counts (sorted so equal keys are adjacent under same()) into
- * groups sorted by count, largest first.
+ * Groups counts (sorted so equal keys are adjacent under same(), and within
+ * a group by parent) into groups sorted by count, largest first.
  */
 static size_t group_by(const struct count *c, size_t n, struct group *g,
 		       bool (*same)(const struct count *, const struct count *), bool fails_only)
 {
+	const struct count *prev = NULL;
 	size_t ng = 0;
 
 	for (size_t i = 0; i < n; i++) {
@@ -407,12 +408,14 @@ static size_t group_by(const struct count *c, size_t n, struct group *g,
 			continue;
 		if (!ng || !same(g[ng - 1].first, &c[i])) {
 			g[ng++] = (struct group){ .first = &c[i] };
-		} else if (c[i].k.ppid == g[ng - 1].first->k.ppid) {
-			g[ng - 1].parents--; /* counted again below */
+			prev = NULL;
 		}
 		g[ng - 1].n += c[i].n;
 		g[ng - 1].failed += c[i].k.err ? c[i].n : 0;
-		g[ng - 1].parents++;
+		/* a parent seen again (another user or error) is not a new one */
+		if (!prev || prev->k.ppid != c[i].k.ppid)
+			g[ng - 1].parents++;
+		prev = &c[i];
 	}
 	qsort(g, ng, sizeof(*g), cmp_group);
 	return ng;

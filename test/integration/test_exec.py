@@ -145,9 +145,18 @@ def text_mode(marker, missing):
 
 def summary(marker, n=5, env=None):
     me = os.getpid()
+    d = os.path.dirname(marker)
+    garbage = os.path.join(d, UNIQUE + "_garbage")
+    with open(garbage, "wb") as f:
+        f.write(b"\x00\x01not an executable\n")
+    os.chmod(garbage, 0o755)
     kt = Ktrace("exec", "--summary", "-P", me, "-j", env=env)
     for i in range(n):
         subprocess.run([marker, "s%d" % i])
+    # three errors from one caller (comm python3) and one parent
+    try_exec([os.path.join(d, UNIQUE + "_missing")])
+    try_exec([os.path.join(d, UNIQUE + ".sh")])
+    try_exec([garbage])
     time.sleep(0.5)
     rc = kt.stop()
     check(rc == 0, "--summary exits 0", kt.stderr())
@@ -158,13 +167,19 @@ def summary(marker, n=5, env=None):
     check(len(cm) == 1 and cm[0]["execs"] == n and cm[0]["failed"] == 0 and cm[0]["parents"] == 1,
           "--summary: %d execs of the marker from 1 parent" % n, tables.get("exec_commands"))
     par = [r for r in tables.get("exec_parents", []) if r["ppid"] == me]
-    check(len(par) == 1 and par[0]["execs"] == n and par[0]["exits"] == n and par[0]["forks"] == n,
-          "--summary: parent has %d forks, execs and exits" % n, tables.get("exec_parents"))
+    check(len(par) == 1 and par[0]["execs"] == n + 3 and par[0]["exits"] == n + 3 and par[0]["forks"] == n + 3,
+          "--summary: parent has %d forks, execs and exits" % (n + 3), tables.get("exec_parents"))
     tot = tables.get("exec_totals", [{}])[0]
-    check(tot.get("execs") == n and tot.get("exits") == n, "--summary totals", tot)
+    check(tot.get("execs") == n + 3 and tot.get("failed") == 3 and tot.get("exits") == n + 3,
+          "--summary totals", tot)
+    caller = [r for r in tables.get("exec_commands", []) if r["failed"] == 3]
+    check(len(caller) == 1 and caller[0]["execs"] == 3 and caller[0]["parents"] == 1,
+          "--summary: three failures of one command from one parent count one parent", caller)
+    errs = {r["errno"]: r["count"] for r in tables.get("exec_failures", [])}
+    check(errs == {"ENOENT": 1, "EACCES": 1, "ENOEXEC": 1}, "--summary: failures by errno", errs)
     h = kt.records("hist")
-    check(len(h) == 1 and sum(b["count"] for b in h[0]["buckets"]) == n and h[0]["unit"] == "msecs",
-          "--summary: lifetime histogram of %d processes in msecs" % n, h)
+    check(len(h) == 1 and sum(b["count"] for b in h[0]["buckets"]) == n + 3 and h[0]["unit"] == "msecs",
+          "--summary: lifetime histogram of %d processes in msecs" % (n + 3), h)
 
 
 def summary_intervals(marker, n=6):
