@@ -44,7 +44,7 @@ endif()
 
 add_custom_command(
 	OUTPUT ${_kt_fuzz_dir}/fuzz_elf
-	COMMAND ${KT_FUZZ_CLANG} ${_kt_fuzz_flags} -I${CMAKE_CURRENT_LIST_DIR}/../../core
+	COMMAND ${KT_FUZZ_CLANG} ${_kt_fuzz_flags} -iquote ${CMAKE_CURRENT_LIST_DIR}/../../core
 		${_kt_fuzz_src} -o ${_kt_fuzz_dir}/fuzz_elf
 	DEPENDS ${_kt_fuzz_src} ${CMAKE_CURRENT_LIST_DIR}/../../core/kt_elf.h
 	COMMENT "Building the ELF reader fuzzer with ${KT_FUZZ_CLANG}"

@@ -13,7 +13,9 @@
  *
  * Usage: test_syms FIXTURE_DIR
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
