@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Stack tables as text, JSON and folded lines (see stacks_out.h). */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cJSON.h>
+
+#include "folded.h"
+#include "output.h"
+#include "output_int.h"
+#include "stacks_out.h"
+#include "util.h"
+
+static void text_frames(struct kt_out *out, const struct kt_frame *fr, size_t n)
+{
+	char name[512];
+
+	for (size_t i = 0; i < n; i++) {
+		size_t len = kt_stacks_frame_name(&fr[i], 0, name, sizeof(name));
+
+		fputs("    ", out->f);
+		kt_esc_text(out->f, name, len);
+		fputc('\n', out->f);
+	}
+}
+
+static void text_stack(struct kt_out *out, const struct kt_stack *s, const struct kt_stacks_fmt *fmt)
+{
+	text_frames(out, s->kframes, s->kframes ? s->nkern : 0);
+	if (fmt->delimited && s->nkern && s->nuser)
+		fputs("    --\n", out->f);
+	text_frames(out, s->uframes, s->uframes ? s->nuser : 0);
+	fputs("    -                ", out->f);
+	kt_esc_text(out->f, s->comm, strnlen(s->comm, sizeof(s->comm)));
+	fprintf(out->f, " (%" PRIu32 ")\n        %" PRIu64 "\n\n", s->pid, s->value);
+	if (!out->err && ferror(out->f))
+		out->err = EIO;
+}
+
+static cJSON *json_str(const char *s)
+{
+	char *clean;
+	cJSON *j;
+
+	if (!s)
+		return cJSON_CreateNull();
+	clean = kt_utf8_clean(s, strlen(s), NULL);
+	j = cJSON_CreateString(clean ? clean : "");
+	free(clean);
+	return j;
+}
+
+static cJSON *json_frames(const struct kt_frame *fr, size_t n)
+{
+	cJSON *a = cJSON_CreateArray();
+
+	for (size_t i = 0; fr && i < n; i++) {
+		cJSON *o = cJSON_CreateObject();
+		char addr[24];
+
+		snprintf(addr, sizeof(addr), "0x%" PRIx64, fr[i].addr);
+		cJSON_AddStringToObject(o, "address", addr);
+		cJSON_AddItemToObject(o, "symbol", json_str(fr[i].sym));
+		cJSON_AddNumberToObject(o, "offset", (double)fr[i].offset);
+		cJSON_AddItemToObject(o, "module", json_str(fr[i].module));
+		cJSON_AddItemToArray(a, o);
+	}
+	return a;
+}
+
+void kt_out_stacks(struct kt_out *out, const struct kt_stacks *st, const struct kt_stacks_fmt *fmt)
+{
+	static const struct kt_col cols[] = {
+		{ "pid", "PID", 0 },
+		{ "comm", "COMM", 0 },
+		{ NULL, NULL, 0 }, /* the value: key set below */
+	};
+	struct kt_col c[3];
+	size_t n = kt_stacks_count(st);
+
+	memcpy(c, cols, sizeof(c));
+	c[2].key = c[2].hdr = fmt->value_key;
+	for (size_t i = 0; i < n; i++) {
+		const struct kt_stack *s = kt_stacks_get(st, i);
+
+		if (out->err)
+			return;
+		if (!out->json) {
+			text_stack(out, s, fmt);
+			continue;
+		}
+		kt_rec_begin(out, "stacks", c, 3, 0);
+		kt_rec_u64(out, s->pid);
+		kt_rec_str(out, s->comm, sizeof(s->comm));
+		kt_rec_u64(out, s->value);
+		if (out->obj) {
+			cJSON_AddItemToObject(out->obj, "kernel_frames",
+					      json_frames(s->kframes, s->nkern));
+			cJSON_AddItemToObject(out->obj, "user_frames",
+					      json_frames(s->uframes, s->nuser));
+		}
+		kt_rec_end(out);
+	}
+}
+
+static void folded_frames(FILE *f, const struct kt_frame *fr, size_t n)
+{
+	char name[512];
+
+	/* leaf first in the table, root first on the line */
+	for (size_t j = n; fr && j-- > 0;) {
+		kt_stacks_frame_name(&fr[j], 0, name, sizeof(name));
+		fputc(';', f);
+		kt_folded_put_name(f, name);
+	}
+}
+
+int kt_out_stacks_folded(struct kt_out *out, const struct kt_stacks *st, bool delimited)
+{
+	size_t n = kt_stacks_count(st);
+
+	if (out->json || out->err)
+		return 0;
+	if (!delimited)
+		return kt_folded_write(out->f, st, 0);
+	for (size_t i = 0; i < n; i++) {
+		const struct kt_stack *s = kt_stacks_get(st, i);
+
+		kt_folded_put_name(out->f, s->comm);
+		folded_frames(out->f, s->uframes, s->nuser);
+		if (s->nkern && s->nuser)
+			fputs(";-", out->f);
+		folded_frames(out->f, s->kframes, s->nkern);
+		fprintf(out->f, " %" PRIu64 "\n", s->value);
+	}
+	if (ferror(out->f)) {
+		out->err = EIO;
+		return -EIO;
+	}
+	return 0;
+}
+
+void kt_out_stacks_lost(struct kt_out *out, const char *what, uint64_t n, const char *why,
+			const char *fix)
+{
+	cJSON *o;
+
+	if (!n)
+		return;
+	if (!out->json) {
+		kt_warn("%" PRIu64 " %s were not captured (%s): %s", n, what, why, fix);
+		return;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "type", "lost");
+	cJSON_AddStringToObject(o, "what", what);
+	cJSON_AddNumberToObject(o, "count", (double)n);
+	cJSON_AddStringToObject(o, "reason", why);
+	cJSON_AddStringToObject(o, "fix", fix);
+	kt_out_json_obj(out, o);
+}
