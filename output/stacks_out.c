@@ -117,29 +117,92 @@ static void folded_frames(FILE *f, const struct kt_frame *fr, size_t n)
 	}
 }
 
+struct fline {
+	char *text;
+	size_t len;
+	uint64_t value;
+};
+
+static int cmp_text(const void *a, const void *b)
+{
+	const struct fline *x = a, *y = b;
+	int c = memcmp(x->text, y->text, x->len < y->len ? x->len : y->len);
+
+	return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+static int cmp_value(const void *a, const void *b)
+{
+	const struct fline *x = a, *y = b;
+
+	if (x->value != y->value)
+		return x->value < y->value ? 1 : -1;
+	return cmp_text(a, b);
+}
+
+/*
+ * Stacks that differ only in addresses inside the same functions fold to
+ * the same line: those lines are merged (values summed) so that each line
+ * is one call path, most significant first.
+ */
 int kt_out_stacks_folded(struct kt_out *out, const struct kt_stacks *st, bool delimited)
 {
-	size_t n = kt_stacks_count(st);
+	size_t n = kt_stacks_count(st), m = 0;
+	struct fline *l, *k;
+	int err = 0;
 
 	if (out->json || out->err)
 		return 0;
-	if (!delimited)
-		return kt_folded_write(out->f, st, 0);
+	l = calloc(n ? n : 1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
 		const struct kt_stack *s = kt_stacks_get(st, i);
+		FILE *f = open_memstream(&l[i].text, &l[i].len);
 
-		kt_folded_put_name(out->f, s->comm);
-		folded_frames(out->f, s->uframes, s->nuser);
-		if (s->nkern && s->nuser)
-			fputs(";-", out->f);
-		folded_frames(out->f, s->kframes, s->nkern);
-		fprintf(out->f, " %" PRIu64 "\n", s->value);
+		if (!f) {
+			err = -ENOMEM;
+			goto out;
+		}
+		kt_folded_put_name(f, s->comm);
+		folded_frames(f, s->uframes, s->nuser);
+		if (delimited && s->nkern && s->nuser)
+			fputs(";-", f);
+		folded_frames(f, s->kframes, s->nkern);
+		if (fclose(f)) {
+			err = -ENOMEM;
+			goto out;
+		}
+		l[i].value = s->value;
 	}
+	qsort(l, n, sizeof(*l), cmp_text);
+	/* k borrows l's strings: only l's are freed */
+	k = calloc(n ? n : 1, sizeof(*k));
+	if (!k) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (m && !cmp_text(&k[m - 1], &l[i]))
+			k[m - 1].value += l[i].value;
+		else
+			k[m++] = l[i];
+	}
+	qsort(k, m, sizeof(*k), cmp_value);
+	for (size_t i = 0; i < m; i++) {
+		fwrite(k[i].text, 1, k[i].len, out->f);
+		fprintf(out->f, " %" PRIu64 "\n", k[i].value);
+	}
+	free(k);
 	if (ferror(out->f)) {
 		out->err = EIO;
-		return -EIO;
+		err = -EIO;
 	}
-	return 0;
+out:
+	for (size_t i = 0; i < n; i++)
+		free(l[i].text);
+	free(l);
+	return err;
 }
 
 void kt_out_stacks_lost(struct kt_out *out, const char *what, uint64_t n, const char *why,
