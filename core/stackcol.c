@@ -278,14 +278,14 @@ static void report_errors(struct kt_stackcol *sc)
 	kt_out_stacks_lost(sc->ctx->out, "user stacks", total.n[KT_SERR_USER_FULL],
 			   "the stack map is full or two stacks collided in it",
 			   "raise --stack-storage-size");
-	kt_out_stacks_lost(sc->ctx->out, "kernel stacks", total.n[KT_SERR_KERNEL_FAULT],
-			   "the stack could not be walked", "none needed for a few; many point to a kernel without stack unwinding support");
 	/*
-	 * A user stack that cannot be read is common (a task in a system call
-	 * with a user stack paged out): worth saying, but only under -v.
+	 * A kernel stack cannot be walked when the sample interrupted user
+	 * code, and a user stack when its memory is not accessible (paged out,
+	 * a task in exit): both are normal, worth saying only under -v.
 	 */
-	if (total.n[KT_SERR_USER_FAULT])
-		kt_info("%llu user stacks could not be read (user memory not accessible)",
+	if (total.n[KT_SERR_KERNEL_FAULT] || total.n[KT_SERR_USER_FAULT])
+		kt_info("stacks not readable: %llu kernel (samples in user mode), %llu user",
+			(unsigned long long)total.n[KT_SERR_KERNEL_FAULT],
 			(unsigned long long)total.n[KT_SERR_USER_FAULT]);
 }
 
