@@ -99,13 +99,22 @@ int kt_stackcol_configure(struct kt_ctx *ctx, const struct kt_stackcol_opts *o)
 static int on_newpid(void *arg, void *data, size_t size)
 {
 	struct kt_stackcol *sc = arg;
-	uint32_t pid;
+	struct kt_newpid n;
+	struct kt_frame fr;
 
-	if (size < sizeof(pid))
+	if (size < sizeof(n))
 		return 0;
-	memcpy(&pid, data, sizeof(pid));
+	memcpy(&n, data, sizeof(n));
 	pthread_mutex_lock(&sc->lock);
-	kt_usyms_add_pid(sc->us, (int)pid);
+	if (kt_usyms_add_pid(sc->us, (int)n.tgid) == 0 && n.execd) {
+		/*
+		 * The process exec()ed since its snapshot. usyms re-reads a
+		 * process's maps once, when asked for an address outside them:
+		 * asking for address 0 (never mapped) makes it re-read them now,
+		 * while the new program is alive.
+		 */
+		kt_usyms_resolve(sc->us, (int)n.tgid, 0, &fr);
+	}
 	pthread_mutex_unlock(&sc->lock);
 	return 0;
 }

@@ -112,7 +112,7 @@ static __always_inline int on_switch(void *ctx, bool preempt, struct task_struct
 			tid = s->key.tid;
 			bpf_map_update_elem(&starts, &tid, s, BPF_ANY);
 			if (!kthread)
-				kt_announce_pid(s->key.tgid);
+				kt_announce_current();
 		}
 	}
 

@@ -46,7 +46,7 @@ int do_sample(struct bpf_perf_event_data *ctx)
 	/* kernel threads (and the idle task) have no user stack */
 	key.ustack = cfg_user_stacks && has_user ? kt_stack_id(ctx, true) : -1;
 	if (has_user)
-		kt_announce_pid(key.tgid);
+		kt_announce_current();
 	v = bpf_map_lookup_elem(&counts, &key);
 	if (v) {
 		__sync_fetch_and_add(v, 1);

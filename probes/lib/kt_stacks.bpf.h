@@ -6,9 +6,10 @@
  *  - "stack_errors": per-CPU counts of stacks that could not be stored, so
  *    user space reports them instead of dropping them silently;
  *  - "newpids": a small ring buffer that names each process the first time
- *    it is seen, so user space can snapshot its memory maps while it is still
- *    alive (a process that exits before the report cannot be symbolized
- *    later); "seen" remembers which processes were announced.
+ *    it is seen, and again after it exec()s, so user space can snapshot its
+ *    memory maps while it is still alive (a process that exits before the
+ *    report cannot be symbolized later); "seen" remembers which processes
+ *    were announced, with their exec generation (task->self_exec_id).
  */
 #ifndef KT_STACKS_BPF_H
 #define KT_STACKS_BPF_H
@@ -24,6 +25,12 @@
 
 struct kt_stack_errors {
 	__u64 n[KT_SERR_N];
+};
+
+/* A record of "newpids". */
+struct kt_newpid {
+	__u32 tgid;
+	__u32 execd; /* seen before, under another program: its maps changed */
 };
 
 #ifdef __VMLINUX_H__
@@ -54,7 +61,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 8192);
 	__type(key, __u32);
-	__type(value, __u8);
+	__type(value, __u64);
 } seen SEC(".maps");
 
 const volatile bool cfg_announce_pids = false;
@@ -78,15 +85,27 @@ static __always_inline __s32 kt_stack_id(void *ctx, bool user)
 	return (__s32)id;
 }
 
-/* Tell user space about a process the first time it shows up. */
-static __always_inline void kt_announce_pid(__u32 tgid)
+/*
+ * Tell user space about the current process the first time it shows up, and
+ * when it shows up again after an exec() (a fork()ed child is usually seen
+ * before it execs, under its parent's program).
+ */
+static __always_inline void kt_announce_current(void)
 {
-	__u8 one = 1;
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u64 gen, *old;
+	struct kt_newpid n = { tgid, 0 };
 
 	if (!cfg_announce_pids || !tgid)
 		return;
-	if (bpf_map_update_elem(&seen, &tgid, &one, BPF_NOEXIST) == 0)
-		bpf_ringbuf_output(&newpids, &tgid, sizeof(tgid), 0);
+	gen = BPF_CORE_READ(t, self_exec_id);
+	old = bpf_map_lookup_elem(&seen, &tgid);
+	if (old && *old == gen)
+		return;
+	n.execd = old != NULL;
+	if (bpf_map_update_elem(&seen, &tgid, &gen, BPF_ANY) == 0)
+		bpf_ringbuf_output(&newpids, &n, sizeof(n), 0);
 }
 #endif
 
