@@ -87,9 +87,12 @@ def fifo_test():
 
 
 def text_test():
-    r = ktlib.run_ktrace("runqlat", "-L", "1", "1", timeout=60)
-    check(r.returncode == 0 and "usecs" in r.stdout and "tid = " in r.stdout,
-          "runqlat -L 1 1 prints per-thread text histograms", r.stdout[-2000:] + r.stderr)
+    kt = Ktrace("runqlat", "-L", "1", "1")
+    kt.wait(60)
+    out = kt.stdout()
+    check(kt.rc == 0 and "usecs" in out and "tid = " in out,
+          "runqlat -L 1 1 prints per-thread text histograms", out[-2000:] + kt.stderr())
+    check_no_leak(kt)
     r = ktlib.run_ktrace("runqlat", "-P", "-L")
     check(r.returncode == 2, "-P with -L is a usage error (exit 2)", r.stderr)
     r = ktlib.run_ktrace("runqlat", "-p", "abc")
