@@ -137,6 +137,24 @@ def pid_folded_svg_test():
     check_no_leak(kt)
 
 
+def lost_test():
+    # a 2-entry stack map cannot hold the system's stacks: they must be reported, with the fix
+    kt = Ktrace("offcpu", "-j", "--stack-storage-size", "2", "1")
+    procs = [run("sleep", 5, 20), run("pipe", 5, 5)]
+    for p in procs:
+        p.wait(30)
+    kt.wait(60)
+    lost = [r for r in kt.records("lost") if "stacks" in r.get("what", "")]
+    check(lost and all(r["count"] > 0 and "--stack-storage-size" in r["fix"] for r in lost),
+          "stacks that did not fit are reported with the fix", kt.records("lost"))
+    check(kt.records("stacks"), "the time of stacks that did not fit is still reported")
+    check_no_leak(kt)
+    kt = Ktrace("offcpu", "--stack-storage-size", "2", "1")
+    kt.wait(60)
+    check("raise --stack-storage-size" in kt.stderr(), "text mode warns on stderr", kt.stderr())
+    check_no_leak(kt)
+
+
 def usage_test():
     for args, what in ((["-m", "500", "-M", "100"], "-m above -M"),
                        (["-u", "-k"], "-u with -k"),
@@ -151,6 +169,7 @@ def main():
     main_test()
     bounds_test()
     pid_folded_svg_test()
+    lost_test()
     usage_test()
 
 

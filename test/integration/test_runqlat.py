@@ -86,6 +86,30 @@ def fifo_test():
     check_no_leak(kt)
 
 
+def cgroup_test():
+    base = "/sys/fs/cgroup/unified"
+    if not os.path.exists(os.path.join(base, "cgroup.procs")):
+        ktlib.log("no cgroup-v2 hierarchy at %s: -c part skipped" % base)
+        return
+    cg = os.path.join(base, ktlib.UNIQUE + "_runq")
+    os.makedirs(cg, exist_ok=True)
+    ktlib.at_exit(lambda: os.path.isdir(cg) and os.rmdir(cg))
+    # napper in the cgroup, a second one outside: only the first may appear
+    inside = held(ktlib.in_cgroup(cg, [workload("napper"), "200", "2000"]))
+    outside = held([workload("napper"), "200", "2000"])
+    kt = Ktrace("runqlat", "-j", "-P", "-c", cg)
+    release(inside)
+    release(outside)
+    inside.wait(30)
+    outside.wait(30)
+    kt.stop()
+    pids = {r["key"].get("pid") for r in kt.records("hist")}
+    check(inside.pid in pids, "-c: the task in the cgroup is there", pids)
+    check(outside.pid not in pids and pids <= {inside.pid},
+          "-c: nothing outside the cgroup (the waker is not what is filtered)", pids)
+    check_no_leak(kt)
+
+
 def text_test():
     kt = Ktrace("runqlat", "-L", "1", "1")
     kt.wait(60)
@@ -102,6 +126,7 @@ def text_test():
 def main():
     quota_test()
     fifo_test()
+    cgroup_test()
     text_test()
 
 
