@@ -34,7 +34,22 @@ struct kt_stackcol {
 	pthread_t thread;
 	bool thread_running;
 	volatile bool stop;
+	/* processes that exec()ed, to snapshot again once their program is loaded */
+#define KT_STACKCOL_PENDING 256
+	struct {
+		uint32_t pid;
+		uint64_t due_ns;
+	} pending[KT_STACKCOL_PENDING];
+	unsigned int npending;
 };
+
+/*
+ * exec() announces a process as soon as it schedules under its new
+ * identity, which can be before the kernel has mapped the program and long
+ * before ld.so has mapped its libraries: wait this long before reading its
+ * maps again.
+ */
+#define KT_EXEC_SETTLE_NS (20 * 1000 * 1000ULL)
 
 void kt_stackcol_defaults(struct kt_stackcol_opts *o)
 {
@@ -96,25 +111,41 @@ int kt_stackcol_configure(struct kt_ctx *ctx, const struct kt_stackcol_opts *o)
 	return 0;
 }
 
+static void refresh_pid(struct kt_stackcol *sc, uint32_t pid)
+{
+	struct kt_frame fr;
+
+	/*
+	 * usyms re-reads a process's maps once, when asked for an address
+	 * outside them: asking for address 0 (never mapped) makes it re-read
+	 * them now, while the new program is alive.
+	 */
+	pthread_mutex_lock(&sc->lock);
+	if (kt_usyms_add_pid(sc->us, (int)pid) == 0)
+		kt_usyms_resolve(sc->us, (int)pid, 0, &fr);
+	pthread_mutex_unlock(&sc->lock);
+}
+
 static int on_newpid(void *arg, void *data, size_t size)
 {
 	struct kt_stackcol *sc = arg;
 	struct kt_newpid n;
-	struct kt_frame fr;
 
 	if (size < sizeof(n))
 		return 0;
 	memcpy(&n, data, sizeof(n));
-	pthread_mutex_lock(&sc->lock);
-	if (kt_usyms_add_pid(sc->us, (int)n.tgid) == 0 && n.execd) {
-		/*
-		 * The process exec()ed since its snapshot. usyms re-reads a
-		 * process's maps once, when asked for an address outside them:
-		 * asking for address 0 (never mapped) makes it re-read them now,
-		 * while the new program is alive.
-		 */
-		kt_usyms_resolve(sc->us, (int)n.tgid, 0, &fr);
+	if (n.execd) {
+		if (sc->npending < KT_STACKCOL_PENDING) {
+			sc->pending[sc->npending].pid = n.tgid;
+			sc->pending[sc->npending].due_ns = kt_now_mono() + KT_EXEC_SETTLE_NS;
+			sc->npending++;
+		} else {
+			refresh_pid(sc, n.tgid);
+		}
+		return 0;
 	}
+	pthread_mutex_lock(&sc->lock);
+	kt_usyms_add_pid(sc->us, (int)n.tgid);
 	pthread_mutex_unlock(&sc->lock);
 	return 0;
 }
@@ -124,10 +155,19 @@ static void *pid_thread(void *arg)
 	struct kt_stackcol *sc = arg;
 
 	while (!sc->stop) {
-		int err = ring_buffer__poll(sc->rb, 50);
+		int err = ring_buffer__poll(sc->rb, 5);
+		uint64_t now = kt_now_mono();
+		unsigned int k = 0;
 
 		if (err < 0 && err != -EINTR)
 			break;
+		for (unsigned int i = 0; i < sc->npending; i++) {
+			if (sc->pending[i].due_ns <= now)
+				refresh_pid(sc, sc->pending[i].pid);
+			else
+				sc->pending[k++] = sc->pending[i];
+		}
+		sc->npending = k;
 	}
 	return NULL;
 }
@@ -287,14 +327,16 @@ static void report_errors(struct kt_stackcol *sc)
 	kt_out_stacks_lost(sc->ctx->out, "user stacks", total.n[KT_SERR_USER_FULL],
 			   "the stack map is full or two stacks collided in it",
 			   "raise --stack-storage-size");
+	kt_out_stacks_lost(sc->ctx->out, "kernel stacks", total.n[KT_SERR_KERNEL_FAULT],
+			   "the kernel stack could not be walked",
+			   "many of these point to a kernel built without a stack unwinder (ORC or frame pointers)");
 	/*
-	 * A kernel stack cannot be walked when the sample interrupted user
-	 * code, and a user stack when its memory is not accessible (paged out,
-	 * a task in exit): both are normal, worth saying only under -v.
+	 * A user stack cannot be read from a task that is exiting (its memory
+	 * is gone when it last schedules) or whose stack is not in memory:
+	 * common and harmless, so said only under -v.
 	 */
-	if (total.n[KT_SERR_KERNEL_FAULT] || total.n[KT_SERR_USER_FAULT])
-		kt_info("stacks not readable: %llu kernel (samples in user mode), %llu user",
-			(unsigned long long)total.n[KT_SERR_KERNEL_FAULT],
+	if (total.n[KT_SERR_USER_FAULT])
+		kt_info("%llu user stacks could not be read (exiting tasks, or user memory not present)",
 			(unsigned long long)total.n[KT_SERR_USER_FAULT]);
 }
 

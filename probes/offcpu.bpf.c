@@ -106,8 +106,10 @@ static __always_inline int on_switch(void *ctx, bool preempt, struct task_struct
 			s->key.tid = BPF_CORE_READ(prev, pid);
 			bpf_get_current_comm(s->key.comm, sizeof(s->key.comm));
 			/* prev is current here: its stacks are the ones where it blocked */
-			s->key.kstack = cfg_kernel_stacks ? kt_stack_id(ctx, false) : -1;
-			s->key.ustack = cfg_user_stacks && !kthread ? kt_stack_id(ctx, true) : -1;
+			s->key.kstack = cfg_kernel_stacks ? kt_stack_id(ctx, false, false) : -1;
+			/* an exiting task has dropped its memory: no user stack to read */
+			s->key.ustack = cfg_user_stacks && !kthread && BPF_CORE_READ(prev, mm) ?
+						kt_stack_id(ctx, true, false) : -1;
 			s->ts = bpf_ktime_get_ns();
 			tid = s->key.tid;
 			bpf_map_update_elem(&starts, &tid, s, BPF_ANY);

@@ -42,9 +42,9 @@ int do_sample(struct bpf_perf_event_data *ctx)
 		return 0;
 	key.tgid = id >> 32;
 	bpf_get_current_comm(key.comm, sizeof(key.comm));
-	key.kstack = cfg_kernel_stacks ? kt_stack_id(ctx, false) : -1;
+	key.kstack = cfg_kernel_stacks ? kt_stack_id(ctx, false, true) : -1;
 	/* kernel threads (and the idle task) have no user stack */
-	key.ustack = cfg_user_stacks && has_user ? kt_stack_id(ctx, true) : -1;
+	key.ustack = cfg_user_stacks && has_user ? kt_stack_id(ctx, true, false) : -1;
 	if (has_user)
 		kt_announce_current();
 	v = bpf_map_lookup_elem(&counts, &key);

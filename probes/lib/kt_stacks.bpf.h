@@ -66,8 +66,12 @@ struct {
 
 const volatile bool cfg_announce_pids = false;
 
-/* Stack id of the current task's kernel or user stack; negative errno (counted) on failure. */
-static __always_inline __s32 kt_stack_id(void *ctx, bool user)
+/*
+ * Stack id of the current task's kernel or user stack; negative errno on
+ * failure, counted unless it is an -EFAULT the caller expects (a sample
+ * taken in user mode has no kernel stack to walk).
+ */
+static __always_inline __s32 kt_stack_id(void *ctx, bool user, bool fault_expected)
 {
 	long id = bpf_get_stackid(ctx, &stacks, user ? BPF_F_USER_STACK : 0);
 
@@ -76,8 +80,10 @@ static __always_inline __s32 kt_stack_id(void *ctx, bool user)
 		struct kt_stack_errors *e = bpf_map_lookup_elem(&stack_errors, &zero);
 
 		if (e) {
-			if (id == -EFAULT)
-				e->n[user ? KT_SERR_USER_FAULT : KT_SERR_KERNEL_FAULT]++;
+			if (id == -EFAULT) {
+				if (!fault_expected)
+					e->n[user ? KT_SERR_USER_FAULT : KT_SERR_KERNEL_FAULT]++;
+			}
 			else
 				e->n[user ? KT_SERR_USER_FULL : KT_SERR_KERNEL_FULL]++;
 		}

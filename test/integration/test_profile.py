@@ -48,7 +48,7 @@ def json_test():
               if r["user_frames"] and r["user_frames"][0].get("symbol") == "kt_spin_hot")
     outer = sum(r["count"] for r in recs
                 if any(f.get("symbol") == "kt_spin_outer" for f in r["user_frames"]))
-    check(total >= 60, "at least 60 samples in 1.5 s at 99 Hz (got %d)" % total)
+    check(total >= 30, "at least 30 samples in 1.5 s at 99 Hz, even on a loaded machine (got %d)" % total)
     check(hot * 2 > total, "most samples (%d of %d) are in kt_spin_hot" % (hot, total),
           [[f.get("symbol") for f in r["user_frames"]] for r in recs[:5]])
     check(outer * 10 >= total * 9, "their stacks go through kt_spin_outer (%d of %d)" % (outer, total))
