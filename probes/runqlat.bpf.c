@@ -68,7 +68,7 @@ static __always_inline bool cgroup_ok(struct task_struct *t)
 	return false;
 }
 
-static __always_inline int enqueue(struct task_struct *t, bool preempted)
+static __always_inline int enqueue(struct task_struct *t)
 {
 	__u32 tid = BPF_CORE_READ(t, pid), tgid = BPF_CORE_READ(t, tgid);
 	__u64 ts;
@@ -79,10 +79,13 @@ static __always_inline int enqueue(struct task_struct *t, bool preempted)
 		return 0;
 	ts = bpf_ktime_get_ns();
 	/*
-	 * A wakeup of a task that is already waiting must not restart its wait:
-	 * only switch-out (which ends any previous wait) overwrites.
+	 * Always overwrite: a wakeup can hit a task that is still on its CPU
+	 * (woken before it got to switch out), which leaves an entry no
+	 * switch-in consumes; the next wakeup must replace it. A task that
+	 * waits runnable is never woken again (try_to_wake_up skips tasks in
+	 * TASK_RUNNING), so no wait is restarted.
 	 */
-	bpf_map_update_elem(&starts, &tid, &ts, preempted ? BPF_ANY : BPF_NOEXIST);
+	bpf_map_update_elem(&starts, &tid, &ts, BPF_ANY);
 	return 0;
 }
 
@@ -110,7 +113,7 @@ static __always_inline int on_switch(bool preempt, struct task_struct *prev,
 
 	/* still runnable when switched out: its wait for a CPU starts now */
 	if (preempt || (task_state(prev) & 0xff) == 0)
-		enqueue(prev, true);
+		enqueue(prev);
 
 	tid = BPF_CORE_READ(next, pid);
 	tsp = bpf_map_lookup_elem(&starts, &tid);
@@ -151,25 +154,25 @@ static __always_inline int on_switch(bool preempt, struct task_struct *prev,
 SEC("tp_btf/sched_wakeup")
 int wakeup_btf(__u64 *ctx)
 {
-	return enqueue((struct task_struct *)ctx[0], false);
+	return enqueue((struct task_struct *)ctx[0]);
 }
 
 SEC("raw_tp/sched_wakeup")
 int wakeup_raw(__u64 *ctx)
 {
-	return enqueue((struct task_struct *)ctx[0], false);
+	return enqueue((struct task_struct *)ctx[0]);
 }
 
 SEC("tp_btf/sched_wakeup_new")
 int wakeup_new_btf(__u64 *ctx)
 {
-	return enqueue((struct task_struct *)ctx[0], false);
+	return enqueue((struct task_struct *)ctx[0]);
 }
 
 SEC("raw_tp/sched_wakeup_new")
 int wakeup_new_raw(__u64 *ctx)
 {
-	return enqueue((struct task_struct *)ctx[0], false);
+	return enqueue((struct task_struct *)ctx[0]);
 }
 
 /* sched_switch(bool preempt, prev, next[, prev_state since 5.18]) */
