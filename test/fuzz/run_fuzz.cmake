@@ -1,10 +1,5 @@
 # Run by the fuzz_elf test: make a fresh corpus from the ELF fixtures, then
 # fuzz for SECONDS. Inputs: FUZZER, CORPUS, SEED_DIR, SECONDS.
-# test/CMakeLists.txt includes every fuzz/*.cmake at configure time: this
-# file is a `cmake -P` script only, so it does nothing when included.
-if(NOT DEFINED FUZZER)
-	return()
-endif()
 file(REMOVE_RECURSE ${CORPUS})
 file(MAKE_DIRECTORY ${CORPUS})
 foreach(_seed libktfixlib.so ktfix_nopie ktfix_pie ktfix_stripped ktfix_stripped.debug)

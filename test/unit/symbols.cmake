@@ -50,14 +50,6 @@ add_custom_target(kt_sym_fixtures ALL
 	DEPENDS ${KT_FIXTURE_DIR}/libktfixlib.so ${KT_FIXTURE_DIR}/ktfix_nopie
 		${KT_FIXTURE_DIR}/ktfix_stripped)
 
-foreach(_t elf syms flamegraph)
-	# test/CMakeLists.txt may already have made the target from its unit/test_*.c glob
-	if(NOT TARGET test_${_t})
-		add_executable(test_${_t} ${CMAKE_CURRENT_LIST_DIR}/test_${_t}.c)
-		target_link_libraries(test_${_t} PRIVATE ktcore)
-		target_compile_options(test_${_t} PRIVATE ${KT_WARN_FLAGS})
-	endif()
-	add_dependencies(test_${_t} kt_sym_fixtures)
-	add_test(NAME unit_${_t} COMMAND test_${_t} ${KT_FIXTURE_DIR})
-	set_tests_properties(unit_${_t} PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
-endforeach()
+# The tests themselves (test_elf.c, test_syms.c, test_flamegraph.c) are built
+# and registered, with ASan+UBSan variants, by test/CMakeLists.txt like every
+# unit test; they get KT_FIXTURE_DIR as their first argument.

@@ -19,16 +19,8 @@
 #include <unistd.h>
 
 #include "kt_elf.h"
+#include "kt_test.h"
 
-static int failures;
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);   \
-			failures++;                                                                \
-		}                                                                                  \
-	} while (0)
 
 static const char *fixdir;
 
@@ -378,8 +370,8 @@ int main(int argc, char **argv)
 	test_corpus("ktfix_stripped");
 	test_corpus("ktfix_nopie");
 	printf("corrupt images that still parsed: %zu\n", parsed_ok);
-	if (failures) {
-		fprintf(stderr, "%d check(s) failed\n", failures);
+	if (kt_test_failed) {
+		fprintf(stderr, "%d check(s) failed\n", kt_test_failed);
 		return 1;
 	}
 	printf("all elf tests passed\n");

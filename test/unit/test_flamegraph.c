@@ -13,19 +13,11 @@
 #include <unistd.h>
 
 #include "flamegraph.h"
+#include "kt_test.h"
 #include "folded.h"
 #include "ksyms.h"
 #include "stacks.h"
 
-static int failures;
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);   \
-			failures++;                                                                \
-		}                                                                                  \
-	} while (0)
 
 static char tmpdir[] = "/tmp/kt_fg_testXXXXXX";
 
@@ -74,24 +66,6 @@ static size_t count(const char *hay, const char *needle)
 	for (; (hay = strstr(hay, needle)); hay++)
 		n++;
 	return n;
-}
-
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf;
-	long len;
-
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	len = ftell(f);
-	rewind(f);
-	buf = calloc(1, (size_t)len + 1);
-	if (buf && fread(buf, 1, (size_t)len, f) != (size_t)len)
-		buf[0] = '\0';
-	fclose(f);
-	return buf;
 }
 
 static void test_table(void)
@@ -190,7 +164,7 @@ static void test_outputs(void)
 	f = fopen(fpath, "w");
 	CHECK(f && kt_folded_write(f, st, KT_FOLDED_KERNEL_TAG) == 0);
 	fclose(f);
-	text = slurp(fpath);
+	text = kt_test_slurp(fpath);
 	CHECK(text != NULL);
 	if (text) {
 		CHECK(strstr(text, "we_ird_<comm>;[unknown];[unknown];start_kernel_[k];"
@@ -209,7 +183,7 @@ static void test_outputs(void)
 	CHECK(f && kt_flamegraph_write(f, st, "on-CPU <\"test\"> & co", "samples") == 0);
 	fclose(f);
 	CHECK(valid_xml(spath));
-	text = slurp(spath);
+	text = kt_test_slurp(spath);
 	if (text) {
 		CHECK(
 		    strstr(text, "evil&lt;script&gt;&amp;&quot;&apos;name (700 samples, 69.93%)") !=
@@ -240,7 +214,7 @@ static void test_outputs(void)
 	f = fopen(fpath, "w");
 	CHECK(f && kt_folded_write(f, st, 0) == 0);
 	fclose(f);
-	text = slurp(fpath);
+	text = kt_test_slurp(fpath);
 	CHECK(text && !strcmp(text, "raw;0x5678;0x1234;0xffffffff81000010;0xffffffff81000310;"
 				    "0xffffffff81000210;0xffffffff81000110;0xbeef;0xdead 1\n"));
 	free(text);
@@ -283,8 +257,8 @@ int main(void)
 	test_outputs();
 	test_xml_escape();
 	rmdir(tmpdir);
-	if (failures) {
-		fprintf(stderr, "%d check(s) failed\n", failures);
+	if (kt_test_failed) {
+		fprintf(stderr, "%d check(s) failed\n", kt_test_failed);
 		return 1;
 	}
 	printf("all flamegraph tests passed\n");

@@ -29,18 +29,10 @@
 #include <unistd.h>
 
 #include "kt_elf.h"
+#include "kt_test.h"
 #include "ksyms.h"
 #include "usyms.h"
 
-static int failures;
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);   \
-			failures++;                                                                \
-		}                                                                                  \
-	} while (0)
 
 static const char *fixdir;
 static char tmpdir[] = "/tmp/kt_syms_testXXXXXX";
@@ -181,7 +173,7 @@ static void check_child(struct kt_usyms *us, const struct child *c, const char *
 				c->fn[i].name, c->fn[i].addr, fr.sym ? fr.sym : "(null)",
 				(unsigned long long)fr.offset, fr.module ? fr.module : "(null)",
 				err);
-			failures++;
+			kt_test_failed++;
 			continue;
 		}
 		CHECK(fr.addr == c->fn[i].addr);
@@ -479,8 +471,8 @@ int main(int argc, char **argv)
 		printf("skip: chroot and mount namespace tests need root\n");
 	}
 	rmdir(tmpdir);
-	if (failures) {
-		fprintf(stderr, "%d check(s) failed\n", failures);
+	if (kt_test_failed) {
+		fprintf(stderr, "%d check(s) failed\n", kt_test_failed);
 		return 1;
 	}
 	printf("all symbolization tests passed\n");
