@@ -330,14 +330,9 @@ static void report_errors(struct kt_stackcol *sc)
 	kt_out_stacks_lost(sc->ctx->out, "kernel stacks", total.n[KT_SERR_KERNEL_FAULT],
 			   "the kernel stack could not be walked",
 			   "many of these point to a kernel built without a stack unwinder (ORC or frame pointers)");
-	/*
-	 * A user stack cannot be read from a task that is exiting (its memory
-	 * is gone when it last schedules) or whose stack is not in memory:
-	 * common and harmless, so said only under -v.
-	 */
-	if (total.n[KT_SERR_USER_FAULT])
-		kt_info("%llu user stacks could not be read (exiting tasks, or user memory not present)",
-			(unsigned long long)total.n[KT_SERR_USER_FAULT]);
+	kt_out_stacks_lost(sc->ctx->out, "user stacks", total.n[KT_SERR_USER_FAULT],
+			   "the user stack could not be read",
+			   "none needed for a few (a task without user memory, e.g. exiting)");
 }
 
 static int write_svg(struct kt_stackcol *sc)
