@@ -13,31 +13,56 @@
 #include "stacks_out.h"
 #include "util.h"
 
-static void text_frames(struct kt_out *out, const struct kt_frame *fr, size_t n)
+static void text_frames(FILE *f, const struct kt_frame *fr, size_t n)
 {
 	char name[512];
 
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; fr && i < n; i++) {
 		size_t len = kt_stacks_frame_name(&fr[i], 0, name, sizeof(name));
 
-		fputs("    ", out->f);
-		kt_esc_text(out->f, name, len);
-		fputc('\n', out->f);
+		fputs("    ", f);
+		kt_esc_text(f, name, len);
+		fputc('\n', f);
 	}
 }
 
-static void text_stack(struct kt_out *out, const struct kt_stack *s, const struct kt_stacks_fmt *fmt)
+/* A stack in BCC's layout, without its value line. */
+static void text_stack(FILE *f, const struct kt_stack *s, bool delimited)
 {
-	text_frames(out, s->kframes, s->kframes ? s->nkern : 0);
-	if (fmt->delimited && s->nkern && s->nuser)
-		fputs("    --\n", out->f);
-	text_frames(out, s->uframes, s->uframes ? s->nuser : 0);
-	fputs("    -                ", out->f);
-	kt_esc_text(out->f, s->comm, strnlen(s->comm, sizeof(s->comm)));
-	fprintf(out->f, " (%" PRIu32 ")\n        %" PRIu64 "\n\n", s->pid, s->value);
-	if (!out->err && ferror(out->f))
-		out->err = EIO;
+	text_frames(f, s->kframes, s->nkern);
+	if (delimited && s->nkern && s->nuser)
+		fputs("    --\n", f);
+	text_frames(f, s->uframes, s->nuser);
+	fputs("    -                ", f);
+	kt_esc_text(f, s->comm, strnlen(s->comm, sizeof(s->comm)));
+	fprintf(f, " (%" PRIu32 ")\n", s->pid);
 }
+
+static void folded_frames(FILE *f, const struct kt_frame *fr, size_t n)
+{
+	char name[512];
+
+	/* leaf first in the table, root first on the line */
+	for (size_t j = n; fr && j-- > 0;) {
+		kt_stacks_frame_name(&fr[j], 0, name, sizeof(name));
+		fputc(';', f);
+		kt_folded_put_name(f, name);
+	}
+}
+
+/* A folded line without its value. */
+static void folded_stack(FILE *f, const struct kt_stack *s, bool delimited)
+{
+	kt_folded_put_name(f, s->comm);
+	folded_frames(f, s->uframes, s->nuser);
+	if (delimited && s->nkern && s->nuser)
+		fputs(";-", f);
+	folded_frames(f, s->kframes, s->nkern);
+}
+
+static int merged_write(struct kt_out *out, const struct kt_stacks *st,
+			void (*render)(FILE *, const struct kt_stack *, bool), bool delimited,
+			const char *value_fmt);
 
 static cJSON *json_str(const char *s)
 {
@@ -80,6 +105,10 @@ void kt_out_stacks(struct kt_out *out, const struct kt_stacks *st, const struct 
 	struct kt_col c[3];
 	size_t n = kt_stacks_count(st);
 
+	if (!out->json) {
+		merged_write(out, st, text_stack, fmt->delimited, "        %" PRIu64 "\n\n");
+		return;
+	}
 	memcpy(c, cols, sizeof(c));
 	c[2].key = c[2].hdr = fmt->value_key;
 	for (size_t i = 0; i < n; i++) {
@@ -87,10 +116,6 @@ void kt_out_stacks(struct kt_out *out, const struct kt_stacks *st, const struct 
 
 		if (out->err)
 			return;
-		if (!out->json) {
-			text_stack(out, s, fmt);
-			continue;
-		}
 		kt_rec_begin(out, "stacks", c, 3, 0);
 		kt_rec_u64(out, s->pid);
 		kt_rec_str(out, s->comm, sizeof(s->comm));
@@ -102,18 +127,6 @@ void kt_out_stacks(struct kt_out *out, const struct kt_stacks *st, const struct 
 					      json_frames(s->uframes, s->nuser));
 		}
 		kt_rec_end(out);
-	}
-}
-
-static void folded_frames(FILE *f, const struct kt_frame *fr, size_t n)
-{
-	char name[512];
-
-	/* leaf first in the table, root first on the line */
-	for (size_t j = n; fr && j-- > 0;) {
-		kt_stacks_frame_name(&fr[j], 0, name, sizeof(name));
-		fputc(';', f);
-		kt_folded_put_name(f, name);
 	}
 }
 
@@ -141,17 +154,20 @@ static int cmp_value(const void *a, const void *b)
 }
 
 /*
- * Stacks that differ only in addresses inside the same functions fold to
- * the same line: those lines are merged (values summed) so that each line
- * is one call path, most significant first.
+ * Stacks that differ only in addresses inside the same functions (every
+ * sample of a hot loop lands on another instruction) render the same:
+ * those are merged (values summed), so that each one shown is one call
+ * path, most significant first.
  */
-int kt_out_stacks_folded(struct kt_out *out, const struct kt_stacks *st, bool delimited)
+static int merged_write(struct kt_out *out, const struct kt_stacks *st,
+			void (*render)(FILE *, const struct kt_stack *, bool), bool delimited,
+			const char *value_fmt)
 {
 	size_t n = kt_stacks_count(st), m = 0;
-	struct fline *l, *k;
+	struct fline *l, *k = NULL;
 	int err = 0;
 
-	if (out->json || out->err)
+	if (out->err)
 		return 0;
 	l = calloc(n ? n : 1, sizeof(*l));
 	if (!l)
@@ -164,11 +180,7 @@ int kt_out_stacks_folded(struct kt_out *out, const struct kt_stacks *st, bool de
 			err = -ENOMEM;
 			goto out;
 		}
-		kt_folded_put_name(f, s->comm);
-		folded_frames(f, s->uframes, s->nuser);
-		if (delimited && s->nkern && s->nuser)
-			fputs(";-", f);
-		folded_frames(f, s->kframes, s->nkern);
+		render(f, s, delimited);
 		if (fclose(f)) {
 			err = -ENOMEM;
 			goto out;
@@ -191,9 +203,8 @@ int kt_out_stacks_folded(struct kt_out *out, const struct kt_stacks *st, bool de
 	qsort(k, m, sizeof(*k), cmp_value);
 	for (size_t i = 0; i < m; i++) {
 		fwrite(k[i].text, 1, k[i].len, out->f);
-		fprintf(out->f, " %" PRIu64 "\n", k[i].value);
+		fprintf(out->f, value_fmt, k[i].value);
 	}
-	free(k);
 	if (ferror(out->f)) {
 		out->err = EIO;
 		err = -EIO;
@@ -202,7 +213,15 @@ out:
 	for (size_t i = 0; i < n; i++)
 		free(l[i].text);
 	free(l);
+	free(k);
 	return err;
+}
+
+int kt_out_stacks_folded(struct kt_out *out, const struct kt_stacks *st, bool delimited)
+{
+	if (out->json)
+		return 0;
+	return merged_write(out, st, folded_stack, delimited, " %" PRIu64 "\n");
 }
 
 void kt_out_stacks_lost(struct kt_out *out, const char *what, uint64_t n, const char *why,

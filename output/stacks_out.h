@@ -15,6 +15,10 @@
  *	    -                comm (pid)
  *	        value
  *
+ * Text and folded lines merge stacks that print the same (the same
+ * functions at other addresses), summing their values; JSON keeps each
+ * stack, with its addresses.
+ *
  * JSON, one record per stack:
  *	{"type":"stacks","time":...,"pid":N,"comm":"...","<value_key>":N,
  *	 "kernel_frames":[{"address":"0x..","symbol":"..","offset":N,"module":".."},...],
