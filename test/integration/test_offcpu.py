@@ -137,6 +137,20 @@ def pid_folded_svg_test():
     check_no_leak(kt)
 
 
+def state_test():
+    # a nanosleep blocks in S (interruptible): --state S keeps it, --state D does not
+    res = {}
+    for st in ("S", "D"):
+        kt = Ktrace("offcpu", "-j", "-u", "--state", st, "-m", "100000")
+        p = run("sleep", 200)
+        p.wait(30)
+        kt.stop()
+        res[st] = blocked_us(kt.records("stacks"), p.pid, ["do_nanosleep"], "kt_block_sleep")
+        check_no_leak(kt)
+    check(res["S"] >= 190000, "--state S keeps a 200 ms nanosleep (%d us)" % res["S"])
+    check(res["D"] == 0, "--state D drops it (%d us)" % res["D"])
+
+
 def lost_test():
     # a 2-entry stack map cannot hold the system's stacks: they must be reported, with the fix
     kt = Ktrace("offcpu", "-j", "--stack-storage-size", "2", "1")
@@ -169,6 +183,7 @@ def main():
     main_test()
     bounds_test()
     pid_folded_svg_test()
+    state_test()
     lost_test()
     usage_test()
 

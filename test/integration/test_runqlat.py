@@ -110,6 +110,21 @@ def cgroup_test():
     check_no_leak(kt)
 
 
+def pidns_test():
+    if not ktlib.shutil.which("unshare"):
+        ktlib.log("no unshare: --pidnss part skipped")
+        return
+    ours = os.stat("/proc/self/ns/pid").st_ino
+    kt = Ktrace("runqlat", "-j", "--pidnss")
+    p = subprocess.Popen(["unshare", "-p", "-f", "--mount-proc", workload("napper"), "100", "2000"])
+    p.wait(30)
+    kt.stop()
+    keys = {r["key"].get("pidns") for r in kt.records("hist")}
+    check(ours in keys, "--pidnss shows the host PID namespace (%d)" % ours, keys)
+    check(len(keys - {ours}) >= 1, "--pidnss shows the napper's new PID namespace", keys)
+    check_no_leak(kt)
+
+
 def text_test():
     kt = Ktrace("runqlat", "-L", "1", "1")
     kt.wait(60)
@@ -127,6 +142,7 @@ def main():
     quota_test()
     fifo_test()
     cgroup_test()
+    pidns_test()
     text_test()
 
 
