@@ -151,6 +151,29 @@ def state_test():
     check(res["D"] == 0, "--state D drops it (%d us)" % res["D"])
 
 
+def d_state_test():
+    # direct reads of a loop device backed by vda, from a cgroup throttled to 10 IOPS on vda:
+    # each read waits about 100 ms in D state (io_schedule)
+    if not os.path.exists("/sys/block/vda/dev") or not os.path.isdir("/sys/fs/cgroup/blkio"):
+        ktlib.log("no vda or no cgroup-v1 blkio controller: D-state part skipped")
+        return
+    with open("/sys/block/vda/dev") as f:
+        vda = f.read().strip()
+    dev = ktlib.make_loop()
+    cg = ktlib.cgroup_v1("blkio", "slowio", {"blkio.throttle.read_iops_device": "%s 10" % vda})
+    kt = Ktrace("offcpu", "-j", "--state", "D", "-m", "30000")
+    dd = subprocess.Popen(ktlib.in_cgroup(cg, ["dd", "if=" + dev, "of=/dev/null", "bs=4k", "count=5",
+                                               "skip=300", "iflag=direct", "status=none"]))
+    dd.wait(60)
+    kt.stop()
+    recs = [r for r in kt.records("stacks") if r["pid"] == dd.pid]
+    us = sum(r["total_us"] for r in recs
+             if any(n.startswith("io_schedule") for n in names(r["kernel_frames"])))
+    check(us >= 250000, "--state D: throttled direct reads wait >= 250 ms in io_schedule (%d us)" % us,
+          [(names(r["kernel_frames"])[:8], r["total_us"]) for r in recs])
+    check_no_leak(kt)
+
+
 def lost_test():
     # a 2-entry stack map cannot hold the system's stacks: they must be reported, with the fix
     kt = Ktrace("offcpu", "-j", "--stack-storage-size", "2", "1")
@@ -184,6 +207,7 @@ def main():
     bounds_test()
     pid_folded_svg_test()
     state_test()
+    d_state_test()
     lost_test()
     usage_test()
 
