@@ -91,6 +91,17 @@ int kt_stackcol_validate(struct kt_ctx *ctx, const struct kt_stackcol_opts *o)
 		kt_err("no stacks to capture: kernel-only and user-only options exclude each other");
 		return -EINVAL;
 	}
+	if (o->svg) {
+		/* find out now, not after a long trace, that the flame graph cannot be written */
+		FILE *f = fopen(o->svg, "w");
+
+		if (!f) {
+			kt_err("--svg %s: cannot write the flame graph there: %s", o->svg,
+			       strerror(errno));
+			return -EINVAL;
+		}
+		fclose(f);
+	}
 	return 0;
 }
 

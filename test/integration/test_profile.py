@@ -104,7 +104,8 @@ def kernel_cpu_test():
 def usage_test():
     for args, what in ((["-F", "0"], "-F 0"), (["-C", "100000"], "-C 100000"),
                        (["-U", "-K"], "-U with -K"), (["-f", "-j"], "-f with -j"),
-                       (["--stack-storage-size", "x"], "--stack-storage-size x")):
+                       (["--stack-storage-size", "x"], "--stack-storage-size x"),
+                       (["--svg", "/nonexistent-%s/x.svg" % ktlib.UNIQUE], "--svg into a missing directory")):
         r = ktlib.run_ktrace("profile", *args)
         check(r.returncode == 2, "%s is a usage error (exit 2)" % what, r.stderr)
 
