@@ -268,7 +268,8 @@ static void finish(struct kt_ctx *ctx)
 }
 
 static const struct kt_hook hooks[] = {
-	{ "sample", false, { { KT_PERF_EVENT, "cpu-clock", "do_sample" } } },
+	/* the target is only a label: attach() picks cycles when there is a PMU */
+	{ "sample", false, { { KT_PERF_EVENT, "cycles/cpu-clock", "do_sample" } } },
 };
 
 const struct kt_cmd kt_cmd_profile = {
