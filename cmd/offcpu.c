@@ -138,6 +138,7 @@ static int validate(struct kt_ctx *ctx)
 		return -EINVAL;
 	}
 	o->so.value_key = "total_us";
+	o->so.events = "off-CPU blocks";
 	o->so.svg_title = "Off-CPU Time Flame Graph";
 	o->so.svg_unit = "us";
 	return kt_stackcol_validate(ctx, &o->so);

@@ -106,6 +106,7 @@ static int validate(struct kt_ctx *ctx)
 		return -EINVAL;
 	}
 	p->so.value_key = "count";
+	p->so.events = "samples";
 	p->so.svg_title = "CPU Flame Graph";
 	p->so.svg_unit = "samples";
 	return kt_stackcol_validate(ctx, &p->so);

@@ -16,12 +16,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
 #include "hist.h"
 #include "ktrace.h"
 #include "maps.h"
 #include "output.h"
 #include "runqlat.h"
 #include "runqlat.skel.h"
+#include "stacks_out.h"
 #include "util.h"
 
 struct runqlat {
@@ -154,6 +158,28 @@ static int cmp_entry(const void *a, const void *b)
 	return strncmp(x->comm, y->comm, sizeof(x->comm));
 }
 
+/* Waits the probe could not count since the last call (its maps were full). */
+static uint64_t take_misses(struct runqlat_bpf *skel)
+{
+	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(skel->maps.misses);
+	uint64_t *v, total = 0;
+	uint32_t zero = 0;
+
+	if (ncpu <= 0)
+		return 0;
+	v = calloc((size_t)ncpu, sizeof(*v));
+	if (!v)
+		return 0;
+	if (!bpf_map_lookup_elem(fd, &zero, v)) {
+		for (int i = 0; i < ncpu; i++)
+			total += v[i];
+		memset(v, 0, (size_t)ncpu * sizeof(*v));
+		bpf_map_update_elem(fd, &zero, v, BPF_ANY);
+	}
+	free(v);
+	return total;
+}
+
 static int drain(struct kt_ctx *ctx, bool final)
 {
 	struct runqlat_bpf *skel = ctx->skel;
@@ -208,6 +234,9 @@ static int drain(struct kt_ctx *ctx, bool final)
 		kt_out_hist(ctx->out, unit, keys, nk, &h, ctx->interval_start_ns, now);
 	}
 	free(c.e);
+	kt_out_stacks_lost(ctx->out, "run-queue waits", take_misses(skel),
+			   "ktrace's kernel-side tables are full",
+			   "split less (-P/-L make one histogram per task) or filter (-p, -c)");
 	return 0;
 }
 

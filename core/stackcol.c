@@ -332,6 +332,9 @@ static void report_errors(struct kt_stackcol *sc)
 		bpf_map_update_elem(sc->errors_fd, &zero, v, BPF_ANY);
 	}
 	free(v);
+	kt_out_stacks_lost(sc->ctx->out, sc->o->events, total.n[KT_SERR_UNCOUNTED],
+			   "ktrace's kernel-side tables are full",
+			   "trace fewer tasks (e.g. -p) or for a shorter time");
 	kt_out_stacks_lost(sc->ctx->out, "kernel stacks", total.n[KT_SERR_KERNEL_FULL],
 			   "the stack map is full or two stacks collided in it",
 			   "raise --stack-storage-size");

@@ -30,6 +30,7 @@ struct kt_stackcol_opts {
 	uint32_t storage;   /* --stack-storage-size: entries of the stack map */
 	uint32_t depth;	    /* --perf-max-stack-depth */
 	const char *value_key;	/* JSON: "count", "total_us" */
+	const char *events;	/* what one count is, for lost reports: "samples", "blocks" */
 	const char *svg_title;
 	const char *svg_unit; /* "samples" or "us" */
 };

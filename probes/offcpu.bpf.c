@@ -112,7 +112,8 @@ static __always_inline int on_switch(void *ctx, bool preempt, struct task_struct
 						kt_stack_id(ctx, true, false) : -1;
 			s->ts = bpf_ktime_get_ns();
 			tid = s->key.tid;
-			bpf_map_update_elem(&starts, &tid, s, BPF_ANY);
+			if (bpf_map_update_elem(&starts, &tid, s, BPF_ANY))
+				kt_count_uncounted();
 			if (!kthread)
 				kt_announce_current();
 		}
@@ -132,6 +133,8 @@ static __always_inline int on_switch(void *ctx, bool preempt, struct task_struct
 		if (v) {
 			__sync_fetch_and_add(&v->total_ns, delta);
 			__sync_fetch_and_add(&v->count, 1);
+		} else {
+			kt_count_uncounted();
 		}
 	}
 	bpf_map_delete_elem(&starts, &tid);

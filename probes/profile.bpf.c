@@ -52,7 +52,14 @@ int do_sample(struct bpf_perf_event_data *ctx)
 		__sync_fetch_and_add(v, 1);
 		return 0;
 	}
-	bpf_map_update_elem(&counts, &key, &one, BPF_NOEXIST);
+	if (bpf_map_update_elem(&counts, &key, &one, BPF_NOEXIST)) {
+		/* another CPU may just have added the same key */
+		v = bpf_map_lookup_elem(&counts, &key);
+		if (v)
+			__sync_fetch_and_add(v, 1);
+		else
+			kt_count_uncounted();
+	}
 	return 0;
 }
 

@@ -35,6 +35,23 @@ struct {
 	__type(value, struct kt_slots);
 } hists SEC(".maps");
 
+/* Waits that could not be counted: a hash map was full (user space reports them). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} misses SEC(".maps");
+
+static __always_inline void count_miss(void)
+{
+	__u32 zero = 0;
+	__u64 *n = bpf_map_lookup_elem(&misses, &zero);
+
+	if (n)
+		*n += 1;
+}
+
 /* Before 5.14 the task state field was called "state". */
 struct task_struct___old {
 	long state;
@@ -85,7 +102,8 @@ static __always_inline int enqueue(struct task_struct *t)
 	 * waits runnable is never woken again (try_to_wake_up skips tasks in
 	 * TASK_RUNNING), so no wait is restarted.
 	 */
-	bpf_map_update_elem(&starts, &tid, &ts, BPF_ANY);
+	if (bpf_map_update_elem(&starts, &tid, &ts, BPF_ANY))
+		count_miss();
 	return 0;
 }
 
@@ -143,8 +161,10 @@ static __always_inline int on_switch(bool preempt, struct task_struct *prev,
 	if (!h) {
 		bpf_map_update_elem(&hists, &key, &zero, BPF_NOEXIST);
 		h = bpf_map_lookup_elem(&hists, &key);
-		if (!h)
+		if (!h) {
+			count_miss();
 			return 0;
+		}
 	}
 	delta /= cfg_ms ? 1000000 : 1000;
 	kt_slot_add(h, kt_log2(delta), 1);

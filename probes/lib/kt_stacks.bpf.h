@@ -21,7 +21,8 @@
 #define KT_SERR_USER_FULL 1    /* user stack: map full or hash collision */
 #define KT_SERR_KERNEL_FAULT 2 /* kernel stack could not be read */
 #define KT_SERR_USER_FAULT 3   /* user stack could not be read */
-#define KT_SERR_N 4
+#define KT_SERR_UNCOUNTED 4    /* an event not counted: the probe's own hash maps are full */
+#define KT_SERR_N 5
 
 struct kt_stack_errors {
 	__u64 n[KT_SERR_N];
@@ -89,6 +90,16 @@ static __always_inline __s32 kt_stack_id(void *ctx, bool user, bool fault_expect
 		}
 	}
 	return (__s32)id;
+}
+
+/* An event that could not be counted because a hash map is full. */
+static __always_inline void kt_count_uncounted(void)
+{
+	__u32 zero = 0;
+	struct kt_stack_errors *e = bpf_map_lookup_elem(&stack_errors, &zero);
+
+	if (e)
+		e->n[KT_SERR_UNCOUNTED]++;
 }
 
 /*
