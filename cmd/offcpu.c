@@ -13,6 +13,7 @@
  * microseconds): narrow busy servers down with -p/-t or -m.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -128,6 +129,10 @@ static int validate(struct kt_ctx *ctx)
 {
 	struct offcpu *o = ctx->priv;
 
+	if (o->pid && kill((pid_t)o->pid, 0) && errno == ESRCH) {
+		kt_err("-p %u: no such process", o->pid);
+		return -EINVAL;
+	}
 	if (o->user_threads && o->kernel_threads) {
 		kt_err("-u (user threads only) and -k (kernel threads only) exclude each other");
 		return -EINVAL;

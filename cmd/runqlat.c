@@ -13,6 +13,7 @@
  * expect a few percent of one CPU there.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -91,6 +92,10 @@ static int validate(struct kt_ctx *ctx)
 	struct runqlat *r = ctx->priv;
 	int err;
 
+	if (r->pid && kill((pid_t)r->pid, 0) && errno == ESRCH) {
+		kt_err("-p %u: no such process", r->pid);
+		return -EINVAL;
+	}
 	if (r->cgroup) {
 		err = kt_cgroup_id(r->cgroup, &r->cgroup_id);
 		if (err) {
