@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Collecting stacks from a probe that uses probes/lib/kt_stacks.bpf.h
+ * (offcpu, profile): options shared by those subcommands, reading stack ids
+ * out of the "stacks" map into a core/stacks.h table, symbolizing them,
+ * and printing them as text, JSON, folded lines or a flame graph.
+ *
+ * Processes are snapshotted for user symbolization the moment the probe
+ * announces them (ring buffer "newpids", read by a thread), so that a
+ * process that exits before the report still resolves.
+ */
+#ifndef KT_STACKCOL_H
+#define KT_STACKCOL_H
+
+#include <argp.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ktrace.h"
+
+struct bpf_object;
+struct kt_stackcol;
+
+/* Options shared by the stack subcommands (parsed by kt_stackcol_parse). */
+struct kt_stackcol_opts {
+	bool kernel, user;  /* which stacks to capture (both by default) */
+	bool folded;	    /* -f */
+	bool delimited;	    /* -d */
+	const char *svg;    /* --svg FILE */
+	uint32_t storage;   /* --stack-storage-size: entries of the stack map */
+	uint32_t depth;	    /* --perf-max-stack-depth */
+	const char *value_key;	/* JSON: "count", "total_us" */
+	const char *events;	/* what one count is, for lost reports: "samples", "blocks" */
+	const char *svg_title;
+	const char *svg_unit; /* "samples" or "us" */
+};
+
+enum {
+	KT_STACKCOL_OPT_STORAGE = 0x3000,
+	KT_STACKCOL_OPT_DEPTH,
+	KT_STACKCOL_OPT_SVG,
+};
+
+/* argp entries for -f, --svg, --stack-storage-size, --perf-max-stack-depth (in an option table). */
+#define KT_STACKCOL_OPTIONS                                                                        \
+	{ "folded", 'f', NULL, 0,                                                                  \
+	  "Print folded stacks (comm;root;...;leaf value) for flame graph tools", 0 },             \
+	{ "svg", KT_STACKCOL_OPT_SVG, "FILE", 0, "Also write a flame graph (SVG) to FILE at the end", 0 }, \
+	{ "stack-storage-size", KT_STACKCOL_OPT_STORAGE, "N", 0,                                   \
+	  "Number of unique stacks the kernel can store (default 16384)", 0 },                     \
+	{ "perf-max-stack-depth", KT_STACKCOL_OPT_DEPTH, "N", 0,                                   \
+	  "Deepest stack captured, in frames (default and maximum 127)", 0 }
+
+/* Sets defaults (both stacks, 16384 entries, 127 frames). */
+void kt_stackcol_defaults(struct kt_stackcol_opts *o);
+/* Parses the shared options; ARGP_ERR_UNKNOWN for others. */
+error_t kt_stackcol_parse(struct kt_stackcol_opts *o, int key, char *arg, struct argp_state *state);
+/* Cross-checks (e.g. -f with -j); prints the error, returns -EINVAL. */
+int kt_stackcol_validate(struct kt_ctx *ctx, const struct kt_stackcol_opts *o);
+/*
+ * Before load: size the stack map. (The caller sets its skeleton's
+ * cfg_announce_pids to o->user.)
+ */
+int kt_stackcol_configure(struct kt_ctx *ctx, const struct kt_stackcol_opts *o);
+
+/* After attach: load kernel symbols, start following new processes. */
+int kt_stackcol_new(struct kt_ctx *ctx, const struct kt_stackcol_opts *o, struct kt_stackcol **out);
+void kt_stackcol_free(struct kt_stackcol *sc);
+
+/* Add value to the stack (pid, comm, kernel stack id, user stack id); negative ids: none. */
+int kt_stackcol_add(struct kt_stackcol *sc, uint32_t pid, const char *comm, int32_t kstack,
+		    int32_t ustack, uint64_t value);
+
+/*
+ * Resolve, sort and print what was added (text, JSON, folded, and the SVG
+ * when final), report stacks the probe could not capture, then clear the
+ * table for the next interval.
+ */
+int kt_stackcol_report(struct kt_stackcol *sc, bool final);
+
+#endif

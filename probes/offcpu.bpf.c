@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * offcpu: time tasks spend blocked off-CPU, summed by stack.
+ *
+ * At sched_switch the task being switched out (prev, which is still
+ * current) gets its start time and its kernel and user stack ids recorded;
+ * when a later sched_switch runs it again (next), the time it was off-CPU
+ * is added to its (process, thread, stacks) entry if it lies within the
+ * -m/-M bounds. Cost: one or two stack walks and a hash update per context
+ * switch of a matching task, plus a lookup per context switch.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "kt.bpf.h"
+#include "offcpu.h"
+
+const volatile bool cfg_user_threads_only = false;
+const volatile bool cfg_kernel_threads_only = false;
+const volatile bool cfg_kernel_stacks = true;
+const volatile bool cfg_user_stacks = true;
+const volatile __u32 cfg_state = OFFCPU_ANY_STATE;
+const volatile __u64 cfg_min_ns = 1000;
+const volatile __u64 cfg_max_ns = (__u64)-1;
+
+#define PF_KTHREAD 0x00200000
+
+struct start {
+	__u64 ts;
+	struct offcpu_key key;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 32768);
+	__type(key, __u32);
+	__type(value, struct start);
+} starts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 32768);
+	__type(key, struct offcpu_key);
+	__type(value, struct offcpu_val);
+} times SEC(".maps");
+
+/* a per-CPU scratch start record: too big for the 512-byte BPF stack with the key copies */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct start);
+} scratch SEC(".maps");
+
+/* Before 5.14 the task state field was called "state". */
+struct task_struct___old {
+	long state;
+} __attribute__((preserve_access_index));
+
+static __always_inline unsigned int task_state(struct task_struct *t)
+{
+	if (bpf_core_field_exists(t->__state))
+		return BPF_CORE_READ(t, __state);
+	return (unsigned int)BPF_CORE_READ((struct task_struct___old *)t, state);
+}
+
+static __always_inline bool wanted(struct task_struct *t, bool preempt)
+{
+	__u32 tid = BPF_CORE_READ(t, pid), tgid = BPF_CORE_READ(t, tgid);
+	bool kthread = BPF_CORE_READ(t, flags) & PF_KTHREAD;
+
+	if (!tid)
+		return false;
+	if (!kt_filter_other(tgid, tid))
+		return false;
+	if (cfg_user_threads_only && kthread)
+		return false;
+	if (cfg_kernel_threads_only && !kthread)
+		return false;
+	if (cfg_state != OFFCPU_ANY_STATE) {
+		/* the report bits only: drop TASK_WAKEKILL, TASK_NOLOAD and friends */
+		unsigned int st = preempt ? 0 : task_state(t) & 0x7f;
+
+		if (st != cfg_state)
+			return false;
+	}
+	return true;
+}
+
+static __always_inline int on_switch(void *ctx, bool preempt, struct task_struct *prev,
+				     struct task_struct *next)
+{
+	struct offcpu_val *v, one = {};
+	struct start *s;
+	__u32 zero = 0, tid;
+	__u64 delta;
+
+	if (wanted(prev, preempt)) {
+		s = bpf_map_lookup_elem(&scratch, &zero);
+		if (s) {
+			bool kthread = BPF_CORE_READ(prev, flags) & PF_KTHREAD;
+
+			s->key.tgid = BPF_CORE_READ(prev, tgid);
+			s->key.tid = BPF_CORE_READ(prev, pid);
+			bpf_get_current_comm(s->key.comm, sizeof(s->key.comm));
+			/* prev is current here: its stacks are the ones where it blocked */
+			s->key.kstack = cfg_kernel_stacks ? kt_stack_id(ctx, false, false) : -1;
+			/* an exiting task has dropped its memory: no user stack to read */
+			s->key.ustack = cfg_user_stacks && !kthread && BPF_CORE_READ(prev, mm) ?
+						kt_stack_id(ctx, true, false) : -1;
+			s->ts = bpf_ktime_get_ns();
+			tid = s->key.tid;
+			if (bpf_map_update_elem(&starts, &tid, s, BPF_ANY))
+				kt_count_uncounted();
+			if (!kthread)
+				kt_announce_current();
+		}
+	}
+
+	tid = BPF_CORE_READ(next, pid);
+	s = bpf_map_lookup_elem(&starts, &tid);
+	if (!s)
+		return 0;
+	delta = bpf_ktime_get_ns() - s->ts;
+	if ((__s64)delta >= 0 && delta >= cfg_min_ns && delta <= cfg_max_ns) {
+		v = bpf_map_lookup_elem(&times, &s->key);
+		if (!v) {
+			bpf_map_update_elem(&times, &s->key, &one, BPF_NOEXIST);
+			v = bpf_map_lookup_elem(&times, &s->key);
+		}
+		if (v) {
+			__sync_fetch_and_add(&v->total_ns, delta);
+			__sync_fetch_and_add(&v->count, 1);
+		} else {
+			kt_count_uncounted();
+		}
+	}
+	bpf_map_delete_elem(&starts, &tid);
+	return 0;
+}
+
+/* sched_switch(bool preempt, prev, next[, prev_state since 5.18]) */
+SEC("tp_btf/sched_switch")
+int switch_btf(__u64 *ctx)
+{
+	return on_switch(ctx, (bool)ctx[0], (struct task_struct *)ctx[1],
+			 (struct task_struct *)ctx[2]);
+}
+
+SEC("raw_tp/sched_switch")
+int switch_raw(__u64 *ctx)
+{
+	return on_switch(ctx, (bool)ctx[0], (struct task_struct *)ctx[1],
+			 (struct task_struct *)ctx[2]);
+}
+
+char LICENSE[] SEC("license") = "GPL";

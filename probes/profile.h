@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* profile: types shared by probes/profile.bpf.c and cmd/profile.c. */
+#ifndef KT_PROFILE_H
+#define KT_PROFILE_H
+
+#include "kt_common.h"
+#include "kt_stacks.bpf.h"
+
+struct profile_key {
+	__u32 tgid;
+	__s32 kstack; /* stack id, or a negative errno when not captured */
+	__s32 ustack;
+	__u32 pad;
+	char comm[KT_TASK_COMM_LEN];
+};
+
+#endif
