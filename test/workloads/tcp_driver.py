@@ -29,6 +29,17 @@ def nft(*rule):
     subprocess.check_call(["nft"] + list(rule))
 
 
+def add_rule(table, *match):
+    """Adds a drop rule to the input chain; returns its handle (other drivers may run too)."""
+    out = subprocess.check_output(["nft", "--echo", "--handle", "add", "rule", "inet", table, "in"]
+                                  + list(match) + ["drop"], text=True)
+    return out.rsplit("# handle", 1)[1].split()[0]
+
+
+def del_rule(table, handle):
+    nft("delete", "rule", "inet", table, "in", "handle", handle)
+
+
 def say(**kw):
     print(json.dumps(kw), flush=True)
 
@@ -65,22 +76,21 @@ def main():
         s, _ = ls.accept()
         c.sendall(b"ping")
         assert s.recv(4) == b"ping"
-        nft("add", "rule", "inet", table, "in", "tcp", "dport", str(port), "drop")
+        h = add_rule(table, "tcp", "dport", str(port))
         try:
             c.sendall(b"x" * 100)
             time.sleep(hold)
             info = c.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
             total = struct.unpack_from("I", info, TCP_INFO_TOTAL_RETRANS)[0]
         finally:
-            nft("flush", "chain", "inet", table, "in")
+            del_rule(table, h)
         say(mode=mode, cport=c.getsockname()[1], total_retrans=total)
         c.close()
         s.close()
         ls.close()
     elif mode == "synack":
         ls = listener(addr, port)
-        nft("add", "rule", "inet", table, "in", "tcp", "sport", str(port),
-            "tcp", "flags", "&", "(syn|ack)", "==", "syn|ack", "drop")
+        h = add_rule(table, "tcp", "sport", str(port), "tcp", "flags", "&", "(syn|ack)", "==", "syn|ack")
         c = client(addr)
         cport = c.getsockname()[1]
         c.settimeout(hold)
@@ -90,7 +100,7 @@ def main():
         except (socket.timeout, OSError):
             connected = False
         finally:
-            nft("flush", "chain", "inet", table, "in")
+            del_rule(table, h)
         say(mode=mode, cport=cport, connected=connected)
         c.close()
         ls.close()
