@@ -134,6 +134,23 @@ static int perf_attach(int prog, struct perf_event_attr *attr)
 	return err;
 }
 
+/* Loads a do-nothing program of type and attaches it to the perf event attr describes. */
+static int probe_perf_prog(enum bpf_prog_type type, struct perf_event_attr *attr, const char *what,
+			   const char **why)
+{
+	int fd = load(type, 0, 0), err;
+
+	if (fd < 0) {
+		*why = "program load failed";
+		return fd;
+	}
+	err = perf_attach(fd, attr);
+	close(fd);
+	if (err)
+		*why = what;
+	return err;
+}
+
 static int read_int_file(const char *path, long *v)
 {
 	char buf[64];
@@ -187,7 +204,7 @@ static int probe_kprobe(const char *target, bool ret, const char **why)
 {
 	struct perf_event_attr attr = { .size = sizeof(attr) };
 	long type, bit;
-	int fd, err;
+	int err;
 
 	if (read_int_file("/sys/bus/event_source/devices/kprobe/type", &type)) {
 		*why = "kernel has no kprobe PMU (CONFIG_KPROBES off?)";
@@ -200,15 +217,9 @@ static int probe_kprobe(const char *target, bool ret, const char **why)
 		attr.config = 1ULL << bit;
 	}
 	attr.config1 = (uint64_t)(unsigned long)target;
-	fd = load(BPF_PROG_TYPE_KPROBE, 0, 0);
-	if (fd < 0) {
-		*why = "kprobe program load failed";
-		return fd;
-	}
-	err = perf_attach(fd, &attr);
-	close(fd);
-	if (err)
-		*why = err == -ENOENT || err == -EINVAL ? "function cannot be kprobed" : "kprobe attach failed";
+	err = probe_perf_prog(BPF_PROG_TYPE_KPROBE, &attr, "kprobe attach failed", why);
+	if (err == -ENOENT || err == -EINVAL)
+		*why = "function cannot be kprobed";
 	return err;
 }
 
@@ -237,7 +248,7 @@ static int probe_tracepoint(const char *target, const char **why)
 	struct perf_event_attr attr = { .size = sizeof(attr), .type = PERF_TYPE_TRACEPOINT };
 	char path[256];
 	long id;
-	int fd, err;
+	int err;
 
 	err = kt_tracefs_ensure();
 	if (err) {
@@ -251,16 +262,7 @@ static int probe_tracepoint(const char *target, const char **why)
 	}
 	attr.config = (uint64_t)id;
 	attr.sample_period = 1;
-	fd = load(BPF_PROG_TYPE_TRACEPOINT, 0, 0);
-	if (fd < 0) {
-		*why = "tracepoint program load failed";
-		return fd;
-	}
-	err = perf_attach(fd, &attr);
-	close(fd);
-	if (err)
-		*why = "tracepoint attach failed";
-	return err;
+	return probe_perf_prog(BPF_PROG_TYPE_TRACEPOINT, &attr, "tracepoint attach failed", why);
 }
 
 struct probe_cache {

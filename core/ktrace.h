@@ -180,6 +180,8 @@ extern const struct kt_cmd *const kt_cmds[];
 extern const size_t kt_n_cmds;
 
 const struct kt_cmd *kt_cmd_find(const char *name);
+const struct kt_cmd *kt_cmd_lookup(const struct kt_cmd *const *tab, size_t n, const char *name);
+const struct kt_cmd *kt_cmd_closest(const struct kt_cmd *const *tab, size_t n, const char *name);
 /* Closest command name by edit distance, or NULL when nothing is close. */
 const struct kt_cmd *kt_cmd_suggest(const char *name);
 

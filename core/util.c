@@ -172,17 +172,32 @@ int kt_tracefs_ensure(void)
 	return state;
 }
 
+/* True on kernels that charge BPF memory to RLIMIT_MEMLOCK (before 5.11). */
+static bool memlock_charged(void)
+{
+	unsigned maj = 0, min = 0;
+
+	if (sscanf(kt_kernel_release(), "%u.%u", &maj, &min) != 2)
+		return true;
+	return maj < 5 || (maj == 5 && min < 11);
+}
+
 void kt_memlock_raise(void)
 {
 	struct rlimit r = { RLIM_INFINITY, RLIM_INFINITY };
 
 	/*
 	 * Kernels since 5.11 charge BPF memory to the memory cgroup and ignore
-	 * this limit; older ones need it. Failing here is a warning only.
+	 * this limit (and a container may forbid raising it); older ones need
+	 * it. Failing here is a warning only: loading then says what failed.
 	 */
-	if (setrlimit(RLIMIT_MEMLOCK, &r) && kt_verbose)
-		kt_warn("could not raise RLIMIT_MEMLOCK: %s (fine on kernels >= 5.11, which account BPF memory to the cgroup)",
+	if (setrlimit(RLIMIT_MEMLOCK, &r) == 0)
+		return;
+	if (memlock_charged())
+		kt_warn("could not raise RLIMIT_MEMLOCK: %s; this kernel charges BPF memory to it, so loading may fail (try: ulimit -l unlimited)",
 			strerror(errno));
+	else
+		kt_info("could not raise RLIMIT_MEMLOCK (%s): not needed on this kernel", strerror(errno));
 }
 
 const char *kt_errno_name(int err)

@@ -216,7 +216,8 @@ static void text_cell_end(struct kt_out *out, const struct kt_col *c)
 		fprintf(out->f, "%*s", (int)(-c->width - len), "");
 }
 
-static void text_time(struct kt_out *out, uint64_t wall_ns)
+/* HH:MM:SS, local time, followed by sep (a column separator or a newline). */
+static void text_time(struct kt_out *out, uint64_t wall_ns, char sep)
 {
 	time_t s = (time_t)(wall_ns / 1000000000ULL);
 	struct tm tm;
@@ -224,7 +225,7 @@ static void text_time(struct kt_out *out, uint64_t wall_ns)
 
 	localtime_r(&s, &tm);
 	strftime(b, sizeof(b), "%H:%M:%S", &tm);
-	fprintf(out->f, "%-8s ", b);
+	fprintf(out->f, "%-8s%c", b, sep);
 }
 
 void kt_out_header(struct kt_out *out, const struct kt_col *cols, size_t n)
@@ -274,7 +275,7 @@ void kt_rec_begin(struct kt_out *out, const char *type, const struct kt_col *col
 		kt_fmt_rfc3339(b, sizeof(b), wall);
 		cJSON_AddStringToObject(out->obj, "time", b);
 	} else if (out->ts && !out->err) {
-		text_time(out, wall);
+		text_time(out, wall, ' ');
 	}
 }
 
@@ -610,6 +611,5 @@ void kt_out_time_line(struct kt_out *out)
 {
 	if (out->json || out->err || !out->ts)
 		return;
-	text_time(out, now_ns(CLOCK_REALTIME));
-	fputc('\n', out->f);
+	text_time(out, now_ns(CLOCK_REALTIME), '\n');
 }

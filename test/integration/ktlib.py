@@ -124,6 +124,7 @@ class Ktrace:
         self.p = subprocess.Popen(cmd, stdout=self.outf, stderr=self.errf, env=e)
         self.pid = self.p.pid
         self.rc = None
+        self.prog_ids = []
         at_exit(self._kill)
         if ready_timeout:
             self.wait_ready(ready_timeout)
@@ -149,6 +150,8 @@ class Ktrace:
         while time.time() < end:
             if self.READY_MARK in self.stderr():
                 time.sleep(0.1)
+                # what it holds while tracing, to prove later that all of it went away
+                self.prog_ids = bpf_progs_of(self.pid)
                 return True
             if self.p.poll() is not None:
                 raise RuntimeError("ktrace exited (%d) before it was ready:\n%s" % (self.p.returncode, self.stderr()))
@@ -196,23 +199,40 @@ def run_ktrace(*args, timeout=60, env=None, user=None):
 
 
 def bpf_progs_of(pid):
-    """IDs of BPF programs that bpftool says are held by process pid."""
-    r = sh(["bpftool", "-j", "prog", "list"], check_rc=False)
-    if r.returncode != 0:
+    """IDs of the BPF programs process pid holds (program and link fds, from fdinfo)."""
+    ids = set()
+    d = "/proc/%d/fdinfo" % pid
+    try:
+        fds = os.listdir(d)
+    except OSError:
         return []
-    ids = []
-    for p in json.loads(r.stdout or "[]"):
-        for owner in p.get("pids", []):
-            if owner.get("pid") == pid:
-                ids.append(p.get("id"))
-    return ids
+    for fd in fds:
+        try:
+            with open(os.path.join(d, fd)) as f:
+                for line in f:
+                    if line.startswith("prog_id:"):
+                        ids.add(int(line.split()[1]))
+        except (OSError, ValueError):
+            pass
+    return sorted(ids)
+
+
+def all_prog_ids():
+    r = sh(["bpftool", "-j", "prog", "list"], check_rc=False)
+    return {p.get("id") for p in json.loads(r.stdout or "[]")} if r.returncode == 0 else set()
 
 
 def check_no_leak(kt):
-    """After ktrace exited, no BPF program of its pid is left behind."""
+    """After ktrace exited, none of the BPF programs it held while tracing is left."""
     check(kt.p.poll() is not None, "ktrace (pid %d) has exited" % kt.pid)
-    left = bpf_progs_of(kt.pid)
-    check(not left, "no BPF program of ktrace pid %d left attached" % kt.pid, left)
+    check(kt.prog_ids, "bpftool saw ktrace's programs while it ran", kt.prog_ids)
+    left = None
+    for _ in range(20):  # the kernel frees programs asynchronously (RCU)
+        left = sorted(set(kt.prog_ids) & all_prog_ids())
+        if not left:
+            break
+        time.sleep(0.1)
+    check(not left, "none of ktrace's %d BPF programs is left after exit" % len(kt.prog_ids), left)
 
 
 def nobody():

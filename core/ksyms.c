@@ -1,0 +1,258 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Kernel symbol table from /proc/kallsyms (see ksyms.h). The file has some
+ * 200k lines; names go into a few large string blocks rather than one
+ * allocation each, and the table is sorted once after reading.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ksyms.h"
+
+#define BLOCK_SIZE (1U << 20)
+#define MAX_NAME   1024U /* longer names are cut; kernel names are < 512 */
+#define MAX_SYMS   (8U << 20)
+
+struct block {
+	struct block *next;
+	size_t used;
+	char data[BLOCK_SIZE];
+};
+
+struct entry {
+	struct kt_ksym sym;
+	uint32_t rank; /* prefer global over local, strong over weak */
+	uint32_t idx;
+};
+
+struct kt_ksyms {
+	struct kt_ksym *syms;
+	size_t n;
+	bool restricted;
+	struct block *blocks;
+};
+
+static const char *pool_add(struct kt_ksyms *ks, const char *s, size_t len)
+{
+	struct block *b = ks->blocks;
+	char *p;
+
+	if (len >= MAX_NAME)
+		len = MAX_NAME - 1;
+	if (!b || BLOCK_SIZE - b->used < len + 1) {
+		b = malloc(sizeof(*b));
+		if (!b)
+			return NULL;
+		b->next = ks->blocks;
+		b->used = 0;
+		ks->blocks = b;
+	}
+	p = b->data + b->used;
+	memcpy(p, s, len);
+	p[len] = '\0';
+	b->used += len + 1;
+	return p;
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+	const struct entry *x = a, *y = b;
+
+	if (x->sym.addr != y->sym.addr)
+		return x->sym.addr < y->sym.addr ? -1 : 1;
+	if (x->rank != y->rank)
+		return x->rank < y->rank ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+static uint32_t type_rank(char t)
+{
+	switch (t) {
+	case 'T':
+		return 0;
+	case 't':
+		return 1;
+	case 'W':
+		return 2;
+	case 'w':
+		return 3;
+	default:
+		return 4; /* not text: dropped */
+	}
+}
+
+/*
+ * Parse "ffffffff81000000 T name\t[module]". Returns 1 for a text symbol,
+ * 0 for a line to skip.
+ */
+static int parse_line(char *line, uint64_t *addr, uint32_t *rank, char **name, size_t *nlen,
+		      char **mod, size_t *mlen)
+{
+	char *p, *end;
+
+	errno = 0;
+	*addr = strtoull(line, &end, 16);
+	if (end == line || errno || *end != ' ')
+		return 0;
+	p = end + 1;
+	*rank = type_rank(*p);
+	if (*rank > 3 || p[1] != ' ')
+		return 0;
+	p += 2;
+	*name = p;
+	*nlen = strcspn(p, "\t \n");
+	if (!*nlen)
+		return 0;
+	p += *nlen;
+	*mod = NULL;
+	*mlen = 0;
+	p += strspn(p, "\t ");
+	if (*p == '[') {
+		p++;
+		*mlen = strcspn(p, "]\n");
+		if (p[*mlen] == ']' && *mlen)
+			*mod = p;
+	}
+	return 1;
+}
+
+int kt_ksyms_load(const char *path, struct kt_ksyms **out)
+{
+	struct entry *v = NULL, *nv;
+	size_t n = 0, cap = 0, lsz = 0, i, k;
+	const char *last_mod = NULL;
+	struct kt_ksyms *ks;
+	bool seen = false, nonzero = false;
+	char *line = NULL;
+	FILE *f = NULL;
+	int err = 0;
+
+	*out = NULL;
+	ks = calloc(1, sizeof(*ks));
+	if (!ks)
+		return -ENOMEM;
+	f = fopen(path ? path : "/proc/kallsyms", "re");
+	if (!f) {
+		err = -errno;
+		goto out;
+	}
+	while (getline(&line, &lsz, f) > 0) {
+		uint64_t addr;
+		uint32_t rank;
+		char *name, *mod;
+		size_t nlen, mlen;
+
+		if (!parse_line(line, &addr, &rank, &name, &nlen, &mod, &mlen))
+			continue;
+		seen = true;
+		if (!addr)
+			continue; /* all of them, under kptr_restrict */
+		nonzero = true;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 65536;
+			if (cap > MAX_SYMS) {
+				err = -E2BIG;
+				goto out;
+			}
+			nv = realloc(v, cap * sizeof(*v));
+			if (!nv) {
+				err = -ENOMEM;
+				goto out;
+			}
+			v = nv;
+		}
+		v[n].sym.addr = addr;
+		v[n].rank = rank;
+		v[n].idx = (uint32_t)n;
+		v[n].sym.name = pool_add(ks, name, nlen);
+		v[n].sym.module = NULL;
+		if (mod) {
+			/* consecutive lines share a module: keep one copy */
+			if (!last_mod || strncmp(last_mod, mod, mlen) || last_mod[mlen])
+				last_mod = pool_add(ks, mod, mlen);
+			v[n].sym.module = last_mod;
+		}
+		if (!v[n].sym.name || (mod && !last_mod)) {
+			err = -ENOMEM;
+			goto out;
+		}
+		n++;
+	}
+	if (ferror(f)) {
+		err = -EIO;
+		goto out;
+	}
+	ks->restricted = seen && !nonzero;
+	if (n) {
+		qsort(v, n, sizeof(*v), cmp_entry);
+		ks->syms = malloc(n * sizeof(*ks->syms));
+		if (!ks->syms) {
+			err = -ENOMEM;
+			goto out;
+		}
+		for (i = 0, k = 0; i < n; i++) {
+			if (k && ks->syms[k - 1].addr == v[i].sym.addr)
+				continue; /* an alias; the best-ranked one came first */
+			ks->syms[k++] = v[i].sym;
+		}
+		ks->n = k;
+	}
+out:
+	if (f)
+		fclose(f);
+	free(line);
+	free(v);
+	if (err)
+		kt_ksyms_free(ks);
+	else
+		*out = ks;
+	return err;
+}
+
+void kt_ksyms_free(struct kt_ksyms *ks)
+{
+	struct block *b, *next;
+
+	if (!ks)
+		return;
+	for (b = ks->blocks; b; b = next) {
+		next = b->next;
+		free(b);
+	}
+	free(ks->syms);
+	free(ks);
+}
+
+const struct kt_ksym *kt_ksyms_lookup(const struct kt_ksyms *ks, uint64_t addr, uint64_t *off)
+{
+	size_t lo = 0, hi;
+
+	if (!ks || !ks->n)
+		return NULL;
+	hi = ks->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (ks->syms[mid].addr <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo)
+		return NULL;
+	if (off)
+		*off = addr - ks->syms[lo - 1].addr;
+	return &ks->syms[lo - 1];
+}
+
+bool kt_ksyms_restricted(const struct kt_ksyms *ks)
+{
+	return ks ? ks->restricted : true;
+}
+
+size_t kt_ksyms_count(const struct kt_ksyms *ks)
+{
+	return ks ? ks->n : 0;
+}

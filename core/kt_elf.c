@@ -1,0 +1,610 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Defensive ELF64 reader: see kt_elf.h for what it extracts and why it is
+ * careful. Every read goes through src_read(), which refuses any range that
+ * is not fully inside the file; every count is capped before it is used to
+ * size an allocation or a loop. Problems in the section headers are not
+ * fatal (the program headers may still be useful); only an unreadable ELF
+ * header is.
+ */
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "kt_elf.h"
+
+#define MAX_STRTAB    (256U << 20) /* a string table larger than this is refused */
+#define MAX_SHSTRTAB  (16U << 20)
+#define MAX_NOTE      (1U << 20)
+#define MAX_DEBUGLINK 4096U
+#define MAX_SCAN_SYMS (16U << 20) /* symbol entries examined per table */
+#define SYM_CHUNK     4096U
+
+struct src {
+	int fd; /* -1 for memory */
+	const unsigned char *mem;
+	uint64_t size;
+};
+
+/* One symbol while collecting: rank breaks ties between aliases. */
+struct tmp_sym {
+	uint64_t addr;
+	uint64_t size;
+	const char *name;
+	uint32_t rank;
+	uint32_t idx;
+};
+
+struct collect {
+	struct tmp_sym *v;
+	size_t n;
+	size_t cap;
+};
+
+static int src_read(const struct src *s, uint64_t off, void *buf, size_t len)
+{
+	unsigned char *p = buf;
+
+	if (off > s->size || len > s->size - off)
+		return -EINVAL;
+	if (!s->mem) {
+		while (len) {
+			ssize_t r = pread(s->fd, p, len, (off_t)off);
+
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r < 0)
+				return -errno;
+			if (r == 0)
+				return -EIO; /* truncated under us */
+			p += r;
+			off += (uint64_t)r;
+			len -= (size_t)r;
+		}
+		return 0;
+	}
+	memcpy(p, s->mem + off, len);
+	return 0;
+}
+
+/* Read @len bytes at @off into a new NUL-terminated buffer. */
+static int src_read_alloc(const struct src *s, uint64_t off, uint64_t len, uint64_t cap, char **out)
+{
+	char *buf;
+	int err;
+
+	*out = NULL;
+	if (len > cap)
+		return -E2BIG;
+	buf = malloc((size_t)len + 1);
+	if (!buf)
+		return -ENOMEM;
+	err = src_read(s, off, buf, (size_t)len);
+	if (err) {
+		free(buf);
+		return err;
+	}
+	buf[len] = '\0';
+	*out = buf;
+	return 0;
+}
+
+static uint64_t align_up(uint64_t v, uint64_t a)
+{
+	return (v + a - 1) & ~(a - 1);
+}
+
+static void parse_notes(struct kt_elf *elf, const unsigned char *p, uint64_t len, uint64_t align)
+{
+	uint64_t pos = 0;
+
+	if (align != 8)
+		align = 4;
+	while (!elf->build_id_len && len - pos >= sizeof(Elf64_Nhdr)) {
+		Elf64_Nhdr nh;
+		uint64_t name_off, desc_off, next;
+
+		memcpy(&nh, p + pos, sizeof(nh));
+		name_off = pos + sizeof(nh);
+		desc_off = align_up(name_off + nh.n_namesz, align);
+		next = align_up(desc_off + nh.n_descsz, align);
+		if (desc_off > len || nh.n_descsz > len - desc_off)
+			return;
+		if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
+		    !memcmp(p + name_off, "GNU", 4) && nh.n_descsz > 0 &&
+		    nh.n_descsz <= KT_ELF_MAX_BUILD_ID) {
+			memcpy(elf->build_id, p + desc_off, nh.n_descsz);
+			elf->build_id_len = nh.n_descsz;
+		}
+		if (next <= pos || next > len)
+			return;
+		pos = next;
+	}
+}
+
+static void read_notes(struct kt_elf *elf, const struct src *s, uint64_t off, uint64_t len,
+		       uint64_t align)
+{
+	char *buf;
+
+	if (elf->build_id_len || src_read_alloc(s, off, len, MAX_NOTE, &buf))
+		return;
+	parse_notes(elf, (const unsigned char *)buf, len, align);
+	free(buf);
+}
+
+static void read_debuglink(struct kt_elf *elf, const struct src *s, const Elf64_Shdr *sh)
+{
+	char *buf;
+	size_t n;
+	uint64_t crc_off;
+	uint32_t crc;
+
+	if (elf->debuglink || src_read_alloc(s, sh->sh_offset, sh->sh_size, MAX_DEBUGLINK, &buf))
+		return;
+	n = strlen(buf);
+	crc_off = align_up(n + 1, 4);
+	/* A bare file name only: never let a hostile file steer us elsewhere. */
+	if (n == 0 || strchr(buf, '/') || !strcmp(buf, "..") || crc_off + 4 > sh->sh_size) {
+		free(buf);
+		return;
+	}
+	memcpy(&crc, buf + crc_off, sizeof(crc));
+	elf->debuglink = buf;
+	elf->debuglink_crc = crc;
+}
+
+static int collect_push(struct collect *c, const struct tmp_sym *t)
+{
+	if (c->n == c->cap) {
+		size_t ncap = c->cap ? c->cap * 2 : 1024;
+		struct tmp_sym *v;
+
+		if (ncap > KT_ELF_MAX_SYMS)
+			ncap = KT_ELF_MAX_SYMS;
+		if (ncap <= c->n)
+			return -E2BIG;
+		v = realloc(c->v, ncap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		c->v = v;
+		c->cap = ncap;
+	}
+	c->v[c->n++] = *t;
+	return 0;
+}
+
+/* Read one symbol table (@which: 0 .symtab, 1 .dynsym) and its string table. */
+static int read_symtab(struct kt_elf *elf, const struct src *s, const Elf64_Shdr *shdrs, size_t nsh,
+		       size_t idx, int which, struct collect *c)
+{
+	const Elf64_Shdr *sh = &shdrs[idx];
+	const Elf64_Shdr *strsh;
+	Elf64_Sym *chunk = NULL;
+	uint64_t count, i, strsz;
+	size_t start = c->n;
+	char *strs = NULL;
+	bool full = false;
+	int err = 0;
+
+	if (sh->sh_link >= nsh || sh->sh_link == idx || sh->sh_type == SHT_NOBITS ||
+	    (sh->sh_flags & SHF_COMPRESSED))
+		return -EINVAL;
+	if (sh->sh_entsize && sh->sh_entsize != sizeof(Elf64_Sym))
+		return -EINVAL;
+	strsh = &shdrs[sh->sh_link];
+	if (strsh->sh_type != SHT_STRTAB || (strsh->sh_flags & SHF_COMPRESSED))
+		return -EINVAL;
+	strsz = strsh->sh_size;
+	if (sh->sh_offset > s->size || sh->sh_size > s->size - sh->sh_offset)
+		return -EINVAL;
+	err = src_read_alloc(s, strsh->sh_offset, strsz, MAX_STRTAB, &strs);
+	if (err)
+		return err;
+	count = sh->sh_size / sizeof(Elf64_Sym);
+	if (count > MAX_SCAN_SYMS)
+		count = MAX_SCAN_SYMS;
+	chunk = malloc(SYM_CHUNK * sizeof(*chunk));
+	if (!chunk) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < count && !err && !full; i += SYM_CHUNK) {
+		size_t n = count - i < SYM_CHUNK ? (size_t)(count - i) : SYM_CHUNK;
+		size_t j;
+
+		err = src_read(s, sh->sh_offset + i * sizeof(Elf64_Sym), chunk, n * sizeof(*chunk));
+		for (j = 0; j < n && !err && !full; j++) {
+			const Elf64_Sym *sym = &chunk[j];
+			unsigned int type = ELF64_ST_TYPE(sym->st_info);
+			struct tmp_sym t;
+
+			if (type != STT_FUNC && type != STT_GNU_IFUNC)
+				continue;
+			if (sym->st_shndx == SHN_UNDEF || !sym->st_value)
+				continue;
+			if (sym->st_name == 0 || sym->st_name >= strsz || !strs[sym->st_name])
+				continue;
+			t.addr = sym->st_value;
+			t.size = sym->st_size;
+			/* a size-less symbol (asm, _init) ends with its section at the latest */
+			if (!t.size && sym->st_shndx < nsh) {
+				const Elf64_Shdr *sec = &shdrs[sym->st_shndx];
+
+				if (t.addr >= sec->sh_addr && t.addr - sec->sh_addr < sec->sh_size)
+					t.size = sec->sh_size - (t.addr - sec->sh_addr);
+			}
+			t.name = strs + sym->st_name;
+			t.rank = (uint32_t)which * 4 +
+				 (ELF64_ST_BIND(sym->st_info) == STB_GLOBAL ? 0 : 1) +
+				 (sym->st_size ? 0 : 2);
+			t.idx = (uint32_t)c->n;
+			err = collect_push(c, &t);
+			if (err == -E2BIG) {
+				err = 0; /* keep what fits */
+				full = true;
+			}
+		}
+	}
+	if (!err) {
+		elf->strs[which] = strs;
+		strs = NULL;
+		if (which == 0)
+			elf->has_symtab = true;
+		else
+			elf->has_dynsym = true;
+	}
+out:
+	if (err)
+		c->n = start; /* those names pointed into strs */
+	free(chunk);
+	free(strs);
+	return err;
+}
+
+static int cmp_tmp_sym(const void *a, const void *b)
+{
+	const struct tmp_sym *x = a, *y = b;
+
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	if (x->rank != y->rank)
+		return x->rank < y->rank ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+static int finish_syms(struct kt_elf *elf, struct collect *c)
+{
+	size_t i, n = 0;
+
+	if (!c->n)
+		return 0;
+	qsort(c->v, c->n, sizeof(*c->v), cmp_tmp_sym);
+	elf->syms = calloc(c->n, sizeof(*elf->syms));
+	if (!elf->syms)
+		return -ENOMEM;
+	for (i = 0; i < c->n; i++) {
+		const struct tmp_sym *t = &c->v[i];
+
+		if (n && elf->syms[n - 1].addr == t->addr) {
+			/* an alias: keep the best name, but the largest size */
+			if (t->size > elf->syms[n - 1].size)
+				elf->syms[n - 1].size = t->size;
+			continue;
+		}
+		elf->syms[n].addr = t->addr;
+		elf->syms[n].size = t->size;
+		elf->syms[n].name = t->name;
+		n++;
+	}
+	elf->nsyms = n;
+	return 0;
+}
+
+static int read_sections(struct kt_elf *elf, const struct src *s, const Elf64_Ehdr *eh,
+			 const Elf64_Shdr *sh0)
+{
+	struct collect c = {0};
+	Elf64_Shdr *shdrs = NULL;
+	char *shstr = NULL;
+	uint64_t nsh, shstrndx, shstrsz = 0;
+	size_t i, symtab = 0, dynsym = 0;
+	int err = 0;
+
+	nsh = eh->e_shnum ? eh->e_shnum : sh0->sh_size;
+	shstrndx = eh->e_shstrndx == SHN_XINDEX ? sh0->sh_link : eh->e_shstrndx;
+	if (nsh > KT_ELF_MAX_SECTIONS || eh->e_shentsize != sizeof(Elf64_Shdr))
+		return -EINVAL;
+	shdrs = malloc((size_t)nsh * sizeof(*shdrs));
+	if (!shdrs)
+		return -ENOMEM;
+	err = src_read(s, eh->e_shoff, shdrs, (size_t)nsh * sizeof(*shdrs));
+	if (err)
+		goto out;
+	if (shstrndx < nsh && shdrs[shstrndx].sh_type == SHT_STRTAB &&
+	    !src_read_alloc(s, shdrs[shstrndx].sh_offset, shdrs[shstrndx].sh_size, MAX_SHSTRTAB,
+			    &shstr))
+		shstrsz = shdrs[shstrndx].sh_size;
+
+	for (i = 1; i < nsh; i++) {
+		const Elf64_Shdr *sh = &shdrs[i];
+
+		if (sh->sh_type == SHT_SYMTAB && !symtab)
+			symtab = i;
+		else if (sh->sh_type == SHT_DYNSYM && !dynsym)
+			dynsym = i;
+		else if (sh->sh_type == SHT_NOTE)
+			read_notes(elf, s, sh->sh_offset, sh->sh_size, sh->sh_addralign);
+		else if (sh->sh_type == SHT_PROGBITS && shstr && sh->sh_name < shstrsz &&
+			 !strcmp(shstr + sh->sh_name, ".gnu_debuglink"))
+			read_debuglink(elf, s, sh);
+	}
+	/* .symtab first so that its names win over .dynsym's for the same address */
+	if (symtab) {
+		err = read_symtab(elf, s, shdrs, (size_t)nsh, symtab, 0, &c);
+		if (err == -ENOMEM)
+			goto out;
+	}
+	if (dynsym) {
+		err = read_symtab(elf, s, shdrs, (size_t)nsh, dynsym, 1, &c);
+		if (err == -ENOMEM)
+			goto out;
+	}
+	err = finish_syms(elf, &c);
+out:
+	free(c.v);
+	free(shstr);
+	free(shdrs);
+	return err;
+}
+
+static int read_segments(struct kt_elf *elf, const struct src *s, const Elf64_Ehdr *eh,
+			 const Elf64_Shdr *sh0)
+{
+	uint64_t nph = eh->e_phnum == PN_XNUM ? sh0->sh_info : eh->e_phnum;
+	Elf64_Phdr *ph;
+	size_t i;
+	int err;
+
+	if (!nph)
+		return 0;
+	if (eh->e_phentsize != sizeof(Elf64_Phdr))
+		return -EINVAL;
+	if (nph > KT_ELF_MAX_SEGMENTS)
+		nph = KT_ELF_MAX_SEGMENTS;
+	ph = malloc((size_t)nph * sizeof(*ph));
+	if (!ph)
+		return -ENOMEM;
+	err = src_read(s, eh->e_phoff, ph, (size_t)nph * sizeof(*ph));
+	if (err)
+		goto out;
+	elf->segs = calloc((size_t)nph, sizeof(*elf->segs));
+	if (!elf->segs) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < nph; i++) {
+		if (ph[i].p_type == PT_NOTE) {
+			read_notes(elf, s, ph[i].p_offset, ph[i].p_filesz, ph[i].p_align);
+			continue;
+		}
+		if (ph[i].p_type != PT_LOAD)
+			continue;
+		elf->segs[elf->nsegs].vaddr = ph[i].p_vaddr;
+		elf->segs[elf->nsegs].offset = ph[i].p_offset;
+		elf->segs[elf->nsegs].filesz = ph[i].p_filesz;
+		elf->segs[elf->nsegs].memsz = ph[i].p_memsz;
+		elf->segs[elf->nsegs].flags = ph[i].p_flags;
+		elf->nsegs++;
+	}
+out:
+	free(ph);
+	return err;
+}
+
+static int elf_parse(const struct src *s, struct kt_elf **out)
+{
+	Elf64_Shdr sh0 = {0};
+	struct kt_elf *elf;
+	Elf64_Ehdr eh;
+	int err;
+
+	*out = NULL;
+	err = src_read(s, 0, &eh, sizeof(eh));
+	if (err)
+		return err == -EINVAL ? -ENOEXEC : err;
+	if (memcmp(eh.e_ident, ELFMAG, SELFMAG))
+		return -ENOEXEC;
+	if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_ident[EI_DATA] != ELFDATA2LSB ||
+	    eh.e_ident[EI_VERSION] != EV_CURRENT)
+		return -ENOTSUP;
+	elf = calloc(1, sizeof(*elf));
+	if (!elf)
+		return -ENOMEM;
+	elf->type = eh.e_type;
+	/* section 0 holds the real counts when they do not fit the ELF header */
+	if (eh.e_shoff && src_read(s, eh.e_shoff, &sh0, sizeof(sh0)))
+		eh.e_shoff = 0;
+	err = read_segments(elf, s, &eh, &sh0);
+	if (err == -ENOMEM)
+		goto fail;
+	if (eh.e_shoff) {
+		err = read_sections(elf, s, &eh, &sh0);
+		if (err == -ENOMEM)
+			goto fail;
+	}
+	*out = elf;
+	return 0;
+fail:
+	kt_elf_free(elf);
+	return err;
+}
+
+int kt_elf_open_mem(const void *buf, size_t len, struct kt_elf **out)
+{
+	struct src s = {.fd = -1, .mem = buf, .size = len};
+
+	if (!buf && len)
+		return -EINVAL;
+	return elf_parse(&s, out);
+}
+
+int kt_elf_open_fd(int fd, struct kt_elf **out)
+{
+	struct src s = {.fd = fd};
+	struct stat st;
+
+	*out = NULL;
+	if (fstat(fd, &st))
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	if ((uint64_t)st.st_size > KT_ELF_MAX_FILE)
+		return -EFBIG;
+	s.size = (uint64_t)st.st_size;
+	return elf_parse(&s, out);
+}
+
+int kt_elf_open(const char *path, struct kt_elf **out)
+{
+	int fd, err;
+
+	*out = NULL;
+	/* O_NONBLOCK: never hang on a FIFO planted where an ELF should be */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	err = kt_elf_open_fd(fd, out);
+	close(fd);
+	return err;
+}
+
+void kt_elf_free(struct kt_elf *elf)
+{
+	if (!elf)
+		return;
+	free(elf->segs);
+	free(elf->syms);
+	free(elf->debuglink);
+	free(elf->strs[0]);
+	free(elf->strs[1]);
+	free(elf);
+}
+
+const struct kt_elf_sym *kt_elf_lookup(const struct kt_elf *elf, uint64_t addr, uint64_t *off)
+{
+	size_t lo = 0, hi;
+	const struct kt_elf_sym *sym;
+
+	if (!elf || !elf->nsyms)
+		return NULL;
+	hi = elf->nsyms;
+	/* find the last symbol whose address is <= addr */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (elf->syms[mid].addr <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo)
+		return NULL;
+	sym = &elf->syms[lo - 1];
+	if (sym->size && addr - sym->addr >= sym->size)
+		return NULL;
+	if (off)
+		*off = addr - sym->addr;
+	return sym;
+}
+
+int kt_elf_offset_to_vaddr(const struct kt_elf *elf, uint64_t file_off, uint64_t *vaddr)
+{
+	size_t i;
+
+	for (i = 0; elf && i < elf->nsegs; i++) {
+		const struct kt_elf_seg *seg = &elf->segs[i];
+
+		if (file_off >= seg->offset && file_off - seg->offset < seg->filesz) {
+			*vaddr = file_off - seg->offset + seg->vaddr;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+static void crc32_table(uint32_t tab[256])
+{
+	uint32_t i, j, c;
+
+	for (i = 0; i < 256; i++) {
+		c = i;
+		for (j = 0; j < 8; j++)
+			c = (c & 1) ? 0xedb88320U ^ (c >> 1) : c >> 1;
+		tab[i] = c;
+	}
+}
+
+uint32_t kt_elf_crc32(uint32_t crc, const void *buf, size_t len)
+{
+	const unsigned char *p = buf;
+	uint32_t tab[256];
+
+	crc32_table(tab);
+	crc = ~crc;
+	while (len--)
+		crc = tab[(crc ^ *p++) & 0xff] ^ (crc >> 8);
+	return ~crc;
+}
+
+int kt_elf_file_crc32(const char *path, uint32_t *crc)
+{
+	unsigned char *buf = NULL;
+	uint64_t total = 0;
+	struct stat st;
+	int fd, err = 0;
+	ssize_t r;
+
+	*crc = 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st)) {
+		err = -errno;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		err = -EINVAL;
+		goto out;
+	}
+	buf = malloc(1 << 16);
+	if (!buf) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (;;) {
+		r = read(fd, buf, 1 << 16);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			err = -errno;
+			break;
+		}
+		if (r == 0)
+			break;
+		total += (uint64_t)r;
+		if (total > KT_ELF_MAX_FILE) {
+			err = -EFBIG;
+			break;
+		}
+		*crc = kt_elf_crc32(*crc, buf, (size_t)r);
+	}
+out:
+	free(buf);
+	close(fd);
+	return err;
+}

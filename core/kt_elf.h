@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * A small, defensive ELF64 reader for symbolization.
+ *
+ * The files it reads belong to whatever process we happen to trace, so they
+ * may be truncated, corrupt or hostile. Everything is read with pread() (no
+ * mmap, so a file truncated under us cannot SIGBUS us), every offset, size,
+ * count and string index is checked, and all work is bounded by the caps
+ * below. There is no recursion. A file that cannot be understood yields an
+ * error, never a crash.
+ *
+ * What it extracts: the ELF type, the PT_LOAD segments, the function symbols
+ * of .symtab and .dynsym (merged, sorted once, looked up by binary search),
+ * the .gnu_debuglink name and CRC, and the NT_GNU_BUILD_ID note.
+ *
+ * The file is named kt_elf.h, not elf.h: with core/ on the include path an
+ * elf.h here would shadow the system <elf.h> (which libelf's gelf.h and
+ * kt_elf.c itself include).
+ */
+#ifndef KT_ELF_H
+#define KT_ELF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define KT_ELF_MAX_FILE	    (4ULL << 30) /* larger files are refused */
+#define KT_ELF_MAX_SYMS	    (4U << 20)	 /* symbols kept per file */
+#define KT_ELF_MAX_SECTIONS 65536U
+#define KT_ELF_MAX_SEGMENTS 4096U
+#define KT_ELF_MAX_BUILD_ID 64U
+
+struct kt_elf_seg {
+	uint64_t vaddr;
+	uint64_t offset;
+	uint64_t filesz;
+	uint64_t memsz;
+	uint32_t flags; /* PF_R | PF_W | PF_X */
+};
+
+struct kt_elf_sym {
+	uint64_t addr;
+	uint64_t size; /* 0 when the symbol table does not say */
+	const char *name;
+};
+
+struct kt_elf {
+	uint16_t type; /* ET_EXEC, ET_DYN, ... */
+	struct kt_elf_seg *segs;
+	size_t nsegs;
+	struct kt_elf_sym *syms; /* sorted by address, duplicates removed */
+	size_t nsyms;
+	bool has_symtab; /* a (non-empty) .symtab was found */
+	bool has_dynsym; /* a (non-empty) .dynsym was found */
+	char *debuglink; /* .gnu_debuglink file name, or NULL */
+	uint32_t debuglink_crc;
+	uint8_t build_id[KT_ELF_MAX_BUILD_ID];
+	size_t build_id_len; /* 0 when there is no NT_GNU_BUILD_ID note */
+	char *strs[2];	     /* string tables the symbol names point into */
+};
+
+/* Parse the ELF file at @path. Returns 0 or a negative errno. */
+int kt_elf_open(const char *path, struct kt_elf **out);
+/* Same, from an open file descriptor (not closed, not moved). */
+int kt_elf_open_fd(int fd, struct kt_elf **out);
+/* Same, from memory (used by tests and the fuzzer). */
+int kt_elf_open_mem(const void *buf, size_t len, struct kt_elf **out);
+void kt_elf_free(struct kt_elf *elf);
+
+/*
+ * The function symbol containing ELF virtual address @addr, or NULL.
+ * A symbol with a size contains [addr, addr + size); a symbol without a size
+ * extends to the next symbol. @off (may be NULL) receives addr - sym->addr.
+ */
+const struct kt_elf_sym *kt_elf_lookup(const struct kt_elf *elf, uint64_t addr, uint64_t *off);
+
+/*
+ * Translate a file offset (as computed from a /proc/PID/maps line) to the
+ * ELF virtual address, using the PT_LOAD segment that maps it. Returns 0 or
+ * -ENOENT when no segment covers @file_off.
+ */
+int kt_elf_offset_to_vaddr(const struct kt_elf *elf, uint64_t file_off, uint64_t *vaddr);
+
+/* The CRC-32 used by .gnu_debuglink (IEEE 802.3, as in zlib's crc32()). */
+uint32_t kt_elf_crc32(uint32_t crc, const void *buf, size_t len);
+/* CRC-32 of a whole file, for checking a debug file. Returns 0 or -errno. */
+int kt_elf_file_crc32(const char *path, uint32_t *crc);
+
+#endif /* KT_ELF_H */

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * User-space symbolization per process.
+ *
+ * The first time a pid is seen (kt_usyms_add_pid(), or implicitly on its
+ * first lookup) its executable mappings are copied from /proc/PID/maps and
+ * the mapped files are opened and parsed at once, through /proc/PID/root
+ * (so processes in containers and chroots resolve; /proc/PID/map_files is
+ * the fallback). A process that exits before the report is printed still
+ * resolves. Call add_pid as early as possible: ideally when the pid's first
+ * event arrives.
+ *
+ * Each ELF file is parsed once per run, whatever the number of processes
+ * mapping it (the cache is keyed by device and inode). Symbols come from
+ * .symtab, then .dynsym, then a separate debug file (build-id file under
+ * <debug_dir>/.build-id/, or the .gnu_debuglink name in the file's
+ * directory, its .debug/ subdirectory and <debug_dir>/<dir>/). Addresses in
+ * mappings without an ELF (JIT code) are looked up in perf-PID.map, read
+ * through the process's root (with its namespaced pid) and then the host
+ * tmp_dir; the map must belong to the process's owner or to root.
+ *
+ * An address that cannot be named gets sym == NULL and module + offset,
+ * where offset is the ELF virtual address (what addr2line wants) or, for a
+ * mapping without an ELF, the offset from the mapping's start.
+ *
+ * An address outside every captured mapping makes the maps be read once
+ * more (a library dlopen()ed since). A pid that exec()s again otherwise keeps
+ * its first snapshot: ktrace's runs are short.
+ */
+#ifndef KT_USYMS_H
+#define KT_USYMS_H
+
+#include <stdint.h>
+
+/* One resolved stack frame, user or kernel. Strings live as long as the resolver. */
+struct kt_frame {
+	uint64_t addr;
+	const char *sym;    /* NULL when unresolved */
+	uint64_t offset;    /* from sym, or from the module when sym is NULL */
+	const char *module; /* basename of the mapped file, "[kernel]", "[vdso]", ..., or NULL */
+};
+
+struct kt_usyms_opts {
+	const char *proc_dir;  /* default "/proc" */
+	const char *debug_dir; /* default "/usr/lib/debug" */
+	const char *tmp_dir;   /* host directory of perf-PID.map files, default "/tmp" */
+};
+
+struct kt_usyms;
+
+/* @opts may be NULL for the defaults. Returns 0 or -errno. */
+int kt_usyms_new(const struct kt_usyms_opts *opts, struct kt_usyms **out);
+void kt_usyms_free(struct kt_usyms *us);
+
+/*
+ * Snapshot the mappings of @pid now and open its files. Does nothing if the
+ * pid is already known. Returns 0, or -errno (e.g. -ENOENT: the process is gone).
+ */
+int kt_usyms_add_pid(struct kt_usyms *us, int pid);
+
+/*
+ * Resolve @addr in @pid into @frame (always filled in). Returns 0 when a
+ * symbol was found, -ENOENT when only a module (or nothing) is known, or
+ * another -errno.
+ */
+int kt_usyms_resolve(struct kt_usyms *us, int pid, uint64_t addr, struct kt_frame *frame);
+
+#endif /* KT_USYMS_H */

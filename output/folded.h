@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Folded stacks, one line per stack, the input format of flame graph tools:
+ *
+ *	comm;user_root;...;user_leaf;kernel_root;...;kernel_leaf value
+ *
+ * User frames come first, then kernel frames, each part root first, with no
+ * separator between the two parts (no BCC-style "-"): a kernel frame can be
+ * told apart with KT_FOLDED_KERNEL_TAG, which appends "_[k]" to kernel frame
+ * names as flamegraph.pl expects for its colouring. Frame names are symbol
+ * names without offsets, so that a function's samples merge; an unresolved
+ * frame reads "module+0xoff" or "[unknown]".
+ *
+ * Names come from the traced binaries and may hold anything: ';', newlines
+ * and other control characters are written as '_' so that each stack stays
+ * one line and each frame one field. Stacks are written in table order
+ * (call kt_stacks_sort() first for most significant first), after
+ * kt_stacks_resolve(); unresolved tables print raw addresses.
+ */
+#ifndef KT_FOLDED_H
+#define KT_FOLDED_H
+
+#include <stdio.h>
+
+#include "stacks.h"
+
+#define KT_FOLDED_KERNEL_TAG (1U << 0) /* append "_[k]" to kernel frames */
+#define KT_FOLDED_PID	     (1U << 1) /* first field "comm-pid" instead of "comm" */
+
+/* Returns 0, or -EIO when writing failed. */
+int kt_folded_write(FILE *f, const struct kt_stacks *st, unsigned int flags);
+/* Write one frame name (or comm) with ';', newlines and controls replaced. */
+void kt_folded_put_name(FILE *f, const char *name);
+
+#endif /* KT_FOLDED_H */

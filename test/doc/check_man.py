@@ -1,0 +1,51 @@
+#!/usr/bin/env python3
+"""Every long option that `ktrace CMD --help` shows appears in man/ktrace-CMD.8,
+every command has a page, and ktrace.8 names every command."""
+import re
+import subprocess
+import sys
+
+ktrace, mandir = sys.argv[1], sys.argv[2]
+failed = 0
+
+
+def fail(msg):
+    global failed
+    failed += 1
+    print("FAIL - " + msg)
+
+
+top = subprocess.run([ktrace, "--help"], capture_output=True, text=True).stdout
+cmds = re.findall(r"^  (\w+)\s{2,}", top.split("Commands:")[1], re.M)
+cmds = [c for c in cmds if c != "help"]
+if not cmds:
+    fail("no commands listed by ktrace --help")
+try:
+    main_page = open("%s/ktrace.8" % mandir).read()
+except OSError:
+    main_page = ""
+    fail("man/ktrace.8 is missing")
+for cmd in cmds:
+    # roff writes "-" as "\-" and may split words with font escapes
+    plain_main = re.sub(r"\\f[BIRP]|\\", "", main_page)
+    if "ktrace-%s" % cmd not in plain_main:
+        fail("ktrace.8 does not mention ktrace-%s(8)" % cmd)
+    h = subprocess.run([ktrace, cmd, "--help"], capture_output=True, text=True)
+    if h.returncode != 0:
+        fail("ktrace %s --help exits %d" % (cmd, h.returncode))
+    opts = sorted(set(re.findall(r"--([a-z][a-z0-9-]*)", h.stdout)) - {"help", "usage"})
+    try:
+        page = open("%s/ktrace-%s.8" % (mandir, cmd)).read()
+    except OSError:
+        fail("man/ktrace-%s.8 is missing" % cmd)
+        continue
+    plain = re.sub(r"\\f[BIRP]|\\", "", page)
+    missing = [o for o in opts if "--" + o not in plain]
+    if missing:
+        fail("ktrace-%s.8 does not document: %s" % (cmd, ", ".join("--" + o for o in missing)))
+    else:
+        print("ok   - ktrace-%s.8 documents all %d long options" % (cmd, len(opts)))
+    if ".SH EXAMPLES" not in page:
+        fail("ktrace-%s.8 has no EXAMPLES section" % cmd)
+print("%d commands checked, %d failed" % (len(cmds), failed))
+sys.exit(1 if failed else 0)

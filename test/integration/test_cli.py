@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""The command line: help, version, usage errors (exit 2), runtime errors
+(exit 1) with clear messages, privileges, missing BTF, and `check`."""
+import json
+import os
+import re
+import subprocess
+import tempfile
+
+from ktlib import KTRACE, check, main, nobody, run_ktrace
+
+
+def expect(args, rc, what, stderr_has=None, user=None, stdout_has=None):
+    r = run_ktrace(*args, user=user, timeout=60)
+    ok = r.returncode == rc
+    if stderr_has:
+        ok = ok and stderr_has in r.stderr
+    if stdout_has:
+        ok = ok and stdout_has in r.stdout
+    check(ok, "%s: exit %d%s" % (what, rc, ", says '%s'" % stderr_has if stderr_has else ""),
+          "rc=%d\nstdout=%s\nstderr=%s" % (r.returncode, r.stdout[:800], r.stderr[:800]))
+    check("Segmentation" not in r.stderr and "Aborted" not in r.stderr and r.returncode >= 0,
+          "%s: no crash" % what)
+    return r
+
+
+def test():
+    r = expect(["--version"], 0, "--version", stdout_has="ktrace ")
+    r = expect(["--help"], 0, "--help", stdout_has="Commands:")
+    for cmd in ("check", "biolat"):
+        check(("  %s " % cmd) in r.stdout, "--help lists %s" % cmd)
+    expect([], 2, "no command", stderr_has="Usage")
+    expect(["nosuch"], 2, "unknown command", stderr_has="unknown command 'nosuch'")
+    expect(["biolatt"], 2, "typo", stderr_has="did you mean 'biolat'")
+    expect(["-j", "biolat"], 2, "option before the command", stderr_has="options go after it")
+    r = expect(["help", "biolat"], 0, "help biolat", stdout_has="Examples:")
+    r2 = expect(["biolat", "--help"], 0, "biolat --help", stdout_has="--milliseconds")
+    check(r.stdout == r2.stdout, "help CMD and CMD --help say the same")
+    expect(["help", "nosuch"], 2, "help nosuch", stderr_has="unknown command")
+
+    # usage errors: exit 2, before anything is loaded
+    expect(["biolat", "--bogus"], 2, "unknown option", stderr_has="unrecognized option")
+    expect(["biolat", "0"], 2, "zero interval", stderr_has="invalid interval")
+    expect(["biolat", "abc"], 2, "non-numeric interval", stderr_has="invalid interval")
+    expect(["biolat", "1", "0"], 2, "zero count", stderr_has="invalid value for count")
+    expect(["biolat", "1", "2", "3"], 2, "too many arguments", stderr_has="unexpected argument")
+    expect(["biolat", "-d", "nosuchdisk"], 2, "unknown disk", stderr_has="no block device named")
+    expect(["biolat", "-d", "../../etc"], 2, "disk name with a path", stderr_has="no block device")
+    expect(["biolat", "-c", "/nonexistent"], 2, "bad cgroup", stderr_has="-c /nonexistent")
+    expect(["biolat", "-c", "/proc"], 2, "not a cgroup", stderr_has="not a cgroup-v2 directory")
+    expect(["biolat", "-o", "/nonexistent/dir/out", "1", "1"], 1, "unwritable output",
+           stderr_has="cannot open output file")
+
+    # privileges: nobody without capabilities gets the clear message and exit 1
+    expect(["biolat", "1", "1"], 1, "non-root", user=nobody(),
+           stderr_has="ktrace needs root or CAP_BPF and CAP_PERFMON")
+    r = expect(["check"], 1, "check as non-root", user=nobody(),
+               stderr_has="ktrace needs root or CAP_BPF and CAP_PERFMON")
+    check("privileges" in r.stdout and "none" in r.stdout, "check reports missing privileges")
+
+    # no BTF: hide /sys/kernel/btf in a private mount namespace
+    r = subprocess.run(["unshare", "-m", "sh", "-c",
+                        "mount -t tmpfs none /sys/kernel/btf && exec \"$0\" biolat 1 1", KTRACE],
+                       capture_output=True, text=True, timeout=60)
+    check(r.returncode == 1 and "kernel BTF not found" in r.stderr,
+          "missing BTF: exit 1 with a clear message", r.stderr)
+
+    # check: text and JSON, every hook has a chosen alternative here
+    r = expect(["check"], 0, "check", stdout_has="Attach plans")
+    r = expect(["check", "-j"], 0, "check -j")
+    recs = [json.loads(l) for l in r.stdout.splitlines()]
+    tables = {x.get("name"): x for x in recs if x.get("type") == "table"}
+    check("environment" in tables and "hooks" in tables, "check -j: environment and hooks tables")
+    hooks = tables.get("hooks", {}).get("rows", [])
+    check(hooks and all(h["chosen"] for h in hooks), "check -j: every hook has a choice", hooks)
+    bio = {h["hook"]: h["chosen"] for h in hooks if h["cmd"] == "biolat"}
+    check(bio.get("rq_issue") == "tp_btf", "check: biolat rq_issue prefers tp_btf", bio)
+    r = run_ktrace("check", "-j", env={"KTRACE_ATTACH": "raw_tp"})
+    rows = [x for l in r.stdout.splitlines() for x in [json.loads(l)] if x.get("name") == "hooks"]
+    bio = {h["hook"]: h["chosen"] for h in rows[0]["rows"] if h["cmd"] == "biolat"} if rows else {}
+    check(bio.get("rq_issue") == "raw_tp", "check honours KTRACE_ATTACH=raw_tp", bio)
+    # a forced alternative the hook does not have is an error naming the hook
+    r = run_ktrace("biolat", "1", "1", env={"KTRACE_ATTACH": "rq_issue=kprobe"})
+    check(r.returncode == 1 and "hook rq_issue cannot be attached" in r.stderr,
+          "KTRACE_ATTACH=rq_issue=kprobe: exit 1 naming the hook", r.stderr)
+
+    # -o FILE: data in the file, nothing on stdout; -T: a time line per interval
+    fd, path = tempfile.mkstemp(prefix="kt-out-", suffix=".jsonl")
+    os.close(fd)
+    r = run_ktrace("biolat", "-j", "-o", path, "1", "1")
+    with open(path) as f:
+        types = [json.loads(l)["type"] for l in f]
+    os.unlink(path)
+    check(r.returncode == 0 and r.stdout == "" and types[0] == "meta" and types[-1] == "summary"
+          and "hist" in types, "-o FILE gets the records, stdout nothing", (r.stdout, types))
+    r = run_ktrace("biolat", "-T", "1", "1")
+    check(r.returncode == 0 and re.search(r"^\d\d:\d\d:\d\d$", r.stdout, re.M),
+          "-T prints the time before the interval's histogram", r.stdout)
+
+
+main(test)

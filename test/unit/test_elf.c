@@ -1,0 +1,379 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Tests of the ELF reader: the fixtures (non-PIE, PIE, shared library,
+ * stripped with a debug link and its debug file) give the expected type,
+ * segments, symbols, debug link and build-id; then a corpus of corrupt
+ * files (every truncation, targeted header damage, random byte flips) must
+ * be rejected or read without crashing. Run under ASan/UBSan to make "not
+ * crashing" mean "no out-of-bounds access" too.
+ *
+ * Usage: test_elf FIXTURE_DIR
+ */
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "kt_elf.h"
+#include "kt_test.h"
+
+
+static const char *fixdir;
+
+static char *fix(const char *name)
+{
+	static char buf[4][4096];
+	static int i;
+
+	i = (i + 1) % 4;
+	snprintf(buf[i], sizeof(buf[i]), "%s/%s", fixdir, name);
+	return buf[i];
+}
+
+static const struct kt_elf_sym *by_name(const struct kt_elf *e, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < e->nsyms; i++)
+		if (!strcmp(e->syms[i].name, name))
+			return &e->syms[i];
+	return NULL;
+}
+
+/* The symbol must be found again by address, also from inside its body. */
+static void check_sym(const struct kt_elf *e, const char *name)
+{
+	const struct kt_elf_sym *s = by_name(e, name), *hit;
+	uint64_t off = 99;
+
+	CHECK(s != NULL);
+	if (!s)
+		return;
+	CHECK(s->size > 0);
+	hit = kt_elf_lookup(e, s->addr, &off);
+	CHECK(hit && !strcmp(hit->name, name) && off == 0);
+	hit = kt_elf_lookup(e, s->addr + s->size - 1, &off);
+	CHECK(hit && !strcmp(hit->name, name) && off == s->size - 1);
+}
+
+static void test_fixtures(void)
+{
+	struct kt_elf *e = NULL, *dbg = NULL;
+	uint64_t vaddr;
+	uint32_t crc;
+	size_t i;
+
+	CHECK(kt_elf_open(fix("ktfix_nopie"), &e) == 0);
+	if (e) {
+		CHECK(e->type == ET_EXEC);
+		CHECK(e->has_symtab);
+		CHECK(e->nsegs >= 2);
+		CHECK(e->build_id_len == 20);
+		check_sym(e, "ktfix_main_func");
+		check_sym(e, "ktfix_static_func");
+		check_sym(e, "main");
+		/* sorted, no duplicate addresses */
+		for (i = 1; i < e->nsyms; i++)
+			CHECK(e->syms[i - 1].addr < e->syms[i].addr);
+		/* ET_EXEC: file offsets in the text segment map back to absolute addresses */
+		for (i = 0; i < e->nsegs; i++)
+			if (e->segs[i].flags & PF_X) {
+				CHECK(kt_elf_offset_to_vaddr(e, e->segs[i].offset + 1, &vaddr) ==
+				      0);
+				CHECK(vaddr == e->segs[i].vaddr + 1);
+			}
+		CHECK(kt_elf_offset_to_vaddr(e, 1ULL << 40, &vaddr) == -ENOENT);
+	}
+	kt_elf_free(e);
+
+	CHECK(kt_elf_open(fix("ktfix_pie"), &e) == 0);
+	if (e) {
+		CHECK(e->type == ET_DYN);
+		check_sym(e, "ktfix_main_func");
+		check_sym(e, "ktfix_static_func");
+		CHECK(kt_elf_lookup(e, 0, NULL) == NULL);
+	}
+	kt_elf_free(e);
+
+	CHECK(kt_elf_open(fix("libktfixlib.so"), &e) == 0);
+	if (e) {
+		CHECK(e->type == ET_DYN && e->has_symtab && e->has_dynsym);
+		check_sym(e, "ktfix_lib_func");
+		check_sym(e, "ktfix_lib_static");
+	}
+	kt_elf_free(e);
+
+	CHECK(kt_elf_open(fix("ktfix_stripped"), &e) == 0);
+	CHECK(kt_elf_open(fix("ktfix_stripped.debug"), &dbg) == 0);
+	if (e && dbg) {
+		CHECK(!e->has_symtab);
+		CHECK(by_name(e, "ktfix_main_func") == NULL);
+		CHECK(e->debuglink && !strcmp(e->debuglink, "ktfix_stripped.debug"));
+		CHECK(kt_elf_file_crc32(fix("ktfix_stripped.debug"), &crc) == 0);
+		CHECK(crc == e->debuglink_crc);
+		CHECK(dbg->has_symtab);
+		check_sym(dbg, "ktfix_main_func");
+		CHECK(e->build_id_len == 20 && dbg->build_id_len == 20);
+		CHECK(!memcmp(e->build_id, dbg->build_id, 20));
+	}
+	kt_elf_free(e);
+	kt_elf_free(dbg);
+
+	/* the CRC is zlib's crc32 */
+	CHECK(kt_elf_crc32(0, "123456789", 9) == 0xcbf43926U);
+	kt_elf_free(NULL);
+}
+
+static int read_file(const char *path, unsigned char **buf, size_t *len)
+{
+	struct stat st;
+	ssize_t r;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0 || fstat(fd, &st))
+		return -1;
+	*len = (size_t)st.st_size;
+	*buf = malloc(*len);
+	r = *buf ? read(fd, *buf, *len) : -1;
+	close(fd);
+	return r == (ssize_t)*len ? 0 : -1;
+}
+
+static unsigned long long rng_state = 0x9e3779b97f4a7c15ULL;
+
+static unsigned long long rng(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+static size_t parsed_ok;
+
+/* Parse a possibly corrupt image; when it parses, poke at every result. */
+static void try_image(const unsigned char *buf, size_t len)
+{
+	struct kt_elf *e = NULL;
+	uint64_t off, v;
+	size_t i;
+	int err;
+
+	/* an exact-size copy, so that ASan sees any read past the end */
+	unsigned char *copy = malloc(len ? len : 1);
+
+	memcpy(copy, buf, len);
+	err = kt_elf_open_mem(copy, len, &e);
+	CHECK(err <= 0);
+	CHECK(!err == !!e);
+	if (e) {
+		parsed_ok++;
+		for (i = 0; i < e->nsyms; i++) {
+			CHECK(strlen(e->syms[i].name) < len);
+			kt_elf_lookup(e, e->syms[i].addr + (i & 7), &off);
+		}
+		for (i = 0; i < e->nsegs; i++)
+			kt_elf_offset_to_vaddr(e, e->segs[i].offset, &v);
+		if (e->debuglink)
+			CHECK(strlen(e->debuglink) < 4096);
+		CHECK(e->build_id_len <= KT_ELF_MAX_BUILD_ID);
+		kt_elf_lookup(e, rng(), &off);
+	}
+	kt_elf_free(e);
+	free(copy);
+}
+
+/* Targeted damage to the headers of a valid image @img of @len bytes. */
+static void test_hostile_headers(const unsigned char *img, size_t len)
+{
+	unsigned char *b = malloc(len);
+	const Elf64_Ehdr *oeh = (const Elf64_Ehdr *)img;
+	Elf64_Ehdr *eh = (Elf64_Ehdr *)b;
+	Elf64_Shdr *sh;
+	size_t i, k;
+
+#define FRESH() memcpy(b, img, len)
+#define SH(i)	((Elf64_Shdr *)(b + oeh->e_shoff) + (i))
+	static const uint64_t bad64[] = {0,	     1,		 63,	    64,	  0x7fffffff,
+					 0xffffffff, 1ULL << 40, ~0ULL - 7, ~0ULL};
+	static const uint16_t bad16[] = {0, 1, 2, 0xff00, 0xfeff, 0xffff};
+
+	for (k = 0; k < sizeof(bad64) / sizeof(bad64[0]); k++) {
+		FRESH();
+		eh->e_shoff = bad64[k] == 1ULL << 40 ? len - 10 : bad64[k];
+		try_image(b, len);
+		FRESH();
+		eh->e_phoff = bad64[k];
+		try_image(b, len);
+	}
+	for (k = 0; k < sizeof(bad16) / sizeof(bad16[0]); k++) {
+		FRESH();
+		eh->e_shnum = bad16[k];
+		try_image(b, len);
+		FRESH();
+		eh->e_phnum = bad16[k];
+		try_image(b, len);
+		FRESH();
+		eh->e_shstrndx = bad16[k];
+		try_image(b, len);
+		FRESH();
+		eh->e_shentsize = bad16[k];
+		eh->e_phentsize = bad16[k];
+		try_image(b, len);
+	}
+	/* extended numbering with absurd counts in section 0 */
+	FRESH();
+	eh->e_shnum = 0;
+	eh->e_phnum = PN_XNUM;
+	eh->e_shstrndx = SHN_XINDEX;
+	SH(0)->sh_size = ~0ULL;
+	SH(0)->sh_info = 0xffffffff;
+	SH(0)->sh_link = 0xffffffff;
+	try_image(b, len);
+	/* overlapping headers: section and program headers on top of the ELF header */
+	FRESH();
+	eh->e_shoff = 0;
+	eh->e_phoff = 0;
+	try_image(b, len);
+	FRESH();
+	eh->e_shoff = eh->e_phoff;
+	try_image(b, len);
+
+	/* per section: bad offsets, sizes, links, name and entry sizes */
+	for (i = 0; i < oeh->e_shnum; i++) {
+		for (k = 0; k < sizeof(bad64) / sizeof(bad64[0]); k++) {
+			FRESH();
+			SH(i)->sh_offset = bad64[k];
+			try_image(b, len);
+			FRESH();
+			SH(i)->sh_size = bad64[k];
+			try_image(b, len);
+			FRESH();
+			SH(i)->sh_link = (uint32_t)bad64[k];
+			SH(i)->sh_name = (uint32_t)bad64[k];
+			try_image(b, len);
+			FRESH();
+			SH(i)->sh_entsize = bad64[k];
+			SH(i)->sh_addralign = bad64[k];
+			try_image(b, len);
+		}
+		/* a string table that is not NUL-terminated and all symbol names out of range */
+		FRESH();
+		sh = SH(i);
+		if (sh->sh_type == SHT_STRTAB && sh->sh_offset < len &&
+		    sh->sh_size <= len - sh->sh_offset)
+			memset(b + sh->sh_offset, 'A', sh->sh_size);
+		try_image(b, len);
+		FRESH();
+		sh = SH(i);
+		if ((sh->sh_type == SHT_SYMTAB || sh->sh_type == SHT_DYNSYM) &&
+		    sh->sh_offset < len && sh->sh_size <= len - sh->sh_offset) {
+			Elf64_Sym *sym = (Elf64_Sym *)(b + sh->sh_offset);
+			size_t n = sh->sh_size / sizeof(*sym), j;
+
+			for (j = 0; j < n; j++) {
+				sym[j].st_name = (uint32_t)(0xffffff00U + j);
+				sym[j].st_shndx = (uint16_t)(j * 977);
+			}
+		}
+		try_image(b, len);
+		/* notes with huge name and descriptor sizes */
+		FRESH();
+		sh = SH(i);
+		if (sh->sh_type == SHT_NOTE && sh->sh_offset < len && sh->sh_size >= 12 &&
+		    sh->sh_size <= len - sh->sh_offset) {
+			Elf64_Nhdr *nh = (Elf64_Nhdr *)(b + sh->sh_offset);
+
+			nh->n_namesz = 0xfffffff0;
+			try_image(b, len);
+			nh->n_namesz = 4;
+			nh->n_descsz = 0xfffffffc;
+			try_image(b, len);
+			nh->n_descsz = 0;
+		}
+		try_image(b, len);
+	}
+#undef FRESH
+#undef SH
+	free(b);
+}
+
+static void test_corpus(const char *name)
+{
+	unsigned char *img = NULL, *b;
+	size_t len = 0, i, k;
+
+	CHECK(read_file(fix(name), &img, &len) == 0);
+	if (!img || len < sizeof(Elf64_Ehdr))
+		return;
+	/* every truncation of the headers, then coarser steps */
+	for (i = 0; i < len; i += i < 4096 ? 1 : 61)
+		try_image(img, i);
+	test_hostile_headers(img, len);
+	/* random byte damage, most of it in the headers and tables */
+	b = malloc(len);
+	for (k = 0; k < 3000; k++) {
+		size_t nflip = 1 + rng() % 16;
+
+		memcpy(b, img, len);
+		for (i = 0; i < nflip; i++) {
+			size_t pos = rng() % 3 ? rng() % len : rng() % 128;
+
+			b[pos] = (unsigned char)rng();
+		}
+		try_image(b, len);
+	}
+	free(b);
+	free(img);
+}
+
+static void test_not_elf(void)
+{
+	char dir[] = "/tmp/kt_elf_testXXXXXX", path[4200];
+	struct kt_elf *e = (struct kt_elf *)1;
+	int fd;
+
+	CHECK(kt_elf_open("/nonexistent/file", &e) == -ENOENT && e == NULL);
+	CHECK(kt_elf_open_mem("", 0, &e) == -ENOEXEC);
+	CHECK(kt_elf_open_mem("\177ELF", 4, &e) == -ENOEXEC);
+	CHECK(mkdtemp(dir) != NULL);
+	/* a FIFO where a binary should be must not block us */
+	snprintf(path, sizeof(path), "%s/fifo", dir);
+	CHECK(mkfifo(path, 0600) == 0);
+	CHECK(kt_elf_open(path, &e) == -EINVAL);
+	CHECK(kt_elf_file_crc32(path, &(uint32_t){0}) == -EINVAL);
+	unlink(path);
+	CHECK(kt_elf_open(dir, &e) < 0);
+	snprintf(path, sizeof(path), "%s/text", dir);
+	fd = open(path, O_CREAT | O_WRONLY, 0600);
+	CHECK(fd >= 0 && write(fd, "#!/bin/sh\n", 10) == 10);
+	close(fd);
+	CHECK(kt_elf_open(path, &e) == -ENOEXEC);
+	unlink(path);
+	rmdir(dir);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fprintf(stderr, "usage: %s FIXTURE_DIR\n", argv[0]);
+		return 2;
+	}
+	fixdir = argv[1];
+	test_fixtures();
+	test_not_elf();
+	test_corpus("libktfixlib.so");
+	test_corpus("ktfix_stripped");
+	test_corpus("ktfix_nopie");
+	printf("corrupt images that still parsed: %zu\n", parsed_ok);
+	if (kt_test_failed) {
+		fprintf(stderr, "%d check(s) failed\n", kt_test_failed);
+		return 1;
+	}
+	printf("all elf tests passed\n");
+	return 0;
+}
