@@ -21,9 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include "btf_enum.h"
 #include "features.h"
 #include "ktrace.h"
 #include "maps.h"
@@ -161,35 +161,6 @@ static int configure(struct kt_ctx *ctx)
 	return 0;
 }
 
-/* Reset reasons by value, named as the running kernel names them. */
-static void load_reasons(struct tcpretrans *t)
-{
-	static const char prefix[] = "SK_RST_REASON_";
-	struct btf *btf = btf__load_vmlinux_btf();
-	const struct btf_type *ty;
-	const struct btf_enum *e;
-	int id;
-
-	if (!btf)
-		return;
-	id = btf__find_by_name_kind(btf, "sk_rst_reason", BTF_KIND_ENUM);
-	if (id < 0)
-		goto out;
-	ty = btf__type_by_id(btf, id);
-	e = btf_enum(ty);
-	for (int i = 0; i < btf_vlen(ty); i++, e++) {
-		const char *name = btf__name_by_offset(btf, e->name_off);
-
-		if (!name || e->val < 0 || e->val >= MAX_REASONS || t->reasons[e->val])
-			continue;
-		if (!strncmp(name, prefix, sizeof(prefix) - 1))
-			name += sizeof(prefix) - 1;
-		t->reasons[e->val] = strdup(name);
-	}
-out:
-	btf__free(btf);
-}
-
 static const char *state_name(unsigned s)
 {
 	static const char *const names[] = {
@@ -240,8 +211,9 @@ static int start(struct kt_ctx *ctx)
 	if (t->lossprobe && !kt_hook_chosen(ctx, "tlp"))
 		kt_warn("-l: tracing tail loss probes needs fentry or kprobes on tcp_send_loss_probe, "
 			"which this kernel does not allow; showing the other events without them");
+	/* reset reasons are renumbered between releases: name them as this kernel does */
 	if (t->resets)
-		load_reasons(t);
+		kt_btf_enum_names("sk_rst_reason", "SK_RST_REASON_", t->reasons, MAX_REASONS);
 	if (t->count) {
 		add_col(t, "ip", "IP", 0, KT_COL_HIDDEN);
 		add_col(t, "laddr_port", "LADDR:LPORT", -28, KT_COL_NOJSON);
