@@ -9,11 +9,13 @@
 extern const struct kt_cmd kt_cmd_check;
 extern const struct kt_cmd kt_cmd_biolat;
 extern const struct kt_cmd kt_cmd_tcpretrans;
+extern const struct kt_cmd kt_cmd_oom;
 
 const struct kt_cmd *const kt_cmds[] = {
 	&kt_cmd_check,
 	&kt_cmd_biolat,
 	&kt_cmd_tcpretrans,
+	&kt_cmd_oom,
 };
 const size_t kt_n_cmds = sizeof(kt_cmds) / sizeof(kt_cmds[0]);
 
