@@ -60,20 +60,31 @@ class Driver:
 
 
 def ports():
-    base = random.randrange(20000, 30000, 10)
-    return iter(range(base, base + 10))
+    base = random.randrange(20000, 30000, 20)
+    return iter(range(base, base + 20))
 
 
 def events(kt, kind=None):
     return [r for r in kt.records("event") if kind is None or r.get("kind") == kind]
 
 
-def retrans(ns, addr, port, ip):
+def attach_env(attach):
+    return {"KTRACE_ATTACH": attach} if attach else None
+
+
+def check_attach(kt, attach, hook):
+    if attach:
+        a = {x["hook"]: x.get("type") for x in kt.records("meta")[0]["attach"]}
+        check(a.get(hook) == attach, "[%s] %s attached with %s" % (attach, hook, attach), a)
+
+
+def retrans(ns, addr, port, ip, attach=None):
     """Data to port dropped after the handshake: the client retransmits."""
-    kt = ktlib.Ktrace("tcpretrans", "-j", "-s", "--rport", port)
+    kt = ktlib.Ktrace("tcpretrans", "-j", "-s", "--rport", port, env=attach_env(attach))
     d = Driver(ns, "retrans", addr, port)
     res = d.go()
     kt.stop()
+    check_attach(kt, attach, "retransmit")
     check(kt.rc == 0, "IPv%d: ktrace exited 0" % ip, kt.stderr())
     evs = events(kt)
     mine = [e for e in events(kt, "R") if e.get("laddr") == addr and e.get("lport") == res["cport"]
@@ -130,12 +141,14 @@ def counts(ns, port):
     check_no_leak(kt)
 
 
-def resets(ns, refused_port, linger_port):
-    kt = ktlib.Ktrace("tcpretrans", "-j", "--resets")
+def resets(ns, refused_port, linger_port, attach=None):
+    kt = ktlib.Ktrace("tcpretrans", "-j", "--resets", env=attach_env(attach))
     r1 = Driver(ns, "refused", "127.0.0.1", refused_port).go()
     d2 = Driver(ns, "linger", "::1", linger_port)
     r2 = d2.go()
     kt.stop()
+    check_attach(kt, attach, "send_reset")
+    check_attach(kt, attach, "receive_reset")
     check(r1["refused"] and r2["reset"], "driver saw the refusal and the reset", (r1, r2))
     evs = events(kt)
     # refused connect: the kernel answers a SYN to a closed port, no socket, no state
@@ -183,6 +196,10 @@ def main():
     synack(ns, next(p))
     counts(ns, next(p))
     resets(ns, next(p), next(p))
+    # the other alternatives this kernel has (fentry/kprobe are tested under qemu)
+    for attach in ("raw_tp", "tracepoint"):
+        retrans(ns, "127.0.0.1", next(p), 4, attach)
+        resets(ns, next(p), next(p), attach)
 
 
 if __name__ == "__main__":
