@@ -143,7 +143,8 @@ static bool own_frame(const char *name)
 	static const char *const prefixes[] = { "bpf_prog_", "bpf_trace_run", "__bpf_trace_",
 						"perf_trace_", "trace_event_raw_event_",
 						"__traceiter_", "perf_syscall", "kprobe_",
-						"bpf_get_stack", "__bpf_prog_enter" };
+						"bpf_get_stack", "__bpf_prog_enter",
+						"bpf_trampoline_" };
 
 	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
 		if (!strncmp(name, prefixes[i], strlen(prefixes[i])))
