@@ -177,8 +177,11 @@ static __always_inline int emit(const struct sock *sk, struct flowinfo *fi, __u3
 		if (!v) {
 			bpf_map_update_elem(&counts, &fi->f, &zero, BPF_NOEXIST);
 			v = bpf_map_lookup_elem(&counts, &fi->f);
-			if (!v)
+			if (!v) {
+				/* the flow table is full: counted as lost, never silently */
+				kt_count_drop(&drops);
 				return 0;
+			}
 		}
 		__sync_fetch_and_add(&v->count, 1);
 		v->state = fi->state;
