@@ -81,22 +81,25 @@ static int report_hooks(struct kt_ctx *ctx, bool privileged)
 		for (size_t i = 0; i < cmd->n_hooks; i++) {
 			const struct kt_hook *h = &cmd->hooks[i];
 			int forced = kt_plan_forced(h->name, h), chosen = -1;
+			const char *usable[KT_MAX_ALTS];
+			size_t n = 0, nu = 0;
 			char alts[1024];
-			size_t n = 0;
 
 			alts[0] = 0;
 			for (int a = 0; a < KT_MAX_ALTS && h->alts[a].prog; a++) {
 				const struct kt_alt *alt = &h->alts[a];
 				const char *why = "not probed: needs root";
 				int err = privileged ? kt_feature_probe(alt->type, alt->target, &why) : -EPERM;
-				bool usable = !err && (forced < 0 || (int)alt->type == forced);
+				bool ok = !err && (forced < 0 || (int)alt->type == forced);
 
-				if (usable && chosen < 0)
+				if (!err)
+					usable[nu++] = kt_attach_name(alt->type);
+				if (ok && chosen < 0)
 					chosen = a;
 				n += (size_t)snprintf(alts + n, n < sizeof(alts) ? sizeof(alts) - n : 0,
 						      "%s%s %s%s%s", n ? ", " : "",
 						      kt_attach_name(alt->type), alt->target,
-						      err ? ": " : "", err ? why : "");
+						      err ? ": unavailable: " : "", err ? why : "");
 			}
 			if (chosen < 0 && !h->optional)
 				runnable = false;
@@ -112,6 +115,8 @@ static int report_hooks(struct kt_ctx *ctx, bool privileged)
 			}
 			kt_rec_str(ctx->out, alts, sizeof(alts));
 			kt_rec_bool(ctx->out, h->optional);
+			/* JSON: the alternatives that attach here, for scripts (and the qemu tests) */
+			kt_rec_extra_strlist(ctx->out, "usable", usable, nu);
 			kt_rec_end(ctx->out);
 		}
 		if (cmd->n_hooks && !runnable)

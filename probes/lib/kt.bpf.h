@@ -82,9 +82,18 @@ static __always_inline __u32 kt_log2(__u64 v)
 
 static __always_inline void kt_slot_add(struct kt_slots *h, __u32 slot, __u64 n)
 {
-	if (slot >= KT_MAX_SLOTS)
-		slot = KT_MAX_SLOTS - 1;
-	__sync_fetch_and_add(&h->slots[slot], n);
+	__u64 i = slot;
+
+	if (i >= KT_MAX_SLOTS)
+		i = KT_MAX_SLOTS - 1;
+	/*
+	 * The 5.10 and 6.1 verifiers lose the bound of the comparison above
+	 * (clang compares a copy of the register): hide i from the optimizer
+	 * and mask it, a bound every verifier tracks. KT_MAX_SLOTS is a power of 2.
+	 */
+	asm volatile("" : "+r"(i));
+	i &= KT_MAX_SLOTS - 1;
+	__sync_fetch_and_add(&h->slots[i], n);
 }
 
 static __always_inline void kt_count_drop(void *drops_map)
