@@ -64,6 +64,7 @@ static const struct kt_col hook_cols[] = {
 	{ "hook", "HOOK", -16 },
 	{ "chosen", "CHOSEN", -11 },
 	{ "alternatives", "ALTERNATIVES (in order of preference)", 0 },
+	{ "optional", "", 0, KT_COL_HIDDEN },
 };
 
 /* Probes each hook of each subcommand; returns how many commands cannot run. */
@@ -113,6 +114,7 @@ static int report_hooks(struct kt_ctx *ctx, bool privileged)
 				kt_rec_none(ctx->out);
 			}
 			kt_rec_str(ctx->out, alts, sizeof(alts));
+			kt_rec_bool(ctx->out, h->optional);
 			/* JSON: the alternatives that attach here, for scripts (and the qemu tests) */
 			kt_rec_extra_strlist(ctx->out, "usable", usable, nu);
 			kt_rec_end(ctx->out);

@@ -6,22 +6,26 @@
  */
 #include "ktrace.h"
 
-extern const struct kt_cmd kt_cmd_check;
-extern const struct kt_cmd kt_cmd_biolat;
 extern const struct kt_cmd kt_cmd_exec;
 extern const struct kt_cmd kt_cmd_open;
+extern const struct kt_cmd kt_cmd_biolat;
 extern const struct kt_cmd kt_cmd_runqlat;
+extern const struct kt_cmd kt_cmd_tcpretrans;
+extern const struct kt_cmd kt_cmd_oom;
 extern const struct kt_cmd kt_cmd_offcpu;
 extern const struct kt_cmd kt_cmd_profile;
+extern const struct kt_cmd kt_cmd_check;
 
 const struct kt_cmd *const kt_cmds[] = {
-	&kt_cmd_check,
-	&kt_cmd_biolat,
 	&kt_cmd_exec,
 	&kt_cmd_open,
+	&kt_cmd_biolat,
 	&kt_cmd_runqlat,
+	&kt_cmd_tcpretrans,
+	&kt_cmd_oom,
 	&kt_cmd_offcpu,
 	&kt_cmd_profile,
+	&kt_cmd_check,
 };
 const size_t kt_n_cmds = sizeof(kt_cmds) / sizeof(kt_cmds[0]);
 

@@ -34,7 +34,11 @@ while read -r cmd type; do
 		bg_load dio kt-dio /dev/nullb0 0
 		load=dio
 	fi
-	env KTRACE_ATTACH=$type "$KT" "$cmd" -j >$out 2>$out.err &
+	# options that turn on the hooks a default run leaves out
+	opts=""
+	[ "$cmd" = tcpretrans ] && opts="-l --resets"
+	# shellcheck disable=SC2086 # opts is a list of words on purpose
+	env KTRACE_ATTACH=$type "$KT" "$cmd" -j $opts >$out 2>$out.err &
 	pid=$!
 	i=0 started=0
 	while kill -0 $pid 2>/dev/null && [ $i -lt 400 ]; do
