@@ -110,10 +110,22 @@ def ctxt_total():
     return 0
 
 
+def stats_value():
+    try:
+        with open(STATS) as f:
+            return f.read().strip()
+    except OSError:
+        return "0"
+
+
+STATS_ORIG = stats_value()
+
+
 def set_stats(on):
+    """BPF run-time statistics on, or back to what they were before the benchmark."""
     try:
         with open(STATS, "w") as f:
-            f.write("1" if on else "0")
+            f.write("1" if on else STATS_ORIG)
     except OSError as e:
         log(f"bench: cannot set {STATS}: {e}")
 
@@ -392,7 +404,10 @@ class Bench:
                         except ValueError:
                             pass
         elif tool.kind == "bpftrace":
-            lost = sum(int(n) for n in re.findall(r"Lost (\d+) events", tool.stderr()))
+            # bpftrace 0.17 prints "Lost N events" among its output, on stdout
+            r = subprocess.run(["grep", "-ohE", "Lost [0-9]+ events", tool.out, tool.err],
+                               capture_output=True, text=True)
+            lost = sum(int(n) for n in re.findall(r"Lost (\d+) events", r.stdout))
         return reported, lost
 
     def floor_specs(self, meta):
@@ -450,6 +465,7 @@ class Bench:
             k = rep % len(configs)
             for kind in configs[k:] + configs[:k]:  # alternate the order
                 runs[kind].append(self.one_run(case, kind, specs, rep))
+        res["startup_method"] = "first event" if case["storm"] else "readiness line"
         res["runs"] = runs
         res.update(self.summarize(case, runs))
         return res
@@ -625,7 +641,8 @@ def table(doc):
              + f"  vs {doc['bpftrace']}; {doc['reps']} reps x {doc['storm_secs']} s storms,"
              f" medians; load at end {' '.join(doc['loadavg_at_end'])}")
     L.append("")
-    L.append("Start-up (launch -> first traced event) and peak RSS")
+    L.append("Start-up (launch -> first traced event, or readiness line where marked *)"
+             " and peak RSS (VmHWM)")
     L.append(f"{'case':<12} {'ktrace ms':>9} {'bpftrace ms':>11} {'ratio':>7} {'<=1/20':>6}"
              f" {'ktrace RSS':>10} {'bpftrace RSS':>12} {'ratio':>7} {'<=1/20':>6}")
     for name, c in doc["cases"].items():
@@ -634,7 +651,8 @@ def table(doc):
             continue
         s = c["summary"]
         ks, bs = s.get("ktrace", {}), s.get("bpftrace", {})
-        L.append(f"{name:<12} {fmt(ks.get('startup_s') and ks['startup_s'] * 1e3, '{:.1f}'):>9}"
+        star = "*" if c.get("startup_method") == "readiness line" else ""
+        L.append(f"{name + star:<12} {fmt(ks.get('startup_s') and ks['startup_s'] * 1e3, '{:.1f}'):>9}"
                  f" {fmt(bs.get('startup_s') and bs['startup_s'] * 1e3):>11}"
                  f" {fmt(c.get('startup_ratio'), '{:.3f}'):>7} {c.get('startup_verdict', '-'):>6}"
                  f" {fmt(ks.get('rss_kb') and ks['rss_kb'] / 1024, '{:.1f}M'):>10}"
