@@ -92,14 +92,22 @@ def cpu_ticks(pid):
 
 
 def vm_hwm_kb(pid):
+    return mem_kb(pid).get("VmHWM")
+
+
+def mem_kb(pid):
+    """Peak and current RSS and its parts (a BPF ring buffer is mapped twice and
+    shows up as RssShmem or RssFile: kernel memory, counted in the RSS)."""
+    m = {}
     try:
         with open(f"/proc/{pid}/status") as f:
             for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
+                k = line.split(":")[0]
+                if k in ("VmHWM", "VmRSS", "RssAnon", "RssFile", "RssShmem"):
+                    m[k] = int(line.split()[1])
     except OSError:
         pass
-    return None
+    return m
 
 
 def ctxt_total():
@@ -483,7 +491,9 @@ class Bench:
                 if kind != "floor":
                     run["startup_s"] = round(t, 4)
             if not case["storm"]:
-                run["rss_kb"] = vm_hwm_kb(tool.proc.pid)
+                m = mem_kb(tool.proc.pid)
+                run["rss_kb"] = m.get("VmHWM")
+                run["mem_kb"] = m
                 return run
             time.sleep(0.1)
             cpu0 = cpu_ticks(tool.proc.pid) / CLK_TCK if tool else 0
@@ -510,7 +520,9 @@ class Bench:
                 if n1 > n0:
                     run["bpf_ns_per_run"] = round((ns1 - ns0) / (n1 - n0), 1)
                     run["bpf_runs"] = n1 - n0
-                run["rss_kb"] = vm_hwm_kb(tool.proc.pid)
+                m = mem_kb(tool.proc.pid)
+                run["rss_kb"] = m.get("VmHWM")
+                run["mem_kb"] = m
                 if not tool.alive():
                     run["error"] = f"{kind} exited during the storm: {tool.stderr()[-300:]}"
         except RuntimeError as e:
@@ -536,6 +548,9 @@ class Bench:
                 v = median(r.get(key) for r in ok)
                 if v is not None:
                     d[key] = v
+            v = median(r.get("mem_kb", {}).get("RssAnon") for r in ok)
+            if v is not None:
+                d["rss_anon_kb"] = v
             if case.get("stream") and kind in ("ktrace", "bpftrace") and ok:
                 gen = sum(r.get("generated", 0) for r in ok)
                 rep = sum(r.get("reported", 0) for r in ok)
@@ -644,7 +659,8 @@ def table(doc):
     L.append("Start-up (launch -> first traced event, or readiness line where marked *)"
              " and peak RSS (VmHWM)")
     L.append(f"{'case':<12} {'ktrace ms':>9} {'bpftrace ms':>11} {'ratio':>7} {'<=1/20':>6}"
-             f" {'ktrace RSS':>10} {'bpftrace RSS':>12} {'ratio':>7} {'<=1/20':>6}")
+             f" {'ktrace RSS':>10} {'bpftrace RSS':>12} {'ratio':>7} {'<=1/20':>6}"
+             f" {'kt anon':>8}")
     for name, c in doc["cases"].items():
         if "skipped" in c or "error" in c:
             L.append(f"{name:<12} {c.get('skipped') or 'error: ' + c['error']}")
@@ -657,7 +673,8 @@ def table(doc):
                  f" {fmt(c.get('startup_ratio'), '{:.3f}'):>7} {c.get('startup_verdict', '-'):>6}"
                  f" {fmt(ks.get('rss_kb') and ks['rss_kb'] / 1024, '{:.1f}M'):>10}"
                  f" {fmt(bs.get('rss_kb') and bs['rss_kb'] / 1024, '{:.1f}M'):>12}"
-                 f" {fmt(c.get('rss_ratio'), '{:.3f}'):>7} {c.get('rss_verdict', '-'):>6}")
+                 f" {fmt(c.get('rss_ratio'), '{:.3f}'):>7} {c.get('rss_verdict', '-'):>6}"
+                 f" {fmt(ks.get('rss_anon_kb') and ks['rss_anon_kb'] / 1024, '{:.1f}M'):>8}")
     L.append("")
     L.append("Hot path: storm rate with nothing attached, and the slowdown with each tool"
              " (ns added per operation)")
