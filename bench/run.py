@@ -402,7 +402,8 @@ class Bench:
         reported = int(r.stdout.strip() or 0)
         lost = None
         if tool.kind == "ktrace":
-            lost = 0
+            # No summary record (killed, crashed): lost stays None and the
+            # run shows as an error rather than as silent loss.
             with open(tool.out, "rb") as f:
                 f.seek(max(0, os.path.getsize(tool.out) - 65536))
                 for line in f.read().decode(errors="replace").splitlines():
@@ -530,9 +531,17 @@ class Bench:
             log(f"bench: {case['name']}: {e}")
         finally:
             if tool:
-                tool.stop()
+                t = time.monotonic()
+                run["exit"] = tool.stop()
+                run["stop_s"] = round(time.monotonic() - t, 3)
+                if run["exit"] not in (0, None) and kind != "floor":
+                    log(f"bench: {case['name']}: {kind} exited with {run['exit']}:"
+                        f" {tool.stderr().strip()[-300:]}")
                 if case.get("stream") and "ops" in run and kind in ("ktrace", "bpftrace"):
                     run["reported"], run["lost"] = self.count_reported(tool, case)
+                    if run["lost"] is None:
+                        run["error"] = f"{kind} wrote no summary record (exit {run['exit']})"
+                        log(f"bench: {case['name']}: {run['error']}")
                 tool.cleanup()
         return run
 
