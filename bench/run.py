@@ -549,7 +549,7 @@ class Bench:
         s = {}
         for kind, rr in runs.items():
             ok = [r for r in rr if "error" not in r]
-            d = {"n": len(ok)}
+            d = {"n": len(ok), "errors": len(rr) - len(ok)}
             if ok and "rate" in ok[0]:
                 d["rate"] = median(r["rate"] for r in ok)
                 d["ns_per_op"] = median(1e9 / r["rate"] for r in ok)
@@ -582,9 +582,10 @@ class Bench:
             fo = s.get("floor", {}).get("overhead")
             ko = s.get("ktrace", {}).get("overhead")
             if fo is not None and ko is not None:
+                # a floor below zero is noise: compare with zero then
                 ratio = (ko / fo) if fo > 0 else None
                 out["overhead_vs_floor"] = round(ratio, 2) if ratio is not None else None
-                if ratio is not None and ratio <= OVERHEAD_MAX:
+                if ko <= OVERHEAD_MAX * max(fo, 0):
                     out["overhead_verdict"] = "PASS"
                 elif ko - OVERHEAD_MAX * max(fo, 0) <= noise:
                     out["overhead_verdict"] = "NOISE"
@@ -718,7 +719,8 @@ def table(doc):
                 continue
             v = c.get("loss_verdict", "-") if kind == "ktrace" else ""
             L.append(f"{name:<12} {kind:<9} {d['generated']:>10} {d['reported']:>10}"
-                     f" {d['lost']:>10} {d['silent']:>8} {v:>7}")
+                     f" {d['lost']:>10} {d['silent']:>8} {v:>7}"
+                     + (f"  ({d['errors']} failed runs left out)" if d.get("errors") else ""))
     L.append("")
     L.append("Cost per event: the tool's own CPU time in user space and kernel (ms per million"
              " events),\nand the mean run time of its BPF programs (ns per run; BPF statistics on)")
