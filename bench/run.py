@@ -343,10 +343,6 @@ class Bench:
         """Start a tool and wait until it traces; returns (tool, start-up seconds)."""
         tool = Tool(kind, self.tool_argv(case, kind, floor_specs), self.tmp,
                     f"{case['name']}-{kind}-{rep}")
-        if kind == "floor":
-            tool.start()
-            t = tool.wait_for(lambda: file_has(tool.err, "floor: ready"), 30)
-            return tool, t
         if not case["storm"]:
             # readiness lines: ktrace's after attach, bpftrace's BEGIN
             tool.start()
@@ -489,8 +485,7 @@ class Bench:
                     run["error"] = f"{kind} did not start: {tool.stderr().strip()[-300:]}"
                     log(f"bench: {case['name']}: {run['error']}")
                     return run
-                if kind != "floor":
-                    run["startup_s"] = round(t, 4)
+                run["startup_s"] = round(t, 4)
             if not case["storm"]:
                 m = mem_kb(tool.proc.pid)
                 run["rss_kb"] = m.get("VmHWM")
@@ -670,13 +665,13 @@ def table(doc):
              " and peak RSS (VmHWM)")
     L.append(f"{'case':<12} {'ktrace ms':>9} {'bpftrace ms':>11} {'ratio':>7} {'<=1/20':>6}"
              f" {'ktrace RSS':>10} {'bpftrace RSS':>12} {'ratio':>7} {'<=1/20':>6}"
-             f" {'kt anon':>8}")
+             f" {'kt anon':>8} {'floor ms':>8} {'floor RSS':>9}")
     for name, c in doc["cases"].items():
         if "skipped" in c or "error" in c:
             L.append(f"{name:<12} {c.get('skipped') or 'error: ' + c['error']}")
             continue
         s = c["summary"]
-        ks, bs = s.get("ktrace", {}), s.get("bpftrace", {})
+        ks, bs, fs = s.get("ktrace", {}), s.get("bpftrace", {}), s.get("floor", {})
         star = "*" if c.get("startup_method") == "readiness line" else ""
         L.append(f"{name + star:<12} {fmt(ks.get('startup_s') and ks['startup_s'] * 1e3, '{:.1f}'):>9}"
                  f" {fmt(bs.get('startup_s') and bs['startup_s'] * 1e3):>11}"
@@ -684,7 +679,9 @@ def table(doc):
                  f" {fmt(ks.get('rss_kb') and ks['rss_kb'] / 1024, '{:.1f}M'):>10}"
                  f" {fmt(bs.get('rss_kb') and bs['rss_kb'] / 1024, '{:.1f}M'):>12}"
                  f" {fmt(c.get('rss_ratio'), '{:.3f}'):>7} {c.get('rss_verdict', '-'):>6}"
-                 f" {fmt(ks.get('rss_anon_kb') and ks['rss_anon_kb'] / 1024, '{:.1f}M'):>8}")
+                 f" {fmt(ks.get('rss_anon_kb') and ks['rss_anon_kb'] / 1024, '{:.1f}M'):>8}"
+                 f" {fmt(fs.get('startup_s') and fs['startup_s'] * 1e3, '{:.1f}'):>8}"
+                 f" {fmt(fs.get('rss_kb') and fs['rss_kb'] / 1024, '{:.1f}M'):>9}")
     L.append("")
     L.append("Hot path: storm rate with nothing attached, and the slowdown with each tool"
              " (ns added per operation)")
