@@ -179,6 +179,19 @@ def prog_stats(pid):
     return ns, cnt
 
 
+def other_tracers():
+    """BPF programs on traced events loaded by anyone (other tracers are noise)."""
+    try:
+        r = subprocess.run(["bpftool", "prog", "show", "-j"], capture_output=True, text=True,
+                           timeout=10)
+        progs = json.loads(r.stdout or "[]")
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return None
+    return sum(1 for p in progs
+               if p.get("type") in ("tracepoint", "tracing", "raw_tracepoint", "perf_event",
+                                    "kprobe"))
+
+
 def file_has(path, needle):
     try:
         with open(path, errors="replace") as f:
@@ -603,6 +616,7 @@ class Bench:
     # ---- the whole run ----
 
     def run(self):
+        self.others_before = other_tracers()
         self.setup()
         try:
             only = set(self.a.only.split(",")) if self.a.only else None
@@ -616,6 +630,7 @@ class Bench:
                     self.results[case["name"]] = {"subcommand": case["sub"], "error": repr(e)}
         finally:
             self.teardown()
+            self.others_after = other_tracers()
 
     def document(self):
         bt = subprocess.run([self.bpftrace, "--version"], capture_output=True, text=True) \
@@ -633,6 +648,7 @@ class Bench:
             "ncpu": NCPU,
             "cpu_model": cpu,
             "loadavg_at_end": open("/proc/loadavg").read().split()[:3],
+            "other_bpf_event_progs": [self.others_before, self.others_after],
             "ktrace": {"path": self.kt, "size_bytes": os.path.getsize(self.kt),
                        "version": (kv.stdout + kv.stderr).strip(),
                        "subcommands": sorted(self.subs), "note": self.a.note},
@@ -658,8 +674,11 @@ def table(doc):
              f"({doc['cpu_model']})")
     L.append(f"ktrace {k['version']} ({k['size_bytes'] / 1e6:.2f} MB static binary)"
              + (f"  [{k['note']}]" if k.get("note") else "")
-             + f"  vs {doc['bpftrace']}; {doc['reps']} reps x {doc['storm_secs']} s storms,"
-             f" medians; load at end {' '.join(doc['loadavg_at_end'])}")
+             + f"  vs {doc['bpftrace']}")
+    L.append(f"{doc['reps']} reps x {doc['storm_secs']} s storms,"
+             f" medians; load at end {' '.join(doc['loadavg_at_end'])};"
+             f" other tracers' BPF programs before/after: "
+             f"{'/'.join(str(x) for x in doc['other_bpf_event_progs'])}")
     L.append("")
     L.append("Start-up (launch -> first traced event, or readiness line where marked *)"
              " and peak RSS (VmHWM)")
