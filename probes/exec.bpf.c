@@ -224,6 +224,13 @@ static __always_inline void read_argv(struct exec_event *e, __u64 argv)
 			e->flags |= EXEC_F_TRUNC;
 			break;
 		}
+		/*
+		 * off < EXEC_ARGS_MAX here, but the 6.1 verifier also walks the
+		 * impossible branch and loses the pointer: an opaque mask (a
+		 * no-op, EXEC_ARGS_MAX being a power of two) keeps it bounded.
+		 */
+		asm volatile("" : "+r"(off));
+		off &= EXEC_ARGS_MAX - 1;
 		n = bpf_probe_read_user_str(&e->args[off], EXEC_ARG_MAX, p);
 		if (n <= 0)
 			break;

@@ -8,7 +8,7 @@
 /* Bytes of the path an exec record carries (longer paths are cut and flagged). */
 #define EXEC_PATH_MAX 1024
 /* Bytes of arguments (after the path) an exec record carries in total. */
-#define EXEC_ARGS_MAX 4096
+#define EXEC_ARGS_MAX 4096 /* a power of two: exec.bpf.c masks offsets with it */
 /*
  * A failed exec's arguments are read one by one from the caller's memory;
  * each is cut at this many bytes (a successful exec's come in one block).
