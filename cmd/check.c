@@ -61,7 +61,7 @@ static void env_row(struct kt_out *out, const char *item, const char *value)
 
 static const struct kt_col hook_cols[] = {
 	{ "cmd", "COMMAND", -10 },
-	{ "hook", "HOOK", -16 },
+	{ "hook", "HOOK", -18 },
 	{ "chosen", "CHOSEN", -11 },
 	{ "alternatives", "ALTERNATIVES (in order of preference)", 0 },
 	{ "optional", "", 0, KT_COL_HIDDEN },
@@ -90,15 +90,20 @@ static int report_hooks(struct kt_ctx *ctx, bool privileged)
 				const struct kt_alt *alt = &h->alts[a];
 				const char *why = "not probed: needs root";
 				int err = privileged ? kt_feature_probe(alt->type, alt->target, &why) : -EPERM;
-				bool ok = !err && (forced < 0 || (int)alt->type == forced);
+				bool ok;
 
 				if (!err)
+					err = kt_feature_needs(alt->needs, &why);
+				ok = !err && (forced < 0 || (int)alt->type == forced);
+				/* each type once (two programs may share one) */
+				if (!err && (!nu || strcmp(usable[nu - 1], kt_attach_name(alt->type))))
 					usable[nu++] = kt_attach_name(alt->type);
 				if (ok && chosen < 0)
 					chosen = a;
 				n += (size_t)snprintf(alts + n, n < sizeof(alts) ? sizeof(alts) - n : 0,
-						      "%s%s %s%s%s", n ? ", " : "",
+						      "%s%s %s%s%s%s", n ? ", " : "",
 						      kt_attach_name(alt->type), alt->target,
+						      alt->needs & KT_NEED_BPF_LOOP ? " with bpf_loop" : "",
 						      err ? ": unavailable: " : "", err ? why : "");
 			}
 			if (chosen < 0 && !h->optional)

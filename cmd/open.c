@@ -234,6 +234,12 @@ static int start(struct kt_ctx *ctx)
 {
 	struct open_opts *o = ctx->priv;
 
+	const struct kt_alt *alt = kt_hook_chosen(ctx, "sys_exit_openat");
+
+	if (o->full_path && alt && !(alt->needs & KT_NEED_BPF_LOOP))
+		kt_warn("-F: this kernel lacks bpf_loop (5.17+), so relative paths are resolved "
+			"from /proc when printed: best effort, wrong if the process has changed "
+			"directory or exited by then");
 	if (!o->summary)
 		kt_out_header(ctx->out, cols, C_N_TEXT);
 	return 0;
@@ -616,17 +622,23 @@ static void finish(struct kt_ctx *ctx)
 /* open and creat do not exist on newer architectures (arm64), openat2 before 5.6 */
 static const struct kt_hook hooks[] = {
 	{ "sys_enter_open", true, { { KT_TRACEPOINT, "syscalls/sys_enter_open", "enter_open" } } },
-	{ "sys_exit_open", true, { { KT_TRACEPOINT, "syscalls/sys_exit_open", "exit_open" } } },
+	{ "sys_exit_open", true,
+	  { { KT_TRACEPOINT, "syscalls/sys_exit_open", "exit_open_walk", KT_NEED_BPF_LOOP },
+	    { KT_TRACEPOINT, "syscalls/sys_exit_open", "exit_open" } } },
 	{ "sys_enter_openat", false,
 	  { { KT_TRACEPOINT, "syscalls/sys_enter_openat", "enter_openat" } } },
 	{ "sys_exit_openat", false,
-	  { { KT_TRACEPOINT, "syscalls/sys_exit_openat", "exit_openat" } } },
+	  { { KT_TRACEPOINT, "syscalls/sys_exit_openat", "exit_openat_walk", KT_NEED_BPF_LOOP },
+	    { KT_TRACEPOINT, "syscalls/sys_exit_openat", "exit_openat" } } },
 	{ "sys_enter_openat2", true,
 	  { { KT_TRACEPOINT, "syscalls/sys_enter_openat2", "enter_openat2" } } },
 	{ "sys_exit_openat2", true,
-	  { { KT_TRACEPOINT, "syscalls/sys_exit_openat2", "exit_openat2" } } },
+	  { { KT_TRACEPOINT, "syscalls/sys_exit_openat2", "exit_openat2_walk", KT_NEED_BPF_LOOP },
+	    { KT_TRACEPOINT, "syscalls/sys_exit_openat2", "exit_openat2" } } },
 	{ "sys_enter_creat", true, { { KT_TRACEPOINT, "syscalls/sys_enter_creat", "enter_creat" } } },
-	{ "sys_exit_creat", true, { { KT_TRACEPOINT, "syscalls/sys_exit_creat", "exit_creat" } } },
+	{ "sys_exit_creat", true,
+	  { { KT_TRACEPOINT, "syscalls/sys_exit_creat", "exit_creat_walk", KT_NEED_BPF_LOOP },
+	    { KT_TRACEPOINT, "syscalls/sys_exit_creat", "exit_creat" } } },
 };
 
 const struct kt_cmd kt_cmd_open = {

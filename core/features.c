@@ -55,6 +55,22 @@ bool kt_have_btf(void)
 	return access("/sys/kernel/btf/vmlinux", R_OK) == 0;
 }
 
+int kt_feature_needs(unsigned needs, const char **why)
+{
+	static int loop = -1;
+
+	if (needs & KT_NEED_BPF_LOOP) {
+		if (loop < 0)
+			loop = libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_loop,
+						       NULL) == 1;
+		if (!loop) {
+			*why = "the kernel lacks the bpf_loop helper (5.17+)";
+			return -ENOTSUP;
+		}
+	}
+	return 0;
+}
+
 bool kt_have_ringbuf(void)
 {
 	int fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, NULL, 0, 0, 4096, NULL);

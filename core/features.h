@@ -22,6 +22,9 @@ int kt_attach_parse(const char *s);
  */
 int kt_feature_probe(enum kt_attach type, const char *target, const char **why);
 
+/* 0 if the kernel has everything in needs (KT_NEED_*), else -ENOTSUP and *why. */
+int kt_feature_needs(unsigned needs, const char **why);
+
 bool kt_have_btf(void);
 bool kt_have_ringbuf(void);
 /* Number of arguments of a raw tracepoint as the kernel's BTF declares it (-errno). */

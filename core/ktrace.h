@@ -57,12 +57,18 @@ enum kt_attach {
  * One way to attach a logical hook. target is the kernel function (fentry,
  * fexit, kprobe, kretprobe), the tracepoint name without category (tp_btf,
  * raw_tp) or "category/name" (tracepoint). prog is the BPF program's name.
+ * Two alternatives may share type and target with different programs: one
+ * that needs more of the kernel (needs), then a plainer one.
  */
 struct kt_alt {
 	enum kt_attach type;
 	const char *target;
 	const char *prog;
+	unsigned needs; /* KT_NEED_*: what else prog needs of the kernel */
 };
+
+/* kt_alt.needs */
+#define KT_NEED_BPF_LOOP (1U << 0) /* the bpf_loop() helper (5.17+) */
 
 #define KT_MAX_ALTS 5
 

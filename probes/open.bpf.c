@@ -203,7 +203,7 @@ static __always_inline void dir_names(struct open_event *e, __s32 dirfd)
 	bpf_probe_read_kernel(e->dir, len, buf);
 }
 
-static __always_inline int open_exit(long ret)
+static __always_inline int open_exit(long ret, bool walk)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid(), zero = 0;
 	struct kt_open_how how = {};
@@ -250,7 +250,7 @@ static __always_inline int open_exit(long ret)
 		n = OPEN_PATH_MAX;
 	e->path_len = (__u32)n - 1;
 	bpf_probe_read_kernel(e->path, n, path);
-	if (cfg_full_path && path[0] != '/')
+	if (walk && cfg_full_path && path[0] != '/')
 		dir_names(e, st.dirfd);
 	bpf_ringbuf_submit(e, 0);
 	return 0;
@@ -284,28 +284,27 @@ int enter_creat(struct trace_event_raw_sys_enter *ctx)
 	return open_enter(OPEN_SYS_CREAT, CWD, ctx->args[0], CREAT_FLAGS, ctx->args[1], 0);
 }
 
-SEC("tracepoint/syscalls/sys_exit_open")
-int exit_open(struct trace_event_raw_sys_exit *ctx)
-{
-	return open_exit(ctx->ret);
-}
+/*
+ * Each exit hook has two programs: *_walk names -F's directory in the kernel
+ * with bpf_loop; the plain one, for kernels without bpf_loop (whose verifier
+ * refuses an object that merely contains a loop callback), leaves -F to
+ * user space's /proc fallback.
+ */
+#define OPEN_EXIT(sys)                                              \
+	SEC("tracepoint/syscalls/sys_exit_" #sys)                   \
+	int exit_##sys##_walk(struct trace_event_raw_sys_exit *ctx) \
+	{                                                           \
+		return open_exit(ctx->ret, true);                   \
+	}                                                           \
+	SEC("tracepoint/syscalls/sys_exit_" #sys)                   \
+	int exit_##sys(struct trace_event_raw_sys_exit *ctx)        \
+	{                                                           \
+		return open_exit(ctx->ret, false);                  \
+	}
 
-SEC("tracepoint/syscalls/sys_exit_openat")
-int exit_openat(struct trace_event_raw_sys_exit *ctx)
-{
-	return open_exit(ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_exit_openat2")
-int exit_openat2(struct trace_event_raw_sys_exit *ctx)
-{
-	return open_exit(ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_exit_creat")
-int exit_creat(struct trace_event_raw_sys_exit *ctx)
-{
-	return open_exit(ctx->ret);
-}
+OPEN_EXIT(open)
+OPEN_EXIT(openat)
+OPEN_EXIT(openat2)
+OPEN_EXIT(creat)
 
 char LICENSE[] SEC("license") = "GPL";
