@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import tempfile
+import time
 
 from ktlib import KTRACE, check, main, nobody, run_ktrace
 
@@ -64,6 +65,39 @@ def test():
                        capture_output=True, text=True, timeout=60)
     check(r.returncode == 1 and "kernel BTF not found" in r.stderr,
           "missing BTF: exit 1 with a clear message", r.stderr)
+
+    # no tracefs: in a private mount namespace with every tracefs mount gone,
+    # `open` (syscall tracepoints, which need tracefs for their ids) mounts
+    # it itself and still sees the marker's open
+    mark = "/tmp/kt-tracefs-%d-%d" % (os.getpid(), int(time.time()))
+    script = r'''
+umount -l /sys/kernel/debug/tracing 2>/dev/null; umount -l /sys/kernel/tracing 2>/dev/null
+while grep -q " tracefs " /proc/self/mounts; do
+    umount -l "$(awk '$3 == "tracefs" {print $2; exit}' /proc/self/mounts)" || exit 3
+done
+"$0" open -v -j --path "$1" -d 20 >"$2.out" 2>"$2.err" &
+for i in $(seq 200); do grep -q "Hit Ctrl-C" "$2.err" && break; sleep 0.05; done
+cat "$1" 2>/dev/null
+kill -INT $! && wait $!
+'''
+    r = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script, KTRACE,
+                        mark, mark], capture_output=True, text=True, timeout=60)
+    out = err = ""
+    for ext in ("out", "err"):
+        try:
+            with open("%s.%s" % (mark, ext)) as f:
+                if ext == "out":
+                    out = f.read()
+                else:
+                    err = f.read()
+            os.unlink("%s.%s" % (mark, ext))
+        except OSError:
+            pass
+    evs = [x for l in out.splitlines() for x in [json.loads(l)] if x.get("type") == "event"]
+    check(r.returncode == 0 and "mounted tracefs" in err, "no tracefs: ktrace mounts it",
+          "rc=%d\n%s%s" % (r.returncode, r.stderr, err))
+    check(any(e.get("path") == mark and e.get("errno") == "ENOENT" for e in evs),
+          "no tracefs: the marker's failed open is still traced", out[:2000])
 
     # check: text and JSON, every hook has a chosen alternative here
     r = expect(["check"], 0, "check", stdout_has="Attach plans")
