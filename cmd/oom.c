@@ -83,11 +83,13 @@ static int open_skel(struct kt_ctx *ctx)
 static int configure(struct kt_ctx *ctx)
 {
 	struct oom_bpf *skel = ctx->skel;
+	struct oom *o = ctx->priv;
 	long page = sysconf(_SC_PAGESIZE);
 
 	skel->rodata->cfg_page_kb = page > 1024 ? (uint32_t)(page / 1024) : 4;
 	/* mark_victim passed only the pid before it passed (task, uid) */
 	skel->rodata->cfg_mv_task = kt_btf_tp_nargs("mark_victim") >= 2;
+	kt_btf_enum_names("oom_constraint", "CONSTRAINT_", o->constraints, MAX_CONSTRAINTS);
 	return 0;
 }
 
@@ -132,7 +134,6 @@ static int start(struct kt_ctx *ctx)
 			kt_warn("/proc/kallsyms hides addresses (kptr_restrict): stacks stay unnamed "
 				"and memcg OOMs cannot be told from system-wide ones");
 	}
-	kt_btf_enum_names("oom_constraint", "CONSTRAINT_", o->constraints, MAX_CONSTRAINTS);
 	kt_out_header(ctx->out, cols, NCOLS);
 	return 0;
 }

@@ -158,6 +158,9 @@ static int configure(struct kt_ctx *ctx)
 	/* 6.10 added tcp_retransmit_skb's err and tcp_send_reset's reason arguments */
 	skel->rodata->cfg_retrans_err = kt_btf_tp_nargs("tcp_retransmit_skb") >= 3;
 	skel->rodata->cfg_reset_reason = kt_btf_tp_nargs("tcp_send_reset") >= 3;
+	/* reset reasons are renumbered between releases: name them as this kernel does */
+	if (t->resets)
+		kt_btf_enum_names("sk_rst_reason", "SK_RST_REASON_", t->reasons, MAX_REASONS);
 	return 0;
 }
 
@@ -211,9 +214,6 @@ static int start(struct kt_ctx *ctx)
 	if (t->lossprobe && !kt_hook_chosen(ctx, "tlp"))
 		kt_warn("-l: tracing tail loss probes needs fentry or kprobes on tcp_send_loss_probe, "
 			"which this kernel does not allow; showing the other events without them");
-	/* reset reasons are renumbered between releases: name them as this kernel does */
-	if (t->resets)
-		kt_btf_enum_names("sk_rst_reason", "SK_RST_REASON_", t->reasons, MAX_REASONS);
 	if (t->count) {
 		add_col(t, "ip", "IP", 0, KT_COL_HIDDEN);
 		add_col(t, "laddr_port", "LADDR:LPORT", -28, KT_COL_NOJSON);

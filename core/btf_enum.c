@@ -7,22 +7,21 @@
 #include <bpf/btf.h>
 
 #include "btf_enum.h"
+#include "features.h"
 
 int kt_btf_enum_names(const char *enum_name, const char *prefix, char **names, size_t n)
 {
-	struct btf *btf = btf__load_vmlinux_btf();
+	struct btf *btf = kt_vmlinux_btf();
 	size_t plen = prefix ? strlen(prefix) : 0;
 	const struct btf_type *t;
 	const struct btf_enum *e;
 	int id, set = 0;
 
 	if (!btf)
-		return -errno;
+		return -ENOENT;
 	id = btf__find_by_name_kind(btf, enum_name, BTF_KIND_ENUM);
-	if (id < 0) {
-		set = -ENOENT;
-		goto out;
-	}
+	if (id < 0)
+		return -ENOENT;
 	t = btf__type_by_id(btf, id);
 	e = btf_enum(t);
 	for (int i = 0; i < btf_vlen(t); i++, e++) {
@@ -34,13 +33,9 @@ int kt_btf_enum_names(const char *enum_name, const char *prefix, char **names, s
 		if (plen && !strncmp(name, prefix, plen))
 			name += plen;
 		names[e->val] = strdup(name);
-		if (!names[e->val]) {
-			set = -ENOMEM;
-			goto out;
-		}
+		if (!names[e->val])
+			return -ENOMEM;
 		set++;
 	}
-out:
-	btf__free(btf);
 	return set;
 }

@@ -13,6 +13,8 @@
  * Fills names[v] (strdup'd, the caller frees them) for each value 0 <= v < n
  * of enum @enum_name, dropping @prefix (may be NULL) from the front of each
  * name. Returns the number of names set, or -errno (-ENOENT: no such enum).
+ * Call it from a descriptor's configure(): the run frees the kernel's BTF
+ * before loading, and a later call would parse it again.
  */
 int kt_btf_enum_names(const char *enum_name, const char *prefix, char **names, size_t n);
 

@@ -36,18 +36,24 @@ int kt_attach_parse(const char *s)
 	return -1;
 }
 
-static struct btf *vmlinux_btf(void)
-{
-	static struct btf *btf;
-	static bool tried;
+/* The kernel's BTF, parsed once and kept until kt_vmlinux_btf_release(). */
+static struct btf *cached_btf;
+static bool btf_tried;
 
-	if (!tried) {
-		tried = true;
-		btf = btf__load_vmlinux_btf();
-		if (!btf)
-			btf = NULL;
+struct btf *kt_vmlinux_btf(void)
+{
+	if (!btf_tried) {
+		btf_tried = true;
+		cached_btf = btf__load_vmlinux_btf();
 	}
-	return btf;
+	return cached_btf;
+}
+
+void kt_vmlinux_btf_release(void)
+{
+	btf__free(cached_btf);
+	cached_btf = NULL;
+	btf_tried = false;
 }
 
 bool kt_have_btf(void)
@@ -83,7 +89,7 @@ bool kt_have_ringbuf(void)
 
 int kt_btf_tp_nargs(const char *tp)
 {
-	struct btf *btf = vmlinux_btf();
+	struct btf *btf = kt_vmlinux_btf();
 	const struct btf_type *t;
 	char name[128];
 	int id;
@@ -106,7 +112,7 @@ int kt_btf_tp_nargs(const char *tp)
 
 bool kt_btf_has_member(const char *strct, const char *member)
 {
-	struct btf *btf = vmlinux_btf();
+	struct btf *btf = kt_vmlinux_btf();
 	const struct btf_type *t;
 	const struct btf_member *m;
 	int id;
@@ -184,18 +190,38 @@ static int read_int_file(const char *path, long *v)
 	return 0;
 }
 
+/* BTF id of a tp_btf target (its btf_trace_NAME typedef) or of a function. */
+static int btf_target_id(const char *target, bool tp)
+{
+	struct btf *btf = kt_vmlinux_btf();
+	char name[160];
+
+	if (!btf)
+		return -ENOENT;
+	if (!tp)
+		return btf__find_by_name_kind(btf, target, BTF_KIND_FUNC);
+	snprintf(name, sizeof(name), "btf_trace_%s", target);
+	return btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF);
+}
+
+/*
+ * tp_btf: loading with the target's BTF id is the whole test (the verifier
+ * checks the target); attaching and detaching would cost an RCU grace period
+ * per hook. fentry/fexit are attached too: whether a function can be traced
+ * (ftrace) is only known at attach.
+ */
 static int probe_btf_tracing(enum bpf_attach_type eat, const char *target, const char **why)
 {
-	int id, fd, lfd;
+	bool tp = eat == BPF_TRACE_RAW_TP;
+	int id, fd, lfd = 0;
 
 	if (!kt_have_btf()) {
 		*why = "no kernel BTF (/sys/kernel/btf/vmlinux)";
 		return -ENOENT;
 	}
-	id = libbpf_find_vmlinux_btf_id(target, eat);
+	id = btf_target_id(target, tp);
 	if (id < 0) {
-		*why = eat == BPF_TRACE_RAW_TP ? "tracepoint not in kernel BTF"
-					       : "function not in kernel BTF";
+		*why = tp ? "tracepoint not in kernel BTF" : "function not in kernel BTF";
 		return -ENOENT;
 	}
 	fd = load(BPF_PROG_TYPE_TRACING, eat, id);
@@ -203,14 +229,15 @@ static int probe_btf_tracing(enum bpf_attach_type eat, const char *target, const
 		*why = fd == -EPERM ? "kernel refuses the program (EPERM)" : "program load failed";
 		return fd;
 	}
-	lfd = eat == BPF_TRACE_RAW_TP ? bpf_raw_tracepoint_open(NULL, fd)
-				      : bpf_link_create(fd, 0, eat, NULL);
-	if (lfd < 0) {
-		lfd = -errno;
-		*why = lfd == -EPERM ? "kernel refuses to attach (EPERM)" : "attach failed";
-	} else {
-		close(lfd);
-		lfd = 0;
+	if (!tp) {
+		lfd = bpf_link_create(fd, 0, eat, NULL);
+		if (lfd < 0) {
+			lfd = -errno;
+			*why = lfd == -EPERM ? "kernel refuses to attach (EPERM)" : "attach failed";
+		} else {
+			close(lfd);
+			lfd = 0;
+		}
 	}
 	close(fd);
 	return lfd;
@@ -239,10 +266,36 @@ static int probe_kprobe(const char *target, bool ret, const char **why)
 	return err;
 }
 
+/* Whether programs of type load at all (once per run per type). */
+static int type_loads(enum bpf_prog_type type)
+{
+	static int res[2] = { 1, 1 }; /* 1: not tried */
+	int i = type == BPF_PROG_TYPE_TRACEPOINT, fd;
+
+	if (res[i] == 1) {
+		fd = load(type, 0, 0);
+		res[i] = fd < 0 ? fd : 0;
+		if (fd >= 0)
+			close(fd);
+	}
+	return res[i];
+}
+
+/*
+ * raw_tp: a tracepoint the kernel's BTF declares (btf_trace_NAME) exists;
+ * others (e.g. in modules) are attached for real to find out.
+ */
 static int probe_raw_tp(const char *target, const char **why)
 {
-	int fd = load(BPF_PROG_TYPE_RAW_TRACEPOINT, 0, 0), lfd;
+	int fd, lfd, err = type_loads(BPF_PROG_TYPE_RAW_TRACEPOINT);
 
+	if (err) {
+		*why = "raw tracepoint program load failed";
+		return err;
+	}
+	if (btf_target_id(target, true) >= 0)
+		return 0;
+	fd = load(BPF_PROG_TYPE_RAW_TRACEPOINT, 0, 0);
 	if (fd < 0) {
 		*why = "raw tracepoint program load failed";
 		return fd;
@@ -261,7 +314,6 @@ static int probe_raw_tp(const char *target, const char **why)
 
 static int probe_tracepoint(const char *target, const char **why)
 {
-	struct perf_event_attr attr = { .size = sizeof(attr), .type = PERF_TYPE_TRACEPOINT };
 	char path[256];
 	long id;
 	int err;
@@ -276,9 +328,14 @@ static int probe_tracepoint(const char *target, const char **why)
 		*why = "no such tracepoint";
 		return -ENOENT;
 	}
-	attr.config = (uint64_t)id;
-	attr.sample_period = 1;
-	return probe_perf_prog(BPF_PROG_TYPE_TRACEPOINT, &attr, "tracepoint attach failed", why);
+	/*
+	 * The id file is the test: opening and closing a perf event on the
+	 * tracepoint would cost an RCU grace period (about 70 ms) per hook.
+	 */
+	err = type_loads(BPF_PROG_TYPE_TRACEPOINT);
+	if (err)
+		*why = "tracepoint program load failed";
+	return err;
 }
 
 struct probe_cache {

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Kernel feature probes. Each attach alternative is probed for real: a
- * two-instruction program of the right type is loaded and attached to the
- * alternative's target, then detached. Results are cached for the run, so a
- * plan with many hooks costs a few milliseconds.
+ * Kernel feature probes, cheap enough to run for every hook at start-up:
+ * tracepoints by their tracefs id, raw tracepoints and tp_btf by the kernel's
+ * BTF (tp_btf also by loading a do-nothing program against the target),
+ * fentry/fexit and kprobes by loading and attaching a do-nothing program
+ * (only attaching tells whether a function can be traced). Detaching a
+ * tracepoint costs an RCU grace period, so tracepoints are never test-attached.
+ * Results are cached for the run.
  */
 #ifndef KT_FEATURES_H
 #define KT_FEATURES_H
@@ -26,6 +29,13 @@ int kt_feature_probe(enum kt_attach type, const char *target, const char **why);
 int kt_feature_needs(unsigned needs, const char **why);
 
 bool kt_have_btf(void);
+/*
+ * The kernel's BTF, parsed on first use and shared by every user-space
+ * lookup; NULL without BTF. kt_vmlinux_btf_release() frees it (the run does
+ * so before loading, when libbpf parses its own copy).
+ */
+struct btf *kt_vmlinux_btf(void);
+void kt_vmlinux_btf_release(void);
 bool kt_have_ringbuf(void);
 /* Number of arguments of a raw tracepoint as the kernel's BTF declares it (-errno). */
 int kt_btf_tp_nargs(const char *tp);

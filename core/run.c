@@ -7,6 +7,7 @@
  * any particular subcommand.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
@@ -555,7 +556,11 @@ int kt_run(const struct kt_cmd *cmd, int argc, char **argv, int full_argc, char 
 			goto out;
 		}
 	}
+	/* libbpf parses its own copy to load: do not hold two */
+	kt_vmlinux_btf_release();
 	err = bpf_object__load_skeleton(ctx.skel_obj);
+	/* give the BTF parses' memory back to the system */
+	malloc_trim(0);
 	if (err) {
 		kt_err("loading the BPF programs of %s failed: %s (run with -v to see the verifier's log)",
 		       cmd->name, strerror(-err));
