@@ -22,7 +22,8 @@
 struct kt_stackcol {
 	struct kt_ctx *ctx;
 	const struct kt_stackcol_opts *o;
-	struct kt_ksyms *ks;
+	struct kt_ksyms *ks; /* read on first use: see kernel_syms() */
+	bool ks_tried;
 	struct kt_usyms *us;
 	struct kt_stacks *st;
 	int stacks_fd, errors_fd;
@@ -166,7 +167,8 @@ static void *pid_thread(void *arg)
 	struct kt_stackcol *sc = arg;
 
 	while (!sc->stop) {
-		int err = ring_buffer__poll(sc->rb, 5);
+		/* wake often only while an exec is settling; stop waits at most 100 ms */
+		int err = ring_buffer__poll(sc->rb, sc->npending ? 5 : 100);
 		uint64_t now = kt_now_mono();
 		unsigned int k = 0;
 
@@ -204,17 +206,6 @@ int kt_stackcol_new(struct kt_ctx *ctx, const struct kt_stackcol_opts *o, struct
 	sc->stacks_fd = m ? bpf_map__fd(m) : -1;
 	m = bpf_object__find_map_by_name(ctx->obj, "stack_errors");
 	sc->errors_fd = m ? bpf_map__fd(m) : -1;
-	if (o->kernel) {
-		err = kt_ksyms_load(NULL, &sc->ks);
-		if (err) {
-			kt_warn("cannot read /proc/kallsyms (%s): kernel frames will be addresses",
-				strerror(-err));
-			sc->ks = NULL;
-		} else if (kt_ksyms_restricted(sc->ks)) {
-			kt_warn("/proc/kallsyms hides addresses (kernel.kptr_restrict): kernel frames "
-				"will be [unknown]; run as root or set kernel.kptr_restrict=0");
-		}
-	}
 	if (o->user) {
 		err = kt_usyms_new(NULL, &sc->us);
 		if (err)
@@ -274,12 +265,36 @@ static size_t read_stack(struct kt_stackcol *sc, int32_t id, uint64_t *ips)
  * tracing machinery, not where the task was: they are dropped by name, which
  * holds whatever the kernel version adds.
  */
-static size_t own_frames(const struct kt_stackcol *sc, const uint64_t *ips, size_t n)
+/*
+ * The kernel's symbols, read when the first stack is collected rather than
+ * at start-up: formatting /proc/kallsyms costs the kernel some 60 ms.
+ */
+static struct kt_ksyms *kernel_syms(struct kt_stackcol *sc)
 {
+	int err;
+
+	if (sc->ks_tried || !sc->o->kernel)
+		return sc->ks;
+	sc->ks_tried = true;
+	err = kt_ksyms_load(NULL, &sc->ks);
+	if (err) {
+		kt_warn("cannot read /proc/kallsyms (%s): kernel frames will be addresses",
+			strerror(-err));
+		sc->ks = NULL;
+	} else if (kt_ksyms_restricted(sc->ks)) {
+		kt_warn("/proc/kallsyms hides addresses (kernel.kptr_restrict): kernel frames "
+			"will be [unknown]; run as root or set kernel.kptr_restrict=0");
+	}
+	return sc->ks;
+}
+
+static size_t own_frames(struct kt_stackcol *sc, const uint64_t *ips, size_t n)
+{
+	struct kt_ksyms *ks = kernel_syms(sc);
 	size_t skip = 0;
 
-	while (skip < n && sc->ks) {
-		const struct kt_ksym *k = kt_ksyms_lookup(sc->ks, ips[skip], NULL);
+	while (skip < n && ks) {
+		const struct kt_ksym *k = kt_ksyms_lookup(ks, ips[skip], NULL);
 
 		if (!k || !k->name || (strncmp(k->name, "bpf_prog_", 9) &&
 				       strncmp(k->name, "bpf_trace_run", 13) &&
@@ -374,7 +389,7 @@ int kt_stackcol_report(struct kt_stackcol *sc, bool final)
 	int err;
 
 	pthread_mutex_lock(&sc->lock);
-	err = kt_stacks_resolve(sc->st, sc->ks, sc->us);
+	err = kt_stacks_resolve(sc->st, kernel_syms(sc), sc->us);
 	pthread_mutex_unlock(&sc->lock);
 	if (err) {
 		kt_err("symbolizing stacks failed: %s", strerror(-err));
