@@ -283,12 +283,13 @@ static size_t flag_names(uint64_t f, const char **v, size_t n, char *hex, size_t
 }
 
 /* The directory names the kernel walked (leaf first), as an absolute path. */
-static bool kernel_dir(const struct open_event *e, char *buf, size_t sz)
+static bool kernel_dir(const struct open_event *e, const char *names, size_t len, char *buf,
+		       size_t sz)
 {
-	const char *names = e->dir, *comp[OPEN_DIR_DEPTH];
-	size_t len = e->dir_len, n = 0, off = 0, w = 0;
+	const char *comp[OPEN_DIR_DEPTH];
+	size_t n = 0, off = 0, w = 0;
 
-	if (!(e->dir_flags & OPEN_DIR_OK) || len > sizeof(e->dir))
+	if (!(e->dir_flags & OPEN_DIR_OK) || len > OPEN_DIR_MAX)
 		return false;
 	while (off < len && n < OPEN_DIR_DEPTH) {
 		comp[n++] = names + off;
@@ -316,8 +317,8 @@ static bool kernel_dir(const struct open_event *e, char *buf, size_t sz)
  * effort (the process may be gone, or have changed directory or closed the
  * fd since).
  */
-static bool resolve(const struct open_event *e, const char *path, size_t len, char *buf,
-		    size_t sz)
+static bool resolve(const struct open_event *e, const char *path, size_t len, const char *dir,
+		    size_t dlen, char *buf, size_t sz)
 {
 	char link[64], base[PATH_MAX];
 	ssize_t n;
@@ -326,7 +327,7 @@ static bool resolve(const struct open_event *e, const char *path, size_t len, ch
 		snprintf(buf, sz, "%.*s", (int)len, path);
 		return true;
 	}
-	if (kernel_dir(e, base, sizeof(base))) {
+	if (kernel_dir(e, dir, dlen, base, sizeof(base))) {
 		n = (ssize_t)strlen(base);
 	} else {
 		if (e->dirfd == AT_FDCWD)
@@ -414,7 +415,7 @@ static void count(struct open_opts *o, const struct open_event *e, size_t plen)
 	if (fail && -e->ret < 4096)
 		o->errs[-e->ret]++;
 	/* a path with an embedded NUL cannot happen: the kernel read stops there */
-	memcpy(key, e->path, plen);
+	memcpy(key, e->data, plen);
 	key[plen] = 0;
 	c = ctab_get(&o->paths, key);
 	if (c) {
@@ -533,14 +534,17 @@ static int handle(struct kt_ctx *ctx, const void *data, size_t size)
 	const struct open_event *e = data;
 	struct open_opts *o = ctx->priv;
 	struct kt_out *out = ctx->out;
-	size_t plen = e->path_len < OPEN_PATH_MAX ? e->path_len : OPEN_PATH_MAX - 1;
+	/* the record ends after the path's NUL and -F's names (see open.h) */
+	size_t avail = size - offsetof(struct open_event, data);
+	size_t plen = e->path_len < avail ? e->path_len : avail - 1;
+	const char *path = e->data, *dir = e->data + plen + 1;
+	size_t dlen = e->dir_len < avail - plen - 1 ? e->dir_len : avail - plen - 1;
 	const char *errname = e->ret < 0 ? kt_errno_name(-e->ret) : NULL;
 	const char *user, *names[24];
 	char full[PATH_MAX + OPEN_PATH_MAX + 2], err[16], flags[256], mode[16], hex[24];
 	bool have_full = false;
 	size_t nn = 0;
 
-	(void)size;
 	if (o->name && !memmem(e->hdr.comm, strnlen(e->hdr.comm, sizeof(e->hdr.comm)), o->name,
 			       strlen(o->name)))
 		return 0;
@@ -549,7 +553,7 @@ static int handle(struct kt_ctx *ctx, const void *data, size_t size)
 		return 0;
 	}
 	if (o->full_path)
-		have_full = resolve(e, e->path, plen, full, sizeof(full));
+		have_full = resolve(e, path, plen, dir, dlen, full, sizeof(full));
 	if (e->ret >= 0)
 		snprintf(err, sizeof(err), "0");
 	else if (errname)
@@ -588,7 +592,7 @@ static int handle(struct kt_ctx *ctx, const void *data, size_t size)
 	if (have_full)
 		kt_rec_str(out, full, strlen(full));
 	else
-		kt_rec_str(out, e->path, plen);
+		kt_rec_str(out, path, plen);
 	kt_rec_u64(out, e->hdr.uid);
 	kt_rec_u64(out, e->hdr.tid);
 	kt_rec_i64(out, e->ret);
@@ -597,7 +601,7 @@ static int handle(struct kt_ctx *ctx, const void *data, size_t size)
 	else
 		kt_rec_none(out);
 	kt_rec_str(out, e->sys < 4 ? sys_names[e->sys] : "?", strlen(e->sys < 4 ? sys_names[e->sys] : "?"));
-	kt_rec_str(out, e->path, plen);
+	kt_rec_str(out, path, plen);
 	kt_rec_i64(out, e->dirfd);
 	kt_rec_u64(out, e->flags);
 	kt_rec_u64(out, e->mode);
@@ -670,7 +674,7 @@ const struct kt_cmd kt_cmd_open = {
 	.configure = configure,
 	.start = start,
 	.handle = handle,
-	.min_record = sizeof(struct open_event),
+	.min_record = offsetof(struct open_event, data) + 1, /* the path's NUL */
 	.drain = drain,
 	.finish = finish,
 	.tracing_msg = "Tracing open()... Hit Ctrl-C to end.",

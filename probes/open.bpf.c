@@ -6,12 +6,14 @@
  * task filters (pid, tid, uid, cgroup) pass. The path is read at exit, not
  * at entry: at entry the page holding the string may not be resident yet
  * (the kernel faults it in during the syscall) and the read comes back
- * empty. It is read into a per-CPU scratch buffer first so that --path
- * prefixes and -x are decided before any ring buffer space is reserved:
- * what is filtered out never causes a drop.
+ * empty. The record is built in a per-CPU scratch buffer so that --path
+ * prefixes and -x are decided before any ring buffer space is taken (what
+ * is filtered out never causes a drop), and so that a record takes only the
+ * bytes its path needs.
  *
  * Cost: a hash update and delete per open of a traced task, a user string
- * read and a 5.2 KiB ring buffer record per reported open.
+ * read and a ring buffer record of about 100 bytes plus the path per
+ * reported open.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -48,11 +50,20 @@ struct {
 	__type(value, struct start);
 } starts SEC(".maps");
 
+/*
+ * The record is built here, then only its used bytes go to the ring buffer.
+ * The slack keeps masked offsets (see dir_names and kt_output) inside.
+ */
+struct open_scratch {
+	struct open_event e;
+	char slack[KT_OUTPUT_MAX];
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, char[OPEN_PATH_MAX]);
+	__type(value, struct open_scratch);
 } scratch SEC(".maps");
 
 /* the uapi struct open_how, which vmlinux.h may not carry */
@@ -160,7 +171,7 @@ static long dir_step(__u64 i, void *arg)
  * user space could look at /proc. bpf_loop (5.17+) keeps the verifier's work
  * small; the call is only verified when -F is given.
  */
-static __always_inline void dir_names(struct open_event *e, __s32 dirfd)
+static __always_inline void dir_names(struct open_event *e, __s32 dirfd, __u64 off)
 {
 	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
 	struct dir_walk w = {};
@@ -200,7 +211,10 @@ static __always_inline void dir_names(struct open_event *e, __s32 dirfd)
 		w.flags |= OPEN_DIR_TRUNC;
 	e->dir_flags = w.flags;
 	e->dir_len = len;
-	bpf_probe_read_kernel(e->dir, len, buf);
+	/* off <= OPEN_PATH_MAX; the mask (a no-op) bounds it for the verifier */
+	asm volatile("" : "+r"(off));
+	off &= 2 * OPEN_PATH_MAX - 1;
+	bpf_probe_read_kernel(&e->data[off], len, buf);
 }
 
 static __always_inline int open_exit(long ret, bool walk)
@@ -209,7 +223,6 @@ static __always_inline int open_exit(long ret, bool walk)
 	struct kt_open_how how = {};
 	struct open_event *e;
 	struct start *s, st;
-	char *path;
 	long n;
 
 	s = bpf_map_lookup_elem(&starts, &tid);
@@ -219,40 +232,37 @@ static __always_inline int open_exit(long ret, bool walk)
 	bpf_map_delete_elem(&starts, &tid);
 	if (cfg_failed && ret >= 0)
 		return 0;
-	path = bpf_map_lookup_elem(&scratch, &zero);
-	if (!path)
+	e = bpf_map_lookup_elem(&scratch, &zero);
+	if (!e)
 		return 0;
-	n = bpf_probe_read_user_str(path, OPEN_PATH_MAX, (void *)st.fname);
+	n = bpf_probe_read_user_str(e->data, OPEN_PATH_MAX, (void *)st.fname);
 	if (n <= 0) {
-		path[0] = 0;
+		e->data[0] = 0;
 		n = 1;
 	}
-	if (cfg_nprefix && !prefix_match(path))
+	if (n > OPEN_PATH_MAX)
+		n = OPEN_PATH_MAX;
+	if (cfg_nprefix && !prefix_match(e->data))
 		return 0;
 	if (st.sys == OPEN_SYS_OPENAT2 &&
 	    !bpf_probe_read_user(&how, sizeof(how), (void *)st.how)) {
 		st.flags = how.flags;
 		st.mode = (__u32)how.mode;
 	}
-	e = kt_reserve(struct open_event, OPEN_REC_EVENT);
-	if (!e)
-		return 0;
 	e->ret = (__s32)ret;
 	e->dirfd = st.dirfd;
 	e->flags = st.flags;
 	e->resolve = how.resolve;
 	e->mode = st.mode;
 	e->sys = st.sys;
+	e->path_len = (__u32)n - 1;
 	e->dir_len = 0;
 	e->dir_flags = 0;
 	e->_pad = 0;
-	if (n > OPEN_PATH_MAX)
-		n = OPEN_PATH_MAX;
-	e->path_len = (__u32)n - 1;
-	bpf_probe_read_kernel(e->path, n, path);
-	if (walk && cfg_full_path && path[0] != '/')
-		dir_names(e, st.dirfd);
-	bpf_ringbuf_submit(e, 0);
+	if (walk && cfg_full_path && e->data[0] != '/')
+		dir_names(e, st.dirfd, (__u64)n);
+	kt_output(&e->hdr, OPEN_REC_EVENT,
+		  __builtin_offsetof(struct open_event, data) + (__u64)n + e->dir_len);
 	return 0;
 }
 

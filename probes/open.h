@@ -46,8 +46,12 @@ struct open_event {
 	__u32 dir_len;	/* -F: bytes used in dir */
 	__u32 dir_flags;
 	__u32 _pad;
-	char path[OPEN_PATH_MAX];
-	char dir[OPEN_DIR_MAX];
+	/*
+	 * The path (path_len bytes and a NUL), then with -F the directory's
+	 * names (dir_len bytes). A record ends there: hdr.size is
+	 * offsetof(struct open_event, data) + path_len + 1 + dir_len.
+	 */
+	char data[OPEN_PATH_MAX + OPEN_DIR_MAX];
 };
 
 #endif

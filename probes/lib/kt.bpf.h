@@ -105,24 +105,48 @@ static __always_inline void kt_count_drop(void *drops_map)
 		*n += 1;
 }
 
+/* Fill a stream record's common header (size: bytes of the whole record). */
+static __always_inline void kt_hdr_fill(struct kt_rec_hdr *h, __u32 rtype, __u32 size)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	h->ts = bpf_ktime_get_ns();
+	h->type = rtype;
+	h->size = size;
+	h->pid = id >> 32;
+	h->tid = (__u32)id;
+	h->cpu = bpf_get_smp_processor_id();
+	h->uid = (__u32)bpf_get_current_uid_gid();
+	bpf_get_current_comm(h->comm, sizeof(h->comm));
+}
+
 /* Reserve a stream record and fill the common header; NULL (counted) when full. */
 #define kt_reserve(type_, rtype)                                                                   \
 	({                                                                                         \
 		type_ *__r = bpf_ringbuf_reserve(&events, sizeof(type_), 0);                      \
-		if (!__r) {                                                                        \
+		if (!__r)                                                                          \
 			kt_count_drop(&drops);                                                     \
-		} else {                                                                           \
-			__u64 __id = bpf_get_current_pid_tgid();                                   \
-			__r->hdr.ts = bpf_ktime_get_ns();                                          \
-			__r->hdr.type = (rtype);                                                   \
-			__r->hdr.size = sizeof(type_);                                             \
-			__r->hdr.pid = __id >> 32;                                                 \
-			__r->hdr.tid = (__u32)__id;                                                \
-			__r->hdr.cpu = bpf_get_smp_processor_id();                                 \
-			__r->hdr.uid = (__u32)bpf_get_current_uid_gid();                           \
-			bpf_get_current_comm(__r->hdr.comm, sizeof(__r->hdr.comm));                \
-		}                                                                                  \
+		else                                                                               \
+			kt_hdr_fill(&__r->hdr, (rtype), sizeof(type_));                            \
 		__r;                                                                               \
+	})
+
+/*
+ * Send the first size bytes of a record built elsewhere (a per-CPU scratch
+ * value of at least KT_OUTPUT_MAX bytes), filling its header: for records
+ * whose strings make their length vary, so a short one takes little of the
+ * ring buffer. A full ring buffer is counted as a drop.
+ */
+#define KT_OUTPUT_MAX 16384
+#define kt_output(hdr_, rtype, size_)                                                              \
+	({                                                                                         \
+		__u64 __sz = (size_);                                                              \
+		/* __sz <= KT_OUTPUT_MAX already; the opaque mask is for old verifiers */         \
+		asm volatile("" : "+r"(__sz));                                                     \
+		__sz &= KT_OUTPUT_MAX - 1;                                                         \
+		kt_hdr_fill((hdr_), (rtype), (__u32)__sz);                                         \
+		if (bpf_ringbuf_output(&events, (hdr_), __sz, 0))                                  \
+			kt_count_drop(&drops);                                                     \
 	})
 
 #endif

@@ -43,6 +43,10 @@ def basic(d, target):
     p2, o2 = spawn("at", missing)
     p3, o3 = spawn("at2", target)
     p4, o4 = spawn("at2", missing)
+    # records are as long as their path: one near PATH_MAX comes whole
+    long_path = d + "".join("/" + chr(ord("a") + i % 26) * 200 for i in range(19))
+    long_path += "/" + "z" * (4095 - len(long_path) - 1)
+    p5, _ = spawn("at", long_path)
     time.sleep(0.5)
     rc = kt.stop()
     check(rc == 0, "ktrace open exits 0", kt.stderr())
@@ -70,6 +74,10 @@ def basic(d, target):
         check(e["flags"] == 0 and e["flag_names"] == ["O_RDONLY"] and e["dirfd"] == -100,
               what + ": -e flags", e)
         check(e["comm"] == "opens" and e["uid"] == 0, what + ": comm, uid", e)
+    m = of(p5, long_path)
+    check(len(m) == 1 and m[0]["errno"] == "ENOENT",
+          "a path of %d bytes is reported whole" % len(long_path),
+          [(len(e["path"]), e["errno"]) for e in ev if e["pid"] == p5])
     lost = kt.records("lost")
     check(lost and lost[-1]["final"] and "total" in lost[-1], "final lost record", lost)
 
