@@ -155,30 +155,6 @@ struct entry {
 	struct kt_slots val;
 };
 
-struct collect {
-	struct entry *e;
-	size_t n, cap;
-};
-
-static int collect(const void *key, const void *val, void *arg)
-{
-	struct collect *c = arg;
-
-	if (c->n == c->cap) {
-		size_t cap = c->cap ? 2 * c->cap : 16;
-		void *p = realloc(c->e, cap * sizeof(*c->e));
-
-		if (!p)
-			return -ENOMEM;
-		c->e = p;
-		c->cap = cap;
-	}
-	memcpy(&c->e[c->n].key, key, sizeof(struct biolat_key));
-	memcpy(&c->e[c->n].val, val, sizeof(struct kt_slots));
-	c->n++;
-	return 0;
-}
-
 static int cmp_entry(const void *a, const void *b)
 {
 	const struct biolat_key *x = a, *y = b;
@@ -192,46 +168,45 @@ static int drain(struct kt_ctx *ctx, bool final)
 {
 	struct biolat_bpf *skel = ctx->skel;
 	struct biolat *b = ctx->priv;
-	struct collect c = {};
+	struct entry *e = NULL;
 	uint64_t now = kt_now_mono();
 	const char *unit = b->ms ? "msecs" : "usecs";
 	int n;
 
 	(void)final;
-	n = kt_map_drain(bpf_map__fd(skel->maps.hists), sizeof(struct biolat_key),
-			 sizeof(struct kt_slots), true, collect, &c);
+	n = KT_MAP_COLLECT(bpf_map__fd(skel->maps.hists), struct entry, key, val, true, cmp_entry,
+			   &e);
 	if (n < 0) {
 		kt_err("reading the histograms failed: %s", strerror(-n));
-		free(c.e);
+		free(e);
 		return n;
 	}
-	qsort(c.e, c.n, sizeof(*c.e), cmp_entry);
 	if (ctx->o.timestamp)
 		kt_out_time_line(ctx->out);
-	if (!c.n && !b->per_disk && !b->per_flags) {
+	if (!n && !b->per_disk && !b->per_flags) {
 		/* an interval without I/O still gets its (empty) histogram */
 		static const uint64_t none[1];
 		struct kt_hist h = { KT_HIST_LOG2, 0, 0, 1, none };
 
 		kt_out_hist(ctx->out, unit, NULL, 0, &h, ctx->interval_start_ns, now);
 	}
-	for (size_t i = 0; i < c.n; i++) {
-		struct kt_hist h = { KT_HIST_LOG2, 0, 0, KT_MAX_SLOTS, (const uint64_t *)c.e[i].val.slots };
+	for (size_t i = 0; i < (size_t)n; i++) {
+		struct kt_hist h = { KT_HIST_LOG2, 0, 0, KT_MAX_SLOTS, (const uint64_t *)e[i].val.slots };
 		struct kt_kv keys[2];
 		char disk[64], flags[128];
 		size_t nk = 0;
 
 		if (b->per_disk) {
 			keys[nk++] = (struct kt_kv){ "disk",
-						     kt_blkdev_name(c.e[i].key.dev, disk, sizeof(disk)) };
+						     kt_blkdev_name(e[i].key.dev, disk, sizeof(disk)) };
 		}
 		if (b->per_flags) {
-			flags_name(c.e[i].key.flags, flags, sizeof(flags));
+			flags_name(e[i].key.flags, flags, sizeof(flags));
 			keys[nk++] = (struct kt_kv){ "flags", flags };
 		}
 		kt_out_hist(ctx->out, unit, keys, nk, &h, ctx->interval_start_ns, now);
 	}
-	free(c.e);
+	free(e);
 	return 0;
 }
 

@@ -130,30 +130,6 @@ struct entry {
 	struct kt_slots val;
 };
 
-struct collect {
-	struct entry *e;
-	size_t n, cap;
-};
-
-static int collect(const void *key, const void *val, void *arg)
-{
-	struct collect *c = arg;
-
-	if (c->n == c->cap) {
-		size_t cap = c->cap ? 2 * c->cap : 16;
-		void *p = realloc(c->e, cap * sizeof(*c->e));
-
-		if (!p)
-			return -ENOMEM;
-		c->e = p;
-		c->cap = cap;
-	}
-	memcpy(&c->e[c->n].key, key, sizeof(struct runqlat_key));
-	memcpy(&c->e[c->n].val, val, sizeof(struct kt_slots));
-	c->n++;
-	return 0;
-}
-
 static int cmp_entry(const void *a, const void *b)
 {
 	const struct runqlat_key *x = a, *y = b;
@@ -189,56 +165,55 @@ static int drain(struct kt_ctx *ctx, bool final)
 {
 	struct runqlat_bpf *skel = ctx->skel;
 	struct runqlat *r = ctx->priv;
-	struct collect c = {};
+	struct entry *e = NULL;
 	uint64_t now = kt_now_mono();
 	const char *unit = r->ms ? "msecs" : "usecs";
 	int n;
 
 	(void)final;
-	n = kt_map_drain(bpf_map__fd(skel->maps.hists), sizeof(struct runqlat_key),
-			 sizeof(struct kt_slots), true, collect, &c);
+	n = KT_MAP_COLLECT(bpf_map__fd(skel->maps.hists), struct entry, key, val, true, cmp_entry,
+			   &e);
 	if (n < 0) {
 		kt_err("reading the histograms failed: %s", strerror(-n));
-		free(c.e);
+		free(e);
 		return n;
 	}
-	qsort(c.e, c.n, sizeof(*c.e), cmp_entry);
 	if (ctx->o.timestamp)
 		kt_out_time_line(ctx->out);
-	if (!c.n && r->split == RUNQLAT_ALL) {
+	if (!n && r->split == RUNQLAT_ALL) {
 		/* an interval without a wait still gets its (empty) histogram */
 		static const uint64_t none[1];
 		struct kt_hist h = { KT_HIST_LOG2, 0, 0, 1, none };
 
 		kt_out_hist(ctx->out, unit, NULL, 0, &h, ctx->interval_start_ns, now);
 	}
-	for (size_t i = 0; i < c.n; i++) {
+	for (size_t i = 0; i < (size_t)n; i++) {
 		struct kt_hist h = { KT_HIST_LOG2, 0, 0, KT_MAX_SLOTS,
-				     (const uint64_t *)c.e[i].val.slots };
+				     (const uint64_t *)e[i].val.slots };
 		char comm[KT_TASK_COMM_LEN + 1];
 		struct kt_kv keys[2];
 		size_t nk = 0;
 
-		memcpy(comm, c.e[i].key.comm, KT_TASK_COMM_LEN);
+		memcpy(comm, e[i].key.comm, KT_TASK_COMM_LEN);
 		comm[KT_TASK_COMM_LEN] = 0;
 		switch (r->split) {
 		case RUNQLAT_PER_PROCESS:
-			keys[nk++] = (struct kt_kv){ "pid", NULL, c.e[i].key.id };
+			keys[nk++] = (struct kt_kv){ "pid", NULL, e[i].key.id };
 			keys[nk++] = (struct kt_kv){ "comm", comm, 0 };
 			break;
 		case RUNQLAT_PER_THREAD:
-			keys[nk++] = (struct kt_kv){ "tid", NULL, c.e[i].key.id };
+			keys[nk++] = (struct kt_kv){ "tid", NULL, e[i].key.id };
 			keys[nk++] = (struct kt_kv){ "comm", comm, 0 };
 			break;
 		case RUNQLAT_PER_PIDNS:
-			keys[nk++] = (struct kt_kv){ "pidns", NULL, c.e[i].key.id };
+			keys[nk++] = (struct kt_kv){ "pidns", NULL, e[i].key.id };
 			break;
 		default:
 			break;
 		}
 		kt_out_hist(ctx->out, unit, keys, nk, &h, ctx->interval_start_ns, now);
 	}
-	free(c.e);
+	free(e);
 	kt_out_stacks_lost(ctx->out, "run-queue waits", take_misses(skel),
 			   "ktrace's kernel-side tables are full",
 			   "split less (-P/-L make one histogram per task) or filter (-p, -c)");

@@ -320,30 +320,6 @@ struct entry {
 	struct tcpretrans_count c;
 };
 
-struct collect {
-	struct entry *e;
-	size_t n, cap;
-};
-
-static int collect(const void *key, const void *val, void *arg)
-{
-	struct collect *c = arg;
-
-	if (c->n == c->cap) {
-		size_t cap = c->cap ? 2 * c->cap : 64;
-		void *p = realloc(c->e, cap * sizeof(*c->e));
-
-		if (!p)
-			return -ENOMEM;
-		c->e = p;
-		c->cap = cap;
-	}
-	memcpy(&c->e[c->n].f, key, sizeof(c->e[0].f));
-	memcpy(&c->e[c->n].c, val, sizeof(c->e[0].c));
-	c->n++;
-	return 0;
-}
-
 static int cmp_count(const void *a, const void *b)
 {
 	const struct entry *x = a, *y = b;
@@ -357,35 +333,34 @@ static int drain(struct kt_ctx *ctx, bool final)
 {
 	struct tcpretrans_bpf *skel = ctx->skel;
 	struct tcpretrans *t = ctx->priv;
-	struct collect c = {};
+	struct entry *e = NULL;
 	int n;
 
 	(void)final;
 	if (!t->count)
 		return 0;
-	n = kt_map_drain(bpf_map__fd(skel->maps.counts), sizeof(struct tcpretrans_flow),
-			 sizeof(struct tcpretrans_count), true, collect, &c);
+	n = KT_MAP_COLLECT(bpf_map__fd(skel->maps.counts), struct entry, f, c, true, cmp_count,
+			   &e);
 	if (n < 0) {
 		kt_err("reading the retransmit counts failed: %s", strerror(-n));
-		free(c.e);
+		free(e);
 		return n;
 	}
-	qsort(c.e, c.n, sizeof(*c.e), cmp_count);
 	if (ctx->o.timestamp)
 		kt_out_time_line(ctx->out);
 	kt_table_begin(ctx->out, "retransmits", "Retransmits per flow:", t->cols, t->ncols);
-	for (size_t i = 0; i < c.n; i++) {
-		const struct tcpretrans_flow *f = &c.e[i].f;
+	for (size_t i = 0; i < (size_t)n; i++) {
+		const struct tcpretrans_flow *f = &e[i].f;
 
 		kt_table_row(ctx->out);
 		kt_rec_u64(ctx->out, f->family == 10 ? 6 : 4);
 		rec_flow(ctx->out, f->family, f->saddr, f->daddr, f->lport, f->rport, f->kind);
-		kt_rec_enum(ctx->out, state_name(c.e[i].c.state), c.e[i].c.state);
-		kt_rec_u64(ctx->out, c.e[i].c.count);
+		kt_rec_enum(ctx->out, state_name(e[i].c.state), e[i].c.state);
+		kt_rec_u64(ctx->out, e[i].c.count);
 		kt_rec_end(ctx->out);
 	}
 	kt_table_end(ctx->out);
-	free(c.e);
+	free(e);
 	return 0;
 }
 

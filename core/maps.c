@@ -88,3 +88,49 @@ out:
 	free(val);
 	return n;
 }
+
+struct collect {
+	char *v;
+	size_t n, cap;
+	size_t ks, vs, esz, voff;
+};
+
+static int collect_one(const void *key, const void *val, void *arg)
+{
+	struct collect *c = arg;
+
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? 2 * c->cap : 64;
+		char *p = realloc(c->v, cap * c->esz);
+
+		if (!p)
+			return -ENOMEM;
+		c->v = p;
+		c->cap = cap;
+	}
+	memset(c->v + c->n * c->esz, 0, c->esz);
+	memcpy(c->v + c->n * c->esz, key, c->ks);
+	memcpy(c->v + c->n * c->esz + c->voff, val, c->vs);
+	c->n++;
+	return 0;
+}
+
+int kt_map_collect(int fd, size_t ks, size_t vs, size_t entry_size, size_t value_off, bool del,
+		   int (*cmp)(const void *a, const void *b), void **out)
+{
+	struct collect c = { NULL, 0, 0, ks, vs, entry_size, value_off };
+	int n;
+
+	*out = NULL;
+	if (value_off < ks || value_off + vs > entry_size)
+		return -EINVAL;
+	n = kt_map_drain(fd, ks, vs, del, collect_one, &c);
+	if (n < 0) {
+		free(c.v);
+		return n;
+	}
+	if (cmp && c.n > 1)
+		qsort(c.v, c.n, entry_size, cmp);
+	*out = c.v;
+	return (int)c.n;
+}

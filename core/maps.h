@@ -15,4 +15,20 @@
 int kt_map_drain(int fd, size_t key_size, size_t value_size, bool del,
 		 int (*fn)(const void *key, const void *value, void *arg), void *arg);
 
+/*
+ * Reads every entry of the hash map fd (deleting it when del is set) into a
+ * malloc'd array at *out of entries of entry_size bytes: the key at offset 0,
+ * the value at value_off (e.g. struct entry { struct k key; struct v val; }
+ * with sizeof and offsetof, see KT_MAP_COLLECT), sorted with cmp when given.
+ * Returns the number of entries (*out may be NULL when 0) or -errno; the
+ * caller frees *out.
+ */
+int kt_map_collect(int fd, size_t key_size, size_t value_size, size_t entry_size,
+		   size_t value_off, bool del, int (*cmp)(const void *a, const void *b),
+		   void **out);
+#define KT_MAP_COLLECT(fd, entry_type, key_field, val_field, del, cmp, outp)                      \
+	kt_map_collect((fd), sizeof(((entry_type *)0)->key_field),                                 \
+		       sizeof(((entry_type *)0)->val_field), sizeof(entry_type),                   \
+		       offsetof(entry_type, val_field), (del), (cmp), (void **)(outp))
+
 #endif
