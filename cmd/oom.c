@@ -450,6 +450,7 @@ const struct kt_cmd kt_cmd_oom = {
 	.start = start,
 	.handle = handle,
 	.min_record = sizeof(struct oom_event),
+	.ringbuf_default = 256ULL << 10,
 	.drain = drain,
 	.finish = finish,
 	.tracing_msg = "Tracing OOM kills... Hit Ctrl-C to end.",

@@ -418,6 +418,7 @@ const struct kt_cmd kt_cmd_tcpretrans = {
 	.start = start,
 	.handle = handle,
 	.min_record = sizeof(struct tcpretrans_event),
+	.ringbuf_default = 1ULL << 20,
 	.drain = drain,
 	.finish = finish,
 	.tracing_msg = "Tracing TCP retransmits... Hit Ctrl-C to end.",

@@ -106,6 +106,8 @@ struct kt_cmd {
 	/* STREAM: one ring-buffer record (size already checked against min_record). */
 	int (*handle)(struct kt_ctx *ctx, const void *data, size_t size);
 	size_t min_record;
+	/* STREAM: default ring buffer bytes (0: 4 MiB); --buffer overrides */
+	uint64_t ringbuf_default;
 	/* Print what was aggregated; final is set on the last call. */
 	int (*drain)(struct kt_ctx *ctx, bool final);
 	/* Free private state; called once, also after a failed start. */

@@ -67,7 +67,9 @@ static const struct argp_option common_options[] = {
 
 static const struct argp_option stream_options[] = {
 	{ "buffer", OPT_BUFFER, "SIZE", 0,
-	  "Ring buffer size (e.g. 512K, 16M; default 4M): raise it if events are lost", 0 },
+	  "Ring buffer size (e.g. 512K, 16M; default 4M, tcpretrans 1M, oom 256K): raise it if "
+	  "events are lost",
+	  0 },
 	{},
 };
 
@@ -483,7 +485,8 @@ int kt_run(const struct kt_cmd *cmd, int argc, char **argv, int full_argc, char 
 	int err, rc = KT_EXIT_FAIL;
 	bool loaded = false;
 
-	ctx.o.ringbuf_bytes = 4ULL << 20; /* holds ~700 exec or ~25000 open records */
+	/* 4 MiB holds ~700 exec or ~25000 open records */
+	ctx.o.ringbuf_bytes = cmd->ringbuf_default ? cmd->ringbuf_default : 4ULL << 20;
 	ctx.hooks = calloc(cmd->n_hooks ? cmd->n_hooks : 1, sizeof(*ctx.hooks));
 	ctx.priv = calloc(1, cmd->priv_size ? cmd->priv_size : 1);
 	if (!ctx.hooks || !ctx.priv) {
