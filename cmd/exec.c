@@ -311,45 +311,6 @@ struct parent {
 	struct exec_parent p;
 };
 
-struct vec {
-	void *v;
-	size_t n, cap, sz;
-};
-
-static int vec_push(struct vec *a, const void *e)
-{
-	if (a->n == a->cap) {
-		size_t cap = a->cap ? 2 * a->cap : 64;
-		void *p = realloc(a->v, cap * a->sz);
-
-		if (!p)
-			return -ENOMEM;
-		a->v = p;
-		a->cap = cap;
-	}
-	memcpy((char *)a->v + a->n * a->sz, e, a->sz);
-	a->n++;
-	return 0;
-}
-
-static int collect_count(const void *key, const void *val, void *arg)
-{
-	struct count c;
-
-	memcpy(&c.k, key, sizeof(c.k));
-	memcpy(&c.n, val, sizeof(c.n));
-	return vec_push(arg, &c);
-}
-
-static int collect_parent(const void *key, const void *val, void *arg)
-{
-	struct parent p;
-
-	memcpy(&p.ppid, key, sizeof(p.ppid));
-	memcpy(&p.p, val, sizeof(p.p));
-	return vec_push(arg, &p);
-}
-
 static int collect_hist(const void *key, const void *val, void *arg)
 {
 	const struct kt_slots *s = val;
@@ -592,7 +553,9 @@ static int drain(struct kt_ctx *ctx, bool final)
 {
 	struct exec_bpf *skel = ctx->skel;
 	struct exec *x = ctx->priv;
-	struct vec c = { .sz = sizeof(struct count) }, p = { .sz = sizeof(struct parent) };
+	struct count *cv = NULL;
+	struct parent *pv = NULL;
+	size_t nc = 0, np = 0;
 	struct kt_slots life = {};
 	struct group *g = NULL;
 	uint64_t now = kt_now_mono();
@@ -601,16 +564,19 @@ static int drain(struct kt_ctx *ctx, bool final)
 
 	if (!x->summary)
 		return 0;
-	err = kt_map_drain(bpf_map__fd(skel->maps.exec_counts), sizeof(struct exec_key),
-			   sizeof(uint64_t), true, collect_count, &c);
-	if (err >= 0)
-		err = kt_map_drain(bpf_map__fd(skel->maps.parents), sizeof(uint32_t),
-				   sizeof(struct exec_parent), true, collect_parent, &p);
+	err = KT_MAP_COLLECT(bpf_map__fd(skel->maps.exec_counts), struct count, k, n, true, NULL,
+			     &cv);
+	nc = err > 0 ? (size_t)err : 0;
+	if (err >= 0) {
+		err = KT_MAP_COLLECT(bpf_map__fd(skel->maps.parents), struct parent, ppid, p, true,
+				     NULL, &pv);
+		np = err > 0 ? (size_t)err : 0;
+	}
 	if (err >= 0)
 		err = kt_map_drain(bpf_map__fd(skel->maps.lifetimes), sizeof(uint32_t),
 				   sizeof(struct kt_slots), true, collect_hist, &life);
-	if (err >= 0 && c.n) {
-		g = calloc(c.n, sizeof(*g));
+	if (err >= 0 && nc) {
+		g = calloc(nc, sizeof(*g));
 		if (!g)
 			err = -ENOMEM;
 	}
@@ -619,15 +585,15 @@ static int drain(struct kt_ctx *ctx, bool final)
 		goto out;
 	}
 	/* stopping just after an interval ended: no empty stub of a new one */
-	if (final && ctx->o.interval_s && !c.n && !p.n && secs < (double)ctx->o.interval_s / 2) {
+	if (final && ctx->o.interval_s && !nc && !np && secs < (double)ctx->o.interval_s / 2) {
 		err = 0;
 		goto out;
 	}
 	if (ctx->o.timestamp)
 		kt_out_time_line(ctx->out);
-	print_totals(ctx->out, c.v, c.n, p.v, p.n, secs);
-	print_groups(ctx, c.v, c.n, g);
-	print_parents(ctx->out, p.v, p.n, secs);
+	print_totals(ctx->out, cv, nc, pv, np, secs);
+	print_groups(ctx, cv, nc, g);
+	print_parents(ctx->out, pv, np, secs);
 	{
 		struct kt_hist h = { KT_HIST_LOG2, 0, 0, KT_MAX_SLOTS, (const uint64_t *)life.slots };
 		struct kt_kv k = { "lifetime", "exited processes", 0 };
@@ -638,8 +604,8 @@ static int drain(struct kt_ctx *ctx, bool final)
 	kt_out_text(ctx->out, "\n");
 	err = 0;
 out:
-	free(c.v);
-	free(p.v);
+	free(cv);
+	free(pv);
 	free(g);
 	return err;
 }
