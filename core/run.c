@@ -357,7 +357,7 @@ static void report_lost(struct kt_ctx *ctx, bool final)
 		kt_out_json_obj(ctx->out, o);
 	}
 	if (delta)
-		kt_warn("%" PRIu64 " events lost (ring buffer full; %" PRIu64
+		kt_warn("%" PRIu64 " events lost (ring buffer or in-flight table full; %" PRIu64
 			" lost in total): raise --buffer or narrow the filters",
 			delta, total);
 	free(pc);
