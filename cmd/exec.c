@@ -139,6 +139,7 @@ static int validate(struct kt_ctx *ctx)
 	struct exec *x = ctx->priv;
 	int err;
 
+	ctx->counted_in_kernel = x->summary;
 	if (x->cgroup) {
 		err = kt_cgroup_id(x->cgroup, &x->cgroup_id);
 		if (err) {

@@ -155,6 +155,7 @@ struct kt_ctx {
 	uint64_t start_realtime_ns; /* wall clock at attach */
 	uint64_t interval_start_ns; /* monotonic, start of the current interval */
 	uint64_t events;            /* records handled */
+	bool counted_in_kernel;     /* STREAM run as a summary (set in validate): no records */
 	uint64_t lost;              /* records the BPF side counted as dropped */
 
 	/* extra string members of the JSON meta record (kt_meta_add) */

@@ -368,9 +368,13 @@ static void write_summary(struct kt_ctx *ctx, const char *why, uint64_t interval
 	cJSON *o;
 	char t[48];
 
-	if (ctx->cmd->kind == KT_STREAM && !kt_out_json(ctx->out))
-		fprintf(stderr, "ktrace: %" PRIu64 " events reported, %" PRIu64 " lost\n", ctx->events,
-			ctx->lost);
+	if (ctx->cmd->kind == KT_STREAM && !kt_out_json(ctx->out)) {
+		if (!ctx->counted_in_kernel)
+			fprintf(stderr, "ktrace: %" PRIu64 " events reported, %" PRIu64 " lost\n",
+				ctx->events, ctx->lost);
+		else if (ctx->lost)
+			fprintf(stderr, "ktrace: %" PRIu64 " events lost\n", ctx->lost);
+	}
 	if (!kt_out_json(ctx->out))
 		return;
 	o = cJSON_CreateObject();
@@ -382,7 +386,8 @@ static void write_summary(struct kt_ctx *ctx, const char *why, uint64_t interval
 	cJSON_AddStringToObject(o, "stopped_by", why);
 	cJSON_AddNumberToObject(o, "intervals", (double)intervals);
 	if (ctx->cmd->kind == KT_STREAM) {
-		cJSON_AddNumberToObject(o, "events", (double)ctx->events);
+		if (!ctx->counted_in_kernel)
+			cJSON_AddNumberToObject(o, "events", (double)ctx->events);
 		cJSON_AddNumberToObject(o, "lost", (double)ctx->lost);
 	}
 	kt_out_json_obj(ctx->out, o);
