@@ -22,6 +22,7 @@
 #include "btf_enum.h"
 #include "features.h"
 #include "ksyms.h"
+#include "stacks.h"
 #include "ktrace.h"
 #include "oom.h"
 #include "oom.skel.h"
@@ -138,21 +139,6 @@ static int start(struct kt_ctx *ctx)
 	return 0;
 }
 
-/* ktrace's own frames at the top of a stack taken from a tracepoint or probe */
-static bool own_frame(const char *name)
-{
-	static const char *const prefixes[] = { "bpf_prog_", "bpf_trace_run", "__bpf_trace_",
-						"perf_trace_", "trace_event_raw_event_",
-						"__traceiter_", "perf_syscall", "kprobe_",
-						"bpf_get_stack", "__bpf_prog_enter",
-						"bpf_trampoline_" };
-
-	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
-		if (!strncmp(name, prefixes[i], strlen(prefixes[i])))
-			return true;
-	return false;
-}
-
 /* Functions only on the memory-cgroup charge path to the OOM killer. */
 static bool memcg_frame(const char *name)
 {
@@ -180,25 +166,25 @@ static size_t stack_frames(struct oom *o, const struct oom_event *e, char (*fram
 	if (depth > OOM_STACK_DEPTH)
 		depth = OOM_STACK_DEPTH;
 	for (size_t i = 0; i < depth && e->stack[i]; i++) {
-		uint64_t off = 0;
-		const struct kt_ksym *s = o->ks ? kt_ksyms_lookup(o->ks, e->stack[i], &off) : NULL;
+		struct kt_frame f;
 
-		if (s && top && own_frame(s->name))
+		kt_stacks_kernel_frame(o->ks, e->stack[i], i, &f);
+		if (f.sym && top && kt_stacks_tracing_frame(f.sym))
 			continue;
 		top = false;
-		if (s) {
+		if (f.sym) {
 			named = true;
-			if (memcg_frame(s->name))
+			if (memcg_frame(f.sym))
 				*memcg = 1;
 		}
 		if (n >= max)
 			continue;
-		if (s && s->module)
-			snprintf(frames[n], sizeof(frames[n]), "%s+0x%llx [%s]", s->name,
-				 (unsigned long long)off, s->module);
-		else if (s)
-			snprintf(frames[n], sizeof(frames[n]), "%s+0x%llx", s->name,
-				 (unsigned long long)off);
+		if (f.sym && strcmp(f.module, "[kernel]"))
+			snprintf(frames[n], sizeof(frames[n]), "%s+0x%llx [%s]", f.sym,
+				 (unsigned long long)f.offset, f.module);
+		else if (f.sym)
+			snprintf(frames[n], sizeof(frames[n]), "%s+0x%llx", f.sym,
+				 (unsigned long long)f.offset);
 		else
 			snprintf(frames[n], sizeof(frames[n]), "0x%llx",
 				 (unsigned long long)e->stack[i]);

@@ -296,10 +296,7 @@ static size_t own_frames(struct kt_stackcol *sc, const uint64_t *ips, size_t n)
 	while (skip < n && ks) {
 		const struct kt_ksym *k = kt_ksyms_lookup(ks, ips[skip], NULL);
 
-		if (!k || !k->name || (strncmp(k->name, "bpf_prog_", 9) &&
-				       strncmp(k->name, "bpf_trace_run", 13) &&
-				       strncmp(k->name, "__bpf_trace_", 12) &&
-				       strncmp(k->name, "__traceiter_", 12)))
+		if (!k || !k->name || !kt_stacks_tracing_frame(k->name))
 			break;
 		skip++;
 	}

@@ -179,15 +179,44 @@ int kt_stacks_add(struct kt_stacks *st, uint32_t pid, const char *comm, const ui
 	return 0;
 }
 
-static void resolve_kernel(const struct kt_ksyms *ks, uint64_t addr, struct kt_frame *fr)
+/*
+ * Every frame but the innermost holds a return address: the instruction after
+ * the call, which is past the end of the caller when the call was its last
+ * instruction (a noreturn callee). Such frames are looked up at addr - 1 and
+ * their offset given back for addr.
+ */
+static uint64_t lookup_addr(uint64_t addr, size_t depth)
 {
-	const struct kt_ksym *sym = kt_ksyms_lookup(ks, addr, &fr->offset);
+	return depth && addr ? addr - 1 : addr;
+}
+
+void kt_stacks_kernel_frame(const struct kt_ksyms *ks, uint64_t addr, size_t depth,
+			    struct kt_frame *fr)
+{
+	uint64_t a = lookup_addr(addr, depth);
+	const struct kt_ksym *sym = kt_ksyms_lookup(ks, a, &fr->offset);
 
 	fr->addr = addr;
 	fr->sym = sym ? sym->name : NULL;
 	fr->module = sym && sym->module ? sym->module : "[kernel]";
 	if (!sym)
 		fr->offset = addr;
+	else
+		fr->offset += addr - a;
+}
+
+bool kt_stacks_tracing_frame(const char *name)
+{
+	static const char *const prefixes[] = {
+		"bpf_prog_",	   "bpf_trace_run", "__bpf_trace_", "perf_trace_",
+		"trace_event_raw_event_", "__traceiter_", "perf_syscall", "kprobe_",
+		"bpf_get_stack",   "__bpf_prog_enter", "bpf_trampoline_",
+	};
+
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+		if (!strncmp(name, prefixes[i], strlen(prefixes[i])))
+			return true;
+	return false;
 }
 
 int kt_stacks_resolve(struct kt_stacks *st, const struct kt_ksyms *ks, struct kt_usyms *us)
@@ -204,7 +233,7 @@ int kt_stacks_resolve(struct kt_stacks *st, const struct kt_ksyms *ks, struct kt
 			if (!s->kframes)
 				return -ENOMEM;
 			for (j = 0; j < s->nkern; j++)
-				resolve_kernel(ks, s->kips[j], &s->kframes[j]);
+				kt_stacks_kernel_frame(ks, s->kips[j], j, &s->kframes[j]);
 		}
 		if (!s->uframes && s->nuser) {
 			s->uframes = calloc(s->nuser, sizeof(*s->uframes));
@@ -212,9 +241,13 @@ int kt_stacks_resolve(struct kt_stacks *st, const struct kt_ksyms *ks, struct kt
 				return -ENOMEM;
 			for (j = 0; j < s->nuser; j++) {
 				struct kt_frame *fr = &s->uframes[j];
+				uint64_t a = lookup_addr(s->uips[j], j);
 
 				if (us) {
-					kt_usyms_resolve(us, (int)s->pid, s->uips[j], fr);
+					/* fills fr in, with or without a symbol */
+					kt_usyms_resolve(us, (int)s->pid, a, fr);
+					fr->addr = s->uips[j];
+					fr->offset += s->uips[j] - a;
 				} else {
 					fr->addr = fr->offset = s->uips[j];
 					fr->sym = fr->module = NULL;

@@ -13,6 +13,7 @@
 #ifndef KT_STACKS_H
 #define KT_STACKS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -59,6 +60,20 @@ void kt_stacks_sort(struct kt_stacks *st);
 size_t kt_stacks_count(const struct kt_stacks *st);
 const struct kt_stack *kt_stacks_get(const struct kt_stacks *st, size_t i);
 uint64_t kt_stacks_total(const struct kt_stacks *st);
+
+/*
+ * Resolves kernel address @addr, @depth frames from the innermost (0), into
+ * @fr: frames below the innermost hold return addresses and are looked up
+ * at addr - 1, their offset given for addr.
+ */
+void kt_stacks_kernel_frame(const struct kt_ksyms *ks, uint64_t addr, size_t depth,
+			    struct kt_frame *fr);
+
+/*
+ * True for the tracing machinery's own frames (the BPF program, trampolines,
+ * tracepoint and kprobe glue) that top a stack taken from a probe.
+ */
+bool kt_stacks_tracing_frame(const char *name);
 
 /*
  * The display name of a frame: "sym", else "module+0xoff", else "[unknown]".

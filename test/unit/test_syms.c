@@ -31,6 +31,7 @@
 #include "kt_elf.h"
 #include "kt_test.h"
 #include "ksyms.h"
+#include "stacks.h"
 #include "usyms.h"
 
 
@@ -215,6 +216,26 @@ static void test_ksyms(void)
 	s = kt_ksyms_lookup(ks, 0xffffffffc0003001, &off);
 	CHECK(s && s->module && !strcmp(s->module, "bpf"));
 	CHECK(kt_ksyms_lookup(ks, 0x1000, &off) == NULL);
+	/*
+	 * a return address just past a caller whose last instruction was the
+	 * call: the caller, not the next function; the innermost frame as is
+	 */
+	{
+		struct kt_frame f;
+
+		kt_stacks_kernel_frame(ks, 0xffffffff81001000, 1, &f);
+		CHECK(f.sym && !strcmp(f.sym, "_stext") && f.offset == 0x1000 &&
+		      f.addr == 0xffffffff81001000 && !strcmp(f.module, "[kernel]"));
+		kt_stacks_kernel_frame(ks, 0xffffffff81001000, 0, &f);
+		CHECK(f.sym && !strcmp(f.sym, "do_thing") && f.offset == 0);
+		kt_stacks_kernel_frame(ks, 0xffffffffc0001008, 3, &f);
+		CHECK(f.sym && !strcmp(f.sym, "mod_fn") && f.offset == 8 && !strcmp(f.module, "kvm"));
+		kt_stacks_kernel_frame(ks, 0x1000, 2, &f);
+		CHECK(!f.sym && f.offset == 0x1000 && f.addr == 0x1000);
+	}
+	CHECK(kt_stacks_tracing_frame("bpf_prog_1234_handler"));
+	CHECK(kt_stacks_tracing_frame("__traceiter_sched_switch"));
+	CHECK(!kt_stacks_tracing_frame("schedule"));
 	kt_ksyms_free(ks);
 
 	/* kptr_restrict: everything reads as zero */
