@@ -125,16 +125,8 @@ int kt_stackcol_configure(struct kt_ctx *ctx, const struct kt_stackcol_opts *o)
 
 static void refresh_pid(struct kt_stackcol *sc, uint32_t pid)
 {
-	struct kt_frame fr;
-
-	/*
-	 * usyms re-reads a process's maps once, when asked for an address
-	 * outside them: asking for address 0 (never mapped) makes it re-read
-	 * them now, while the new program is alive.
-	 */
 	pthread_mutex_lock(&sc->lock);
-	if (kt_usyms_add_pid(sc->us, (int)pid) == 0)
-		kt_usyms_resolve(sc->us, (int)pid, 0, &fr);
+	kt_usyms_refresh_pid(sc->us, (int)pid);
 	pthread_mutex_unlock(&sc->lock);
 }
 

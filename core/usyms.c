@@ -59,6 +59,12 @@ struct perfmap {
 	off_t size; /* file size when read, to notice a JIT appending */
 };
 
+struct snapshot {
+	struct snapshot *next;
+	struct umap *maps;
+	size_t n;
+};
+
 struct proc {
 	struct proc *next;
 	int pid;
@@ -66,8 +72,7 @@ struct proc {
 	uid_t uid;
 	struct umap *maps;
 	size_t nmaps;
-	struct umap *old_maps; /* the first snapshot, after a refresh */
-	size_t nold;
+	struct snapshot *old; /* earlier snapshots, newest first: frames may name them */
 	struct perfmap *pm;
 	bool pm_tried;
 	bool refreshed;
@@ -149,7 +154,13 @@ void kt_usyms_free(struct kt_usyms *us)
 		for (p = us->pids[i]; p; p = next) {
 			next = p->next;
 			free_maps(p->maps, p->nmaps);
-			free_maps(p->old_maps, p->nold);
+			while (p->old) {
+				struct snapshot *o = p->old;
+
+				p->old = o->next;
+				free_maps(o->maps, o->n);
+				free(o);
+			}
 			perfmap_free(p->pm);
 			free(p);
 		}
@@ -438,21 +449,40 @@ int kt_usyms_add_pid(struct kt_usyms *us, int pid)
  * the snapshot (dlopen): read the maps again, once per process. The old
  * mappings are kept, since frames already handed out point to their names.
  */
-static void refresh_maps(struct kt_usyms *us, struct proc *p)
+/* Reads the maps again; the previous snapshot is kept, as frames may point into it. */
+static int refresh_maps(struct kt_usyms *us, struct proc *p)
 {
+	struct snapshot *o = calloc(1, sizeof(*o));
 	struct umap *maps = p->maps;
 	size_t n = p->nmaps;
+	int err;
 
-	p->refreshed = true;
+	if (!o)
+		return -ENOMEM;
 	p->maps = NULL;
 	p->nmaps = 0;
-	if (read_maps(us, p)) {
+	err = read_maps(us, p);
+	if (err) {
 		p->maps = maps;
 		p->nmaps = n;
-		return;
+		free(o);
+		return err;
 	}
-	p->old_maps = maps;
-	p->nold = n;
+	o->maps = maps;
+	o->n = n;
+	o->next = p->old;
+	p->old = o;
+	return 0;
+}
+
+int kt_usyms_refresh_pid(struct kt_usyms *us, int pid)
+{
+	struct proc *p;
+
+	if (!us || pid <= 0)
+		return -EINVAL;
+	p = find_proc(us, pid);
+	return p ? refresh_maps(us, p) : kt_usyms_add_pid(us, pid);
 }
 
 static int cmp_perf_sym(const void *a, const void *b)
@@ -662,6 +692,7 @@ int kt_usyms_resolve(struct kt_usyms *us, int pid, uint64_t addr, struct kt_fram
 	}
 	m = find_map(p, addr);
 	if (!m && !p->refreshed) {
+		p->refreshed = true;
 		refresh_maps(us, p);
 		m = find_map(p, addr);
 	}

@@ -24,8 +24,9 @@
  * mapping without an ELF, the offset from the mapping's start.
  *
  * An address outside every captured mapping makes the maps be read once
- * more (a library dlopen()ed since). A pid that exec()s again otherwise keeps
- * its first snapshot: ktrace's runs are short.
+ * more (a library dlopen()ed since). A pid that exec()s is read again with
+ * kt_usyms_refresh_pid(); every snapshot is kept until kt_usyms_free(), as
+ * frames already handed out point to their names.
  */
 #ifndef KT_USYMS_H
 #define KT_USYMS_H
@@ -57,6 +58,9 @@ void kt_usyms_free(struct kt_usyms *us);
  * pid is already known. Returns 0, or -errno (e.g. -ENOENT: the process is gone).
  */
 int kt_usyms_add_pid(struct kt_usyms *us, int pid);
+
+/* Reads @pid's maps again now (it exec()ed), or for the first time. */
+int kt_usyms_refresh_pid(struct kt_usyms *us, int pid);
 
 /*
  * Resolve @addr in @pid into @frame (always filled in). Returns 0 when a

@@ -362,6 +362,56 @@ static void test_exited(void)
 	kt_usyms_free(NULL);
 }
 
+/*
+ * A pid that exec()s: kt_usyms_refresh_pid() reads the new image. The exec is
+ * staged with a proc directory whose PID entry is a symbolic link, first to
+ * one process (a PIE), then to another (a non-PIE program).
+ */
+static void test_refresh(void)
+{
+	struct kt_usyms_opts o = { .tmp_dir = tmpdir, .debug_dir = path2(tmpdir, "debugroot") };
+	char procdir[1024], entry[4096], target[64];
+	struct kt_usyms *us = NULL;
+	struct child a, b, b_as_a;
+	struct kt_frame before, fr;
+	char *module_before;
+
+	snprintf(procdir, sizeof(procdir), "%s/proc", tmpdir);
+	CHECK(mkdir(procdir, 0700) == 0);
+	o.proc_dir = procdir;
+	CHECK(kt_usyms_new(&o, &us) == 0);
+	CHECK(start(&a, path2(fixdir, "ktfix_pie"), PLAIN, NULL) == 0);
+	CHECK(start(&b, path2(fixdir, "ktfix_nopie"), PLAIN, NULL) == 0);
+	snprintf(entry, sizeof(entry), "%s/%d", procdir, a.pid);
+	snprintf(target, sizeof(target), "/proc/%d", a.pid);
+	CHECK(symlink(target, entry) == 0);
+	CHECK(kt_usyms_add_pid(us, a.pid) == 0);
+	CHECK(kt_usyms_resolve(us, a.pid, a.fn[0].addr, &before) == 0);
+	CHECK(before.sym && !strcmp(before.sym, a.fn[0].name));
+	module_before = before.module ? strdup(before.module) : NULL;
+	/* spend the one re-read a miss gets, so only the explicit refresh can help */
+	CHECK(kt_usyms_resolve(us, a.pid, 1, &fr) != 0);
+
+	/* "exec": the same pid now shows b's image */
+	CHECK(unlink(entry) == 0);
+	snprintf(target, sizeof(target), "/proc/%d", b.pid);
+	CHECK(symlink(target, entry) == 0);
+	CHECK(kt_usyms_refresh_pid(us, a.pid) == 0);
+	b_as_a = b;
+	b_as_a.pid = a.pid;
+	check_child(us, &b_as_a, "after a refresh");
+	/* what was handed out before still reads (ASan would catch a free) */
+	CHECK(module_before && before.module && !strcmp(before.module, module_before));
+	free(module_before);
+	CHECK(kt_usyms_refresh_pid(us, -1) == -EINVAL);
+
+	unlink(entry);
+	rmdir(procdir);
+	kt_usyms_free(us);
+	stop(&b); /* first: b holds a copy of a's stdin pipe */
+	stop(&a);
+}
+
 static void test_perfmap(void)
 {
 	struct kt_usyms *us = new_usyms();
@@ -484,6 +534,7 @@ int main(int argc, char **argv)
 	test_binaries();
 	test_debug_dirs();
 	test_exited();
+	test_refresh();
 	test_perfmap();
 	if (geteuid() == 0) {
 		test_chroot();
