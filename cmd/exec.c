@@ -222,14 +222,14 @@ static int handle(struct kt_ctx *ctx, const void *data, size_t size)
 	struct exec *x = ctx->priv;
 	const char *v[EXEC_MAX_ARGS_LIMIT + 1];
 	size_t lens[EXEC_MAX_ARGS_LIMIT + 1], n = 0, off = 0;
-	size_t args_len = e->args_len < EXEC_ARGS_MAX + EXEC_ARG_MAX ? e->args_len
-								      : EXEC_ARGS_MAX + EXEC_ARG_MAX;
+	/* the record ends with its arguments (see exec.h) */
+	size_t avail = size - offsetof(struct exec_event, args);
+	size_t args_len = e->args_len < avail ? e->args_len : avail;
 	bool trunc = e->flags & (EXEC_F_TRUNC | EXEC_F_PATH_TRUNC), skip = e->flags & EXEC_F_BLOCK;
 	const char *errname = e->ret < 0 ? kt_errno_name(-e->ret) : NULL;
 	const char *user = kt_user_name(e->hdr.uid);
 	char ret[16], atpath[EXEC_PATH_MAX + 32];
 
-	(void)size;
 	if (x->name && !contains(e->hdr.comm, sizeof(e->hdr.comm), x->name))
 		return 0;
 	v[n] = e->path;
@@ -661,7 +661,7 @@ const struct kt_cmd kt_cmd_exec = {
 	.configure = configure,
 	.start = start,
 	.handle = handle,
-	.min_record = sizeof(struct exec_event),
+	.min_record = offsetof(struct exec_event, args),
 	.drain = drain,
 	.tracing_msg = "Tracing exec()... Hit Ctrl-C to end.",
 };

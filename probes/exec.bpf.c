@@ -71,6 +71,36 @@ struct {
 	__type(value, struct kt_slots);
 } lifetimes SEC(".maps");
 
+/*
+ * A record is built here and only its used bytes (up to the end of its
+ * arguments) go to the ring buffer; the slack keeps kt_output's masked
+ * length inside.
+ */
+struct exec_scratch {
+	struct exec_event e;
+	char slack[KT_OUTPUT_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct exec_scratch);
+} scratch SEC(".maps");
+
+static __always_inline struct exec_event *new_event(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&scratch, &zero);
+}
+
+static __always_inline void send_event(struct exec_event *e)
+{
+	kt_output(&e->hdr, EXEC_REC_EVENT,
+		  __builtin_offsetof(struct exec_event, args) + (__u64)e->args_len);
+}
+
 enum { P_FORKS, P_EXECS, P_EXITS };
 
 static __always_inline struct task_struct *cur(void)
@@ -190,7 +220,7 @@ static __always_inline int exec_done(struct task_struct *t, __u32 old_tid, struc
 		count_exec(0);
 		return 0;
 	}
-	e = kt_reserve(struct exec_event, EXEC_REC_EVENT);
+	e = new_event();
 	if (!e)
 		return 0;
 	fill(e, 0, old_tid, flags | EXEC_F_BLOCK, dirfd);
@@ -206,7 +236,7 @@ static __always_inline int exec_done(struct task_struct *t, __u32 old_tid, struc
 	}
 	if (len && !bpf_probe_read_user(e->args, len, (void *)from))
 		e->args_len = len;
-	bpf_ringbuf_submit(e, 0);
+	send_event(e);
 	return 0;
 }
 
@@ -267,13 +297,13 @@ static __always_inline int exec_exit(long ret)
 		count_exec(ret);
 		return 0;
 	}
-	e = kt_reserve(struct exec_event, EXEC_REC_EVENT);
+	e = new_event();
 	if (!e)
 		return 0;
 	fill(e, ret, tid, st.at ? EXEC_F_AT : 0, st.dirfd);
 	set_path_len(e, bpf_probe_read_user_str(e->path, sizeof(e->path), (void *)st.filename));
 	read_argv(e, st.argv);
-	bpf_ringbuf_submit(e, 0);
+	send_event(e);
 	return 0;
 }
 

@@ -37,7 +37,10 @@ struct exec_event {
 	__s32 dirfd;	/* execveat's dirfd (AT_FDCWD for execve) */
 	char pcomm[KT_TASK_COMM_LEN]; /* the parent's comm */
 	char path[EXEC_PATH_MAX];
-	/* NUL-separated strings; slack for the verifier's per-argument bound */
+	/*
+	 * NUL-separated strings; slack for the verifier's per-argument bound.
+	 * A record ends after them: hdr.size is offsetof(args) + args_len.
+	 */
 	char args[EXEC_ARGS_MAX + EXEC_ARG_MAX];
 };
 
