@@ -1,4 +1,6 @@
-# open reports a successful open and a failed one, with the errno by name.
+# open reports a successful open and a failed one, with the errno by name;
+# -F names the directory of a relative path (in the kernel with bpf_loop,
+# 5.17+; from /proc before).
 . /tests/lib.sh
 need_cmd open
 
@@ -15,4 +17,13 @@ jflat $T/out.json | awk -F '\t' '
 	$3 == "ENOENT" { e[$1] = 1 }
 	END { for (l in m) if (l in e) f = 1; exit !f }' ||
 	{ show $T/out.json; fail "failed open of /tmp/kt-open-missing not reported with ENOENT"; }
+
+kt_start $T/full.json open -j -F
+(cd /tmp && KT_OPEN_LINGER=2 kt-open kt-open-present >/dev/null)
+kt_stop
+[ $KT_RC = 0 ] || { show $T/full.json $T/full.json.err; fail "ktrace open -F exited with $KT_RC"; }
+json_ok $T/full.json
+grep '"path":"kt-open-present"' $T/full.json | grep -q '"full_path":"/tmp/kt-open-present"' ||
+	{ show $T/full.json $T/full.json.err; fail "-F did not resolve kt-open-present to /tmp"; }
+note "-F: $(grep -c 'bpf_loop' $T/full.json.err) bpf_loop warning(s)"
 exit 0
