@@ -490,7 +490,7 @@ int kt_run(const struct kt_cmd *cmd, int argc, char **argv, int full_argc, char 
 	int err, rc = KT_EXIT_FAIL;
 	bool loaded = false;
 
-	/* 4 MiB holds ~700 exec or ~25000 open records */
+	/* 4 MiB holds ~3000 exec or ~25000 open records */
 	ctx.o.ringbuf_bytes = cmd->ringbuf_default ? cmd->ringbuf_default : 4ULL << 20;
 	ctx.hooks = calloc(cmd->n_hooks ? cmd->n_hooks : 1, sizeof(*ctx.hooks));
 	ctx.priv = calloc(1, cmd->priv_size ? cmd->priv_size : 1);

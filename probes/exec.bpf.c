@@ -13,8 +13,8 @@
  * current tid. Failures are reported at syscall exit, reading the path and
  * argv from the caller's memory, which is still there.
  *
- * Cost: one hash update and delete per exec; a ~5.6 KiB ring buffer record
- * per reported exec. --summary: a few hash updates per exec, fork and exit,
+ * Cost: one hash update and delete per exec; a ring buffer record of about
+ * 1.2 KiB plus the arguments per reported exec. --summary: a few hash updates per exec, fork and exit,
  * no ring buffer traffic.
  */
 #include "vmlinux.h"
