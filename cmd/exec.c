@@ -140,6 +140,8 @@ static int validate(struct kt_ctx *ctx)
 	int err;
 
 	ctx->counted_in_kernel = x->summary;
+	if (kt_check_pid("-P", x->ppid))
+		return -EINVAL;
 	if (x->cgroup) {
 		err = kt_cgroup_id(x->cgroup, &x->cgroup_id);
 		if (err) {

@@ -13,7 +13,6 @@
  * microseconds): narrow busy servers down with -p/-t or -m.
  */
 #include <errno.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -129,10 +128,8 @@ static int validate(struct kt_ctx *ctx)
 {
 	struct offcpu *o = ctx->priv;
 
-	if (o->pid && kill((pid_t)o->pid, 0) && errno == ESRCH) {
-		kt_err("-p %u: no such process", o->pid);
+	if (kt_check_pid("-p", o->pid) || kt_check_pid("-t", o->tid))
 		return -EINVAL;
-	}
 	if (o->user_threads && o->kernel_threads) {
 		kt_err("-u (user threads only) and -k (kernel threads only) exclude each other");
 		return -EINVAL;

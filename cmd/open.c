@@ -170,6 +170,8 @@ static int validate(struct kt_ctx *ctx)
 	struct open_opts *o = ctx->priv;
 	int err;
 
+	if (kt_check_pid("-p", o->pid) || kt_check_pid("-t", o->tid))
+		return -EINVAL;
 	if (o->cgroup) {
 		err = kt_cgroup_id(o->cgroup, &o->cgroup_id);
 		if (err) {

@@ -12,7 +12,6 @@
  * well under 0.1% of a CPU.
  */
 #include <errno.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -102,10 +101,8 @@ static int validate(struct kt_ctx *ctx)
 	struct profile *p = ctx->priv;
 	int ncpu = libbpf_num_possible_cpus();
 
-	if (p->pid && kill((pid_t)p->pid, 0) && errno == ESRCH) {
-		kt_err("-p %u: no such process", p->pid);
+	if (kt_check_pid("-p", p->pid))
 		return -EINVAL;
-	}
 	if (p->cpu >= 0 && ncpu > 0 && p->cpu >= ncpu) {
 		kt_err("-C %d: this machine has CPUs 0 to %d", p->cpu, ncpu - 1);
 		return -EINVAL;

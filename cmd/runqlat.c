@@ -13,7 +13,6 @@
  * expect a few percent of one CPU there.
  */
 #include <errno.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -92,10 +91,8 @@ static int validate(struct kt_ctx *ctx)
 	struct runqlat *r = ctx->priv;
 	int err;
 
-	if (r->pid && kill((pid_t)r->pid, 0) && errno == ESRCH) {
-		kt_err("-p %u: no such process", r->pid);
+	if (kt_check_pid("-p", r->pid))
 		return -EINVAL;
-	}
 	if (r->cgroup) {
 		err = kt_cgroup_id(r->cgroup, &r->cgroup_id);
 		if (err) {

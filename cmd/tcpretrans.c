@@ -118,6 +118,8 @@ static int validate(struct kt_ctx *ctx)
 {
 	struct tcpretrans *t = ctx->priv;
 
+	if (kt_check_pid("-p", t->pid))
+		return -EINVAL;
 	if (t->interval && !t->count) {
 		kt_err("--interval is for count mode: add -c");
 		return -EINVAL;

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <linux/capability.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -338,4 +339,13 @@ const char *kt_kernel_release(void)
 	if (!u.release[0] && uname(&u))
 		return "unknown";
 	return u.release;
+}
+
+int kt_check_pid(const char *opt, uint32_t id)
+{
+	/* kill(0) finds any task id, a thread's included */
+	if (!id || !kill((pid_t)id, 0) || errno != ESRCH)
+		return 0;
+	kt_err("%s %u: no such process", opt, id);
+	return -EINVAL;
 }

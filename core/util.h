@@ -40,6 +40,13 @@ const char *kt_blkdev_name(uint32_t kdev, char *buf, size_t sz);
 /* Kernel dev_t of a block device by name (vda, sda1, loop0, /dev/loop0); -errno. */
 int kt_blkdev_lookup(const char *name, uint32_t *kdev);
 
+/*
+ * A -p/-t/-P option's process or thread must exist when ktrace starts:
+ * otherwise says "OPT ID: no such process" and returns -EINVAL (0 if id is 0,
+ * i.e. no filter).
+ */
+int kt_check_pid(const char *opt, uint32_t id);
+
 /* Cgroup id (inode of a cgroup-v2 directory); -errno. */
 int kt_cgroup_id(const char *path, uint64_t *id);
 

@@ -52,6 +52,14 @@ def test():
     expect(["biolat", "-o", "/nonexistent/dir/out", "1", "1"], 1, "unwritable output",
            stderr_has="cannot open output file")
 
+    # a process filter naming no process is a usage error, not an empty trace
+    p = subprocess.Popen(["true"])
+    p.wait()
+    for args in (["open", "-p"], ["open", "-t"], ["exec", "-P"], ["tcpretrans", "-p"],
+                 ["runqlat", "-p"], ["offcpu", "-p"], ["offcpu", "-t"], ["profile", "-p"]):
+        expect(args + [str(p.pid)], 2, "%s of a process that is gone" % " ".join(args),
+               stderr_has="%s %d: no such process" % (args[1], p.pid))
+
     # privileges: nobody without capabilities gets the clear message and exit 1
     expect(["biolat", "1", "1"], 1, "non-root", user=nobody(),
            stderr_has="ktrace needs root or CAP_BPF and CAP_PERFMON")
