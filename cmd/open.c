@@ -71,7 +71,6 @@ static const struct argp_option options[] = {
 	  "(/proc at event time as a fallback)",
 	  0 },
 	{ "print-uid", 'U', NULL, 0, "Include a UID column (the user name when known)", 0 },
-	{ "duration", 'd', "SECONDS", 0, "Trace for this many seconds, then stop", 0 },
 	{ "cgroup", 'c', "PATH", 0, "Only tasks in this cgroup-v2 directory", 0 },
 	{ "path", OPT_PATH, "PREFIX", 0,
 	  "Only paths starting with PREFIX, filtered in the kernel (repeat up to 8 times)", 0 },
@@ -112,9 +111,6 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 		break;
 	case 'U':
 		o->print_uid = true;
-		break;
-	case 'd':
-		ctx->o.duration_s = kt_arg_u64(state, "--duration", arg, 1, 365ULL * 86400);
 		break;
 	case 'c':
 		o->cgroup = arg;

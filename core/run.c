@@ -66,6 +66,7 @@ static const struct argp_option common_options[] = {
 };
 
 static const struct argp_option stream_options[] = {
+	{ "duration", 'd', "SECONDS", 0, "Trace this long (e.g. 30, 90s, 5m, 1h), then stop", 0 },
 	{ "buffer", OPT_BUFFER, "SIZE", 0,
 	  "Ring buffer size (e.g. 512K, 16M; default 4M, tcpretrans 1M, oom 256K): raise it if "
 	  "events are lost",
@@ -149,6 +150,9 @@ static error_t common_parse(int key, char *arg, struct argp_state *state)
 		break;
 	case 'v':
 		ctx->o.verbose++;
+		break;
+	case 'd':
+		ctx->o.duration_s = parse_seconds(state, "--duration", arg);
 		break;
 	case OPT_BUFFER:
 		ctx->o.ringbuf_bytes = parse_size(arg);

@@ -60,6 +60,15 @@ def test():
         expect(args + [str(p.pid)], 2, "%s of a process that is gone" % " ".join(args),
                stderr_has="%s %d: no such process" % (args[1], p.pid))
 
+    # -d/--duration: every event stream stops by itself and says why
+    for cmd in ("exec", "open", "tcpretrans", "oom"):
+        r = run_ktrace(cmd, "-j", "-d", "1", timeout=30)
+        last = json.loads(r.stdout.splitlines()[-1]) if r.stdout.strip() else {}
+        check(r.returncode == 0 and last.get("type") == "summary"
+              and last.get("stopped_by") == "duration", "%s -d 1 stops by itself" % cmd,
+              (r.returncode, r.stderr[-300:], last))
+    expect(["exec", "-d", "0"], 2, "exec -d 0", stderr_has="invalid --duration")
+
     # privileges: nobody without capabilities gets the clear message and exit 1
     expect(["biolat", "1", "1"], 1, "non-root", user=nobody(),
            stderr_has="ktrace needs root or CAP_BPF and CAP_PERFMON")
