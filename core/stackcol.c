@@ -251,13 +251,6 @@ static size_t read_stack(struct kt_stackcol *sc, int32_t id, uint64_t *ips)
 }
 
 /*
- * Stacks taken in a tracepoint program start inside ktrace itself: the BPF
- * program, then bpf_trace_run<N>() (and, on some kernels, __bpf_trace_<tp>),
- * called from the tracepoint's __traceiter_<tp>(). Those leading frames are
- * tracing machinery, not where the task was: they are dropped by name, which
- * holds whatever the kernel version adds.
- */
-/*
  * The kernel's symbols, read when the first stack is collected rather than
  * at start-up: formatting /proc/kallsyms costs the kernel some 60 ms.
  */
@@ -280,6 +273,13 @@ static struct kt_ksyms *kernel_syms(struct kt_stackcol *sc)
 	return sc->ks;
 }
 
+/*
+ * Stacks taken in a tracepoint program start inside ktrace itself: the BPF
+ * program, then bpf_trace_run<N>() (and, on some kernels, __bpf_trace_<tp>),
+ * called from the tracepoint's __traceiter_<tp>(). Those leading frames are
+ * tracing machinery, not where the task was: they are dropped by name, which
+ * holds whatever the kernel version adds.
+ */
 static size_t own_frames(struct kt_stackcol *sc, const uint64_t *ips, size_t n)
 {
 	struct kt_ksyms *ks = kernel_syms(sc);

@@ -445,11 +445,11 @@ int kt_usyms_add_pid(struct kt_usyms *us, int pid)
 }
 
 /*
- * An address outside every known mapping may be in a library loaded since
- * the snapshot (dlopen): read the maps again, once per process. The old
- * mappings are kept, since frames already handed out point to their names.
+ * Reads the maps again: after an exec (kt_usyms_refresh_pid), or once per
+ * process when an address is outside every known mapping (a library
+ * dlopen()ed since the snapshot). Earlier snapshots are kept, since frames
+ * already handed out point to their names.
  */
-/* Reads the maps again; the previous snapshot is kept, as frames may point into it. */
 static int refresh_maps(struct kt_usyms *us, struct proc *p)
 {
 	struct snapshot *o = calloc(1, sizeof(*o));
