@@ -89,12 +89,9 @@ static int report_hooks(struct kt_ctx *ctx, bool privileged)
 			for (int a = 0; a < KT_MAX_ALTS && h->alts[a].prog; a++) {
 				const struct kt_alt *alt = &h->alts[a];
 				const char *why = "not probed: needs root";
-				int err = privileged ? kt_feature_probe(alt->type, alt->target, &why) : -EPERM;
-				bool ok;
+				int err = privileged ? kt_feature_alt(alt, &why) : -EPERM;
+				bool ok = !err && (forced < 0 || (int)alt->type == forced);
 
-				if (!err)
-					err = kt_feature_needs(alt->needs, &why);
-				ok = !err && (forced < 0 || (int)alt->type == forced);
 				/* each type once (two programs may share one) */
 				if (!err && (!nu || strcmp(usable[nu - 1], kt_attach_name(alt->type))))
 					usable[nu++] = kt_attach_name(alt->type);

@@ -61,7 +61,8 @@ bool kt_have_btf(void)
 	return access("/sys/kernel/btf/vmlinux", R_OK) == 0;
 }
 
-int kt_feature_needs(unsigned needs, const char **why)
+/* 0 if the kernel has everything in needs (KT_NEED_*), else -ENOTSUP and *why. */
+static int feature_needs(unsigned needs, const char **why)
 {
 	static int loop = -1;
 
@@ -75,6 +76,13 @@ int kt_feature_needs(unsigned needs, const char **why)
 		}
 	}
 	return 0;
+}
+
+int kt_feature_alt(const struct kt_alt *alt, const char **why)
+{
+	int err = kt_feature_probe(alt->type, alt->target, why);
+
+	return err ? err : feature_needs(alt->needs, why);
 }
 
 bool kt_have_ringbuf(void)
@@ -266,7 +274,10 @@ static int probe_kprobe(const char *target, bool ret, const char **why)
 	return err;
 }
 
-/* Whether programs of type load at all (once per run per type). */
+/*
+ * Whether programs of type (raw tracepoint or tracepoint, the two the probes
+ * below ask about) load at all; once per run per type.
+ */
 static int type_loads(enum bpf_prog_type type)
 {
 	static int res[2] = { 1, 1 }; /* 1: not tried */

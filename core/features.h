@@ -25,8 +25,8 @@ int kt_attach_parse(const char *s);
  */
 int kt_feature_probe(enum kt_attach type, const char *target, const char **why);
 
-/* 0 if the kernel has everything in needs (KT_NEED_*), else -ENOTSUP and *why. */
-int kt_feature_needs(unsigned needs, const char **why);
+/* An alternative as a whole: its attach type and target, then its needs. */
+int kt_feature_alt(const struct kt_alt *alt, const char **why);
 
 bool kt_have_btf(void);
 /*

@@ -70,9 +70,7 @@ int kt_plan_choose(struct kt_ctx *ctx)
 
 			if (forced >= 0 && (int)alt->type != forced)
 				continue;
-			err = kt_feature_probe(alt->type, alt->target, &why);
-			if (!err)
-				err = kt_feature_needs(alt->needs, &why);
+			err = kt_feature_alt(alt, &why);
 			kt_info("hook %s: %s %s (program %s): %s", h->name, kt_attach_name(alt->type),
 				alt->target, alt->prog, err ? why : "ok");
 			if (!err) {
