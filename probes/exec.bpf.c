@@ -14,8 +14,8 @@
  * argv from the caller's memory, which is still there.
  *
  * Cost: one hash update and delete per exec; a ring buffer record of about
- * 1.2 KiB plus the arguments per reported exec. --summary: a few hash updates per exec, fork and exit,
- * no ring buffer traffic.
+ * 1.2 KiB plus the arguments per reported exec. --summary: a few hash
+ * updates per exec, fork and exit, no ring buffer traffic.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -71,29 +71,8 @@ struct {
 	__type(value, struct kt_slots);
 } lifetimes SEC(".maps");
 
-/*
- * A record is built here and only its used bytes (up to the end of its
- * arguments) go to the ring buffer; the slack keeps kt_output's masked
- * length inside.
- */
-struct exec_scratch {
-	struct exec_event e;
-	char slack[KT_OUTPUT_MAX];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct exec_scratch);
-} scratch SEC(".maps");
-
-static __always_inline struct exec_event *new_event(void)
-{
-	__u32 zero = 0;
-
-	return bpf_map_lookup_elem(&scratch, &zero);
-}
+/* a record is built here; only its used bytes (up to its arguments' end) are sent */
+KT_DEFINE_SCRATCH(struct exec_event);
 
 static __always_inline void send_event(struct exec_event *e)
 {
@@ -220,7 +199,7 @@ static __always_inline int exec_done(struct task_struct *t, __u32 old_tid, struc
 		count_exec(0);
 		return 0;
 	}
-	e = new_event();
+	e = kt_scratch();
 	if (!e)
 		return 0;
 	fill(e, 0, old_tid, flags | EXEC_F_BLOCK, dirfd);
@@ -297,7 +276,7 @@ static __always_inline int exec_exit(long ret)
 		count_exec(ret);
 		return 0;
 	}
-	e = new_event();
+	e = kt_scratch();
 	if (!e)
 		return 0;
 	fill(e, ret, tid, st.at ? EXEC_F_AT : 0, st.dirfd);

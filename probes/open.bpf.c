@@ -50,21 +50,8 @@ struct {
 	__type(value, struct start);
 } starts SEC(".maps");
 
-/*
- * The record is built here, then only its used bytes go to the ring buffer.
- * The slack keeps masked offsets (see dir_names and kt_output) inside.
- */
-struct open_scratch {
-	struct open_event e;
-	char slack[KT_OUTPUT_MAX];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct open_scratch);
-} scratch SEC(".maps");
+/* a record is built here; only its used bytes (path and -F's names) are sent */
+KT_DEFINE_SCRATCH(struct open_event);
 
 /* the uapi struct open_how, which vmlinux.h may not carry */
 struct kt_open_how {
@@ -219,7 +206,7 @@ static __always_inline void dir_names(struct open_event *e, __s32 dirfd, __u64 o
 
 static __always_inline int open_exit(long ret, bool walk)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid(), zero = 0;
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct kt_open_how how = {};
 	struct open_event *e;
 	struct start *s, st;
@@ -232,7 +219,7 @@ static __always_inline int open_exit(long ret, bool walk)
 	bpf_map_delete_elem(&starts, &tid);
 	if (cfg_failed && ret >= 0)
 		return 0;
-	e = bpf_map_lookup_elem(&scratch, &zero);
+	e = kt_scratch();
 	if (!e)
 		return 0;
 	n = bpf_probe_read_user_str(e->data, OPEN_PATH_MAX, (void *)st.fname);

@@ -132,12 +132,37 @@ static __always_inline void kt_hdr_fill(struct kt_rec_hdr *h, __u32 rtype, __u32
 	})
 
 /*
- * Send the first size bytes of a record built elsewhere (a per-CPU scratch
- * value of at least KT_OUTPUT_MAX bytes), filling its header: for records
+ * Send the first size bytes of a record built in the scratch value below
+ * (KT_DEFINE_SCRATCH), filling its header: for records
  * whose strings make their length vary, so a short one takes little of the
  * ring buffer. A full ring buffer is counted as a drop.
  */
 #define KT_OUTPUT_MAX 16384
+
+/*
+ * The per-CPU scratch value such records are built in: the record type,
+ * then slack so that kt_output's (and the caller's) masked lengths stay
+ * inside. kt_scratch() looks it up (NULL never happens in practice).
+ */
+#define KT_DEFINE_SCRATCH(type_)                                                                   \
+	struct kt_scratch_value {                                                                  \
+		type_ rec;                                                                         \
+		char slack[KT_OUTPUT_MAX];                                                         \
+	};                                                                                         \
+	struct {                                                                                   \
+		__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);                                           \
+		__uint(max_entries, 1);                                                            \
+		__type(key, __u32);                                                                \
+		__type(value, struct kt_scratch_value);                                            \
+	} scratch SEC(".maps")
+
+#define kt_scratch()                                                                               \
+	({                                                                                         \
+		__u32 __zero = 0;                                                                  \
+		struct kt_scratch_value *__v = bpf_map_lookup_elem(&scratch, &__zero);             \
+		__v ? &__v->rec : NULL;                                                            \
+	})
+
 #define kt_output(hdr_, rtype, size_)                                                              \
 	({                                                                                         \
 		__u64 __sz = (size_);                                                              \
