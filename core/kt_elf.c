@@ -561,33 +561,24 @@ uint32_t kt_elf_crc32(uint32_t crc, const void *buf, size_t len)
 	return ~crc;
 }
 
-int kt_elf_file_crc32(const char *path, uint32_t *crc)
+int kt_elf_fd_crc32(int fd, uint32_t *crc)
 {
 	unsigned char *buf = NULL;
 	uint64_t total = 0;
 	struct stat st;
-	int fd, err = 0;
+	int err = 0;
 	ssize_t r;
 
 	*crc = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0)
+	if (fstat(fd, &st))
 		return -errno;
-	if (fstat(fd, &st)) {
-		err = -errno;
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		err = -EINVAL;
-		goto out;
-	}
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
 	buf = malloc(1 << 16);
-	if (!buf) {
-		err = -ENOMEM;
-		goto out;
-	}
+	if (!buf)
+		return -ENOMEM;
 	for (;;) {
-		r = read(fd, buf, 1 << 16);
+		r = pread(fd, buf, 1 << 16, (off_t)total);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
@@ -603,8 +594,19 @@ int kt_elf_file_crc32(const char *path, uint32_t *crc)
 		}
 		*crc = kt_elf_crc32(*crc, buf, (size_t)r);
 	}
-out:
 	free(buf);
+	return err;
+}
+
+int kt_elf_file_crc32(const char *path, uint32_t *crc)
+{
+	int fd, err;
+
+	*crc = 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	err = kt_elf_fd_crc32(fd, crc);
 	close(fd);
 	return err;
 }

@@ -85,5 +85,7 @@ int kt_elf_offset_to_vaddr(const struct kt_elf *elf, uint64_t file_off, uint64_t
 uint32_t kt_elf_crc32(uint32_t crc, const void *buf, size_t len);
 /* CRC-32 of a whole file, for checking a debug file. Returns 0 or -errno. */
 int kt_elf_file_crc32(const char *path, uint32_t *crc);
+/* Same, of the file open at @fd (read with pread from offset 0). */
+int kt_elf_fd_crc32(int fd, uint32_t *crc);
 
 #endif /* KT_ELF_H */

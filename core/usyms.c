@@ -23,13 +23,14 @@
 #include <unistd.h>
 
 #include "kt_elf.h"
+#include "perfmap.h"
+#include "rootfs.h"
 #include "usyms.h"
 
 #define PID_BUCKETS	 1024
 #define FILE_BUCKETS	 256
 #define MAX_MAPS	 65536U	      /* executable mappings kept per process */
-#define MAX_PERFMAP_SIZE (256U << 20) /* bytes */
-#define MAX_PERFMAP_SYMS (4U << 20)
+#define MAX_PERFMAP_MEM	 (128U << 20) /* all perf maps together, bytes */
 
 struct file_ent {
 	struct file_ent *next; /* hash chain */
@@ -46,17 +47,10 @@ struct umap {
 	char *name;	       /* basename or pseudo name like "[vdso]"; NULL if anonymous */
 };
 
-struct perf_sym {
-	uint64_t start, size;
-	const char *name;
-	uint32_t idx;
-};
-
-struct perfmap {
-	struct perf_sym *syms;
-	size_t n;
-	char *text;
-	off_t size; /* file size when read, to notice a JIT appending */
+/* A perf map replaced by a newer read: frames handed out may still point into it. */
+struct old_perfmap {
+	struct old_perfmap *next;
+	struct kt_perfmap *pm;
 };
 
 struct snapshot {
@@ -73,8 +67,10 @@ struct proc {
 	struct umap *maps;
 	size_t nmaps;
 	struct snapshot *old; /* earlier snapshots, newest first: frames may name them */
-	struct perfmap *pm;
+	struct kt_perfmap *pm;
+	off_t pm_size; /* file size when read, to notice a JIT appending */
 	bool pm_tried;
+	uint64_t start_time; /* field 22 of /proc/PID/stat: tells a reused pid from its first owner */
 	bool refreshed;
 };
 
@@ -84,6 +80,9 @@ struct kt_usyms {
 	char tmp_dir[PATH_MAX / 4];
 	struct proc *pids[PID_BUCKETS];
 	struct file_ent *files[FILE_BUCKETS];
+	struct old_perfmap *old_pms;
+	size_t pm_mem; /* bytes held by every perf map, against MAX_PERFMAP_MEM */
+	struct kt_usyms_stats stats;
 };
 
 static const char *base_name(const char *path)
@@ -124,15 +123,6 @@ int kt_usyms_new(const struct kt_usyms_opts *opts, struct kt_usyms **out)
 	return 0;
 }
 
-static void perfmap_free(struct perfmap *pm)
-{
-	if (!pm)
-		return;
-	free(pm->syms);
-	free(pm->text);
-	free(pm);
-}
-
 static void free_maps(struct umap *maps, size_t n)
 {
 	size_t i;
@@ -140,6 +130,13 @@ static void free_maps(struct umap *maps, size_t n)
 	for (i = 0; i < n; i++)
 		free(maps[i].name);
 	free(maps);
+}
+
+void kt_usyms_stats(const struct kt_usyms *us, struct kt_usyms_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (us)
+		*out = us->stats;
 }
 
 void kt_usyms_free(struct kt_usyms *us)
@@ -161,7 +158,7 @@ void kt_usyms_free(struct kt_usyms *us)
 				free_maps(o->maps, o->n);
 				free(o);
 			}
-			perfmap_free(p->pm);
+			kt_perfmap_free(p->pm);
 			free(p);
 		}
 	}
@@ -175,6 +172,13 @@ void kt_usyms_free(struct kt_usyms *us)
 			free(f->base);
 			free(f);
 		}
+	}
+	while (us->old_pms) {
+		struct old_perfmap *o = us->old_pms;
+
+		us->old_pms = o->next;
+		kt_perfmap_free(o->pm);
+		free(o);
 	}
 	free(us);
 }
@@ -193,31 +197,44 @@ static int path_fmt(char *buf, size_t len, const char *fmt, ...)
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-/* Open a debug candidate and keep it if it matches (CRC or build-id). */
-static struct kt_elf *try_debug(const char *path, const struct kt_elf *elf, bool by_crc)
+/*
+ * Open a debug candidate @path inside @root and keep it if it matches (CRC
+ * or build-id).
+ */
+static struct kt_elf *try_debug(const char *root, const char *path, const struct kt_elf *elf,
+				bool by_crc)
 {
 	struct kt_elf *dbg = NULL;
 	uint32_t crc;
+	int fd = kt_rootfs_open(root, path, 0);
 
-	if (by_crc && (kt_elf_file_crc32(path, &crc) || crc != elf->debuglink_crc))
+	if (fd < 0)
 		return NULL;
-	if (kt_elf_open(path, &dbg))
-		return NULL;
+	if (by_crc && (kt_elf_fd_crc32(fd, &crc) || crc != elf->debuglink_crc))
+		goto out;
+	if (kt_elf_open_fd(fd, &dbg))
+		goto out;
 	if (!by_crc && (dbg->build_id_len != elf->build_id_len ||
-			memcmp(dbg->build_id, elf->build_id, elf->build_id_len))) {
-		kt_elf_free(dbg);
-		return NULL;
-	}
-	if (!dbg->nsyms) {
-		kt_elf_free(dbg);
-		return NULL;
-	}
+			memcmp(dbg->build_id, elf->build_id, elf->build_id_len)))
+		goto drop;
+	if (!dbg->nsyms)
+		goto drop;
+	close(fd);
+	return dbg;
+drop:
+	kt_elf_free(dbg);
+	dbg = NULL;
+out:
+	close(fd);
 	return dbg;
 }
 
 /*
- * Find the separate debug file of @elf, mapped at @path in @pid. Each place
- * is tried under the process's root first, then on the host.
+ * Find the separate debug file of @elf, mapped at @path in @pid. Every
+ * place is looked up inside the process's root (a symlink there cannot
+ * point out of it: see rootfs.h); then the host's own debug directory is
+ * tried for the build-id and debug_dir/DIR/LINK names, which are the host
+ * administrator's files, never a path the process chose.
  */
 static struct kt_elf *find_debug(const struct kt_usyms *us, int pid, const char *path,
 				 const struct kt_elf *elf)
@@ -230,14 +247,14 @@ static struct kt_elf *find_debug(const struct kt_usyms *us, int pid, const char 
 	if (path_fmt(root, sizeof(root), "%s/%d/root", us->proc_dir, pid))
 		return NULL;
 	roots[0] = root;
-	roots[1] = "";
+	roots[1] = "/";
 	if (elf->build_id_len >= 2) {
 		for (i = 0; i < elf->build_id_len; i++)
 			snprintf(hex + 2 * i, 3, "%02x", elf->build_id[i]);
-		for (r = 0; r < 2 && !dbg; r++)
-			if (!path_fmt(cand, sizeof(cand), "%s%s/.build-id/%.2s/%s.debug", roots[r],
-				      us->debug_dir, hex, hex + 2))
-				dbg = try_debug(cand, elf, false);
+		if (!path_fmt(cand, sizeof(cand), "%s/.build-id/%.2s/%s.debug", us->debug_dir, hex,
+			      hex + 2))
+			for (r = 0; r < 2 && !dbg; r++)
+				dbg = try_debug(roots[r], cand, elf, false);
 	}
 	if (dbg || !elf->debuglink)
 		return dbg;
@@ -246,16 +263,13 @@ static struct kt_elf *find_debug(const struct kt_usyms *us, int pid, const char 
 		return NULL;
 	memcpy(dir, path, dlen - 1); /* without the trailing '/' */
 	dir[dlen - 1] = '\0';
-	for (r = 0; r < 2 && !dbg; r++) {
-		if (!path_fmt(cand, sizeof(cand), "%s%s/%s", roots[r], dir, elf->debuglink))
-			dbg = try_debug(cand, elf, true);
-		if (!dbg &&
-		    !path_fmt(cand, sizeof(cand), "%s%s/.debug/%s", roots[r], dir, elf->debuglink))
-			dbg = try_debug(cand, elf, true);
-		if (!dbg && !path_fmt(cand, sizeof(cand), "%s%s%s/%s", roots[r], us->debug_dir, dir,
-				      elf->debuglink))
-			dbg = try_debug(cand, elf, true);
-	}
+	if (!path_fmt(cand, sizeof(cand), "%s/%s", dir, elf->debuglink))
+		dbg = try_debug(root, cand, elf, true);
+	if (!dbg && !path_fmt(cand, sizeof(cand), "%s/.debug/%s", dir, elf->debuglink))
+		dbg = try_debug(root, cand, elf, true);
+	for (r = 0; r < 2 && !dbg; r++)
+		if (!path_fmt(cand, sizeof(cand), "%s%s/%s", us->debug_dir, dir, elf->debuglink))
+			dbg = try_debug(roots[r], cand, elf, true);
 	return dbg;
 }
 
@@ -273,8 +287,9 @@ static struct file_ent *open_file(struct kt_usyms *us, int pid, const char *path
 
 	/* "(deleted)": the path names another file, or nothing; use map_files */
 	if (path[0] == '/' && !strstr(path, " (deleted)") &&
-	    !path_fmt(buf, sizeof(buf), "%s/%d/root%s", us->proc_dir, pid, path))
-		fd = open(buf, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	    !path_fmt(buf, sizeof(buf), "%s/%d/root", us->proc_dir, pid))
+		fd = kt_rootfs_open(buf, path, 0);
+	/* the kernel's own link to the mapped file: nothing the process can redirect */
 	if (fd < 0 && !path_fmt(buf, sizeof(buf), "%s/%d/map_files/%s", us->proc_dir, pid, range))
 		fd = open(buf, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
@@ -315,6 +330,41 @@ static struct proc *find_proc(const struct kt_usyms *us, int pid)
 		if (p->pid == pid)
 			return p;
 	return NULL;
+}
+
+/*
+ * Field 22 of /proc/PID/stat, the start time in clock ticks since boot: a
+ * pid and its start time name one process, whatever reuses the pid later.
+ * 0 when it cannot be read. The comm (field 2) may hold spaces and ')', so
+ * the fields are counted from the last ')'.
+ */
+static uint64_t read_start_time(const struct kt_usyms *us, int pid)
+{
+	char path[PATH_MAX], buf[1024], *s, *save = NULL, *tok;
+	unsigned long long v = 0;
+	ssize_t n;
+	int fd, field;
+
+	if (path_fmt(path, sizeof(path), "%s/%d/stat", us->proc_dir, pid))
+		return 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	s = strrchr(buf, ')');
+	if (!s)
+		return 0;
+	/* field 3 (state) is the first token after ')' */
+	for (field = 3, tok = strtok_r(s + 1, " ", &save); tok && field < 22;
+	     tok = strtok_r(NULL, " ", &save))
+		field++;
+	if (tok)
+		v = strtoull(tok, NULL, 10);
+	return v;
 }
 
 /* The pid inside the innermost pid namespace, from the last NSpid field. */
@@ -420,19 +470,45 @@ static int read_maps(struct kt_usyms *us, struct proc *p)
 	return err;
 }
 
+static int refresh_maps(struct kt_usyms *us, struct proc *p);
+static void retire_perfmap(struct kt_usyms *us, struct proc *p);
+
+/*
+ * @p's pid now belongs to another process (it exited and the pid was
+ * reused): read everything again, keeping the old snapshot for the frames
+ * that point to it.
+ */
+static int reused(struct kt_usyms *us, struct proc *p, uint64_t start_time)
+{
+	us->stats.pids_reused++;
+	p->start_time = start_time;
+	read_status(us, p);
+	retire_perfmap(us, p);
+	p->pm_tried = false;
+	p->refreshed = false;
+	return refresh_maps(us, p);
+}
+
 int kt_usyms_add_pid(struct kt_usyms *us, int pid)
 {
 	struct proc *p;
+	uint64_t st;
 	int err;
 
 	if (!us || pid <= 0)
 		return -EINVAL;
-	if (find_proc(us, pid))
+	st = read_start_time(us, pid);
+	p = find_proc(us, pid);
+	if (p) {
+		if (st && p->start_time && st != p->start_time)
+			return reused(us, p, st);
 		return 0;
+	}
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
 	p->pid = pid;
+	p->start_time = st;
 	read_status(us, p);
 	err = read_maps(us, p);
 	if (err) {
@@ -485,142 +561,78 @@ int kt_usyms_refresh_pid(struct kt_usyms *us, int pid)
 	return p ? refresh_maps(us, p) : kt_usyms_add_pid(us, pid);
 }
 
-static int cmp_perf_sym(const void *a, const void *b)
-{
-	const struct perf_sym *x = a, *y = b;
-
-	if (x->start != y->start)
-		return x->start < y->start ? -1 : 1;
-	/* a JIT reuses addresses: the later line wins, so sort it first */
-	return x->idx > y->idx ? -1 : x->idx < y->idx;
-}
-
-/* Parse "START SIZE name" lines (hex) from @pm->text, in place. */
-static int perfmap_parse(struct perfmap *pm)
-{
-	char *line = pm->text, *nl, *end;
-	size_t cap = 0, k, i;
-	struct perf_sym *v;
-
-	for (; *line; line = nl) {
-		unsigned long long start, size;
-
-		nl = line + strcspn(line, "\n");
-		if (*nl)
-			*nl++ = '\0';
-		errno = 0;
-		start = strtoull(line, &end, 16);
-		if (errno || end == line || *end != ' ')
-			continue;
-		line = end + 1;
-		size = strtoull(line, &end, 16);
-		if (errno || end == line || *end != ' ' || !size || !end[1])
-			continue;
-		if (pm->n == cap) {
-			cap = cap ? cap * 2 : 256;
-			if (cap > MAX_PERFMAP_SYMS)
-				break;
-			v = realloc(pm->syms, cap * sizeof(*v));
-			if (!v)
-				return -ENOMEM;
-			pm->syms = v;
-		}
-		pm->syms[pm->n].start = start;
-		pm->syms[pm->n].size = size;
-		pm->syms[pm->n].name = end + 1;
-		pm->syms[pm->n].idx = (uint32_t)pm->n;
-		pm->n++;
-	}
-	if (!pm->n)
-		return 0;
-	qsort(pm->syms, pm->n, sizeof(*pm->syms), cmp_perf_sym);
-	for (i = 0, k = 0; i < pm->n; i++)
-		if (!k || pm->syms[k - 1].start != pm->syms[i].start)
-			pm->syms[k++] = pm->syms[i];
-	pm->n = k;
-	return 0;
-}
-
 /*
- * Open a perf map, refusing anything but a regular file owned by the
- * process's user or root: /tmp is world-writable, and a planted symlink to
- * a secret file must not end up printed as symbol names.
+ * Open a perf map inside @root, refusing anything but a regular file owned
+ * by the process's user or root: /tmp is world-writable, and a planted
+ * symlink to a secret file must not end up printed as symbol names.
  */
-static int perfmap_open(const char *path, uid_t uid, struct stat *st)
+static int perfmap_open(const char *root, const char *path, uid_t uid, struct stat *st)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW);
+	int fd = kt_rootfs_open(root, path, KT_ROOTFS_NOFOLLOW);
 
 	if (fd < 0)
-		return -errno;
-	if (fstat(fd, st) || !S_ISREG(st->st_mode) || (st->st_uid != uid && st->st_uid != 0) ||
-	    st->st_size > MAX_PERFMAP_SIZE) {
+		return fd;
+	if (fstat(fd, st) || (st->st_uid != uid && st->st_uid != 0)) {
 		close(fd);
 		return -EPERM;
 	}
 	return fd;
 }
 
-static void perfmap_load(const struct kt_usyms *us, struct proc *p)
+/* Keep @p's perf map until kt_usyms_free() or kt_usyms_trim(): frames may point into it. */
+static void retire_perfmap(struct kt_usyms *us, struct proc *p)
 {
-	char a[PATH_MAX], b[PATH_MAX];
-	struct perfmap *pm = NULL;
-	struct stat st;
-	size_t got = 0;
-	int fd = -1;
+	struct old_perfmap *old;
 
-	if (!path_fmt(a, sizeof(a), "%s/%d/root/tmp/perf-%d.map", us->proc_dir, p->pid, p->nspid))
-		fd = perfmap_open(a, p->uid, &st);
-	if (fd < 0 && !path_fmt(b, sizeof(b), "%s/perf-%d.map", us->tmp_dir, p->pid))
-		fd = perfmap_open(b, p->uid, &st);
-	if (fd < 0)
+	if (!p->pm)
 		return;
-	if (p->pm && p->pm->size == st.st_size)
-		goto out; /* unchanged */
-	pm = calloc(1, sizeof(*pm));
-	if (!pm)
-		goto out;
-	pm->size = st.st_size;
-	pm->text = malloc((size_t)st.st_size + 1);
-	if (!pm->text)
-		goto out;
-	while (got < (size_t)st.st_size) {
-		ssize_t r = read(fd, pm->text + got, (size_t)st.st_size - got);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		got += (size_t)r;
+	old = calloc(1, sizeof(*old));
+	if (!old) {
+		/* a small leak would be worse than a lost JIT name: drop it now */
+		us->pm_mem -= p->pm->mem;
+		kt_perfmap_free(p->pm);
+	} else {
+		old->pm = p->pm;
+		old->next = us->old_pms;
+		us->old_pms = old;
 	}
-	pm->text[got] = '\0';
-	if (perfmap_parse(pm))
-		goto out;
-	perfmap_free(p->pm);
-	p->pm = pm;
-	pm = NULL;
-out:
-	perfmap_free(pm);
-	close(fd);
+	p->pm = NULL;
+	p->pm_size = 0;
 }
 
-static const struct perf_sym *perfmap_lookup(const struct perfmap *pm, uint64_t addr)
+static void perfmap_load(struct kt_usyms *us, struct proc *p)
 {
-	size_t lo = 0, hi;
+	char root[PATH_MAX], a[64], b[PATH_MAX];
+	struct kt_perfmap *pm = NULL;
+	struct stat st;
+	int fd = -1;
 
-	if (!pm || !pm->n)
-		return NULL;
-	hi = pm->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (pm->syms[mid].start <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
+	if (!path_fmt(root, sizeof(root), "%s/%d/root", us->proc_dir, p->pid) &&
+	    !path_fmt(a, sizeof(a), "/tmp/perf-%d.map", p->nspid))
+		fd = perfmap_open(root, a, p->uid, &st);
+	if (fd < 0 && !path_fmt(b, sizeof(b), "%s/perf-%d.map", us->tmp_dir, p->pid))
+		fd = perfmap_open("/", b, p->uid, &st);
+	if (fd < 0)
+		return;
+	if (p->pm && p->pm_size == st.st_size)
+		goto out; /* unchanged */
+	if (us->pm_mem >= MAX_PERFMAP_MEM) {
+		us->stats.perfmaps_skipped++;
+		goto out;
 	}
-	if (!lo || addr - pm->syms[lo - 1].start >= pm->syms[lo - 1].size)
-		return NULL;
-	return &pm->syms[lo - 1];
+	if (kt_perfmap_read_fd(fd, &pm))
+		goto out;
+	if (pm->truncated) {
+		us->stats.perfmaps_truncated++;
+		us->stats.perfmap_lines_dropped += pm->dropped;
+		us->stats.last_truncated_pid = p->pid;
+	}
+	retire_perfmap(us, p);
+	us->pm_mem += pm->mem;
+	p->pm = pm;
+	p->pm_size = st.st_size;
+out:
+	close(fd);
 }
 
 static const struct umap *find_map(const struct proc *p, uint64_t addr)
@@ -670,7 +682,7 @@ found:
 
 int kt_usyms_resolve(struct kt_usyms *us, int pid, uint64_t addr, struct kt_frame *fr)
 {
-	const struct perf_sym *ps;
+	const struct kt_perfmap_sym *ps;
 	const struct umap *m;
 	struct proc *p;
 	int err;
@@ -703,12 +715,12 @@ int kt_usyms_resolve(struct kt_usyms *us, int pid, uint64_t addr, struct kt_fram
 		fr->offset = addr - m->start;
 	}
 	/* no ELF here: JIT code, if the runtime wrote a perf map */
-	ps = perfmap_lookup(p->pm, addr);
+	ps = kt_perfmap_lookup(p->pm, addr);
 	if (!ps && (!p->pm_tried || p->pm)) {
 		/* first time, or the JIT may have appended since */
 		p->pm_tried = true;
 		perfmap_load(us, p);
-		ps = perfmap_lookup(p->pm, addr);
+		ps = kt_perfmap_lookup(p->pm, addr);
 	}
 	if (!ps)
 		return -ENOENT;

@@ -49,13 +49,24 @@ struct kt_usyms_opts {
 
 struct kt_usyms;
 
+/* What was cut or refused, so that the caller can report it. */
+struct kt_usyms_stats {
+	uint64_t perfmaps_truncated;	/* perf maps read only in part (over a cap: see perfmap.h) */
+	uint64_t perfmap_lines_dropped; /* their entries that were not kept */
+	uint64_t perfmaps_skipped;	/* not read: all perf maps together are at their budget */
+	int last_truncated_pid;
+	uint64_t pids_reused; /* pids seen again with another start time */
+};
+
 /* @opts may be NULL for the defaults. Returns 0 or -errno. */
 int kt_usyms_new(const struct kt_usyms_opts *opts, struct kt_usyms **out);
 void kt_usyms_free(struct kt_usyms *us);
 
 /*
  * Snapshot the mappings of @pid now and open its files. Does nothing if the
- * pid is already known. Returns 0, or -errno (e.g. -ENOENT: the process is gone).
+ * pid is already known as the same process; a pid whose start time (field
+ * 22 of /proc/PID/stat) changed belongs to a new process and is read again.
+ * Returns 0, or -errno (e.g. -ENOENT: the process is gone).
  */
 int kt_usyms_add_pid(struct kt_usyms *us, int pid);
 
@@ -68,5 +79,8 @@ int kt_usyms_refresh_pid(struct kt_usyms *us, int pid);
  * another -errno.
  */
 int kt_usyms_resolve(struct kt_usyms *us, int pid, uint64_t addr, struct kt_frame *frame);
+
+/* Counters of what was cut, since kt_usyms_new(). */
+void kt_usyms_stats(const struct kt_usyms *us, struct kt_usyms_stats *out);
 
 #endif /* KT_USYMS_H */

@@ -46,9 +46,19 @@ add_custom_command(
 	WORKING_DIRECTORY ${KT_FIXTURE_DIR}
 	COMMENT "Building stripped symbolization fixtures"
 	VERBATIM)
+# A stripped static binary (it runs in an empty chroot) whose symbols are only
+# in a separate debug file found by build-id.
+add_custom_command(
+	OUTPUT ${KT_FIXTURE_DIR}/ktfix_static_nolink ${KT_FIXTURE_DIR}/ktfix_static.debug
+	COMMAND ${CMAKE_OBJCOPY} --only-keep-debug ktfix_static ktfix_static.debug
+	COMMAND ${CMAKE_OBJCOPY} --strip-all ktfix_static ktfix_static_nolink
+	DEPENDS ${KT_FIXTURE_DIR}/ktfix_static
+	WORKING_DIRECTORY ${KT_FIXTURE_DIR}
+	COMMENT "Building the stripped static symbolization fixture"
+	VERBATIM)
 add_custom_target(kt_sym_fixtures ALL
 	DEPENDS ${KT_FIXTURE_DIR}/libktfixlib.so ${KT_FIXTURE_DIR}/ktfix_nopie
-		${KT_FIXTURE_DIR}/ktfix_stripped)
+		${KT_FIXTURE_DIR}/ktfix_stripped ${KT_FIXTURE_DIR}/ktfix_static_nolink)
 
 # The tests themselves (test_elf.c, test_syms.c, test_flamegraph.c) are built
 # and registered, with ASan+UBSan variants, by test/CMakeLists.txt like every

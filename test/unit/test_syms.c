@@ -31,6 +31,7 @@
 #include "kt_elf.h"
 #include "kt_test.h"
 #include "ksyms.h"
+#include "rootfs.h"
 #include "stacks.h"
 #include "usyms.h"
 
@@ -459,6 +460,152 @@ static void test_perfmap(void)
 	stop(&c);
 }
 
+/*
+ * A pid reused by another process: kt_usyms_add_pid() notices the new start
+ * time and reads the new process, instead of naming its addresses with the
+ * old one's symbols. Staged like test_refresh, with a proc directory whose
+ * PID entry points first to one process, then to another.
+ */
+static void test_pid_reuse(void)
+{
+	struct kt_usyms_opts o = { .tmp_dir = tmpdir, .debug_dir = path2(tmpdir, "debugroot") };
+	char procdir[1024], entry[4096], target[64];
+	struct kt_usyms *us = NULL;
+	struct child a, b, b_as_a;
+	struct kt_usyms_stats stats;
+	struct kt_frame fr;
+
+	snprintf(procdir, sizeof(procdir), "%s/proc", tmpdir);
+	CHECK(mkdir(procdir, 0700) == 0);
+	o.proc_dir = procdir;
+	CHECK(kt_usyms_new(&o, &us) == 0);
+	CHECK(start(&a, path2(fixdir, "ktfix_pie"), PLAIN, NULL) == 0);
+	usleep(30 * 1000); /* start times count clock ticks (10 ms): b must start in a later one */
+	CHECK(start(&b, path2(fixdir, "ktfix_nopie"), PLAIN, NULL) == 0);
+	snprintf(entry, sizeof(entry), "%s/%d", procdir, a.pid);
+	snprintf(target, sizeof(target), "/proc/%d", a.pid);
+	CHECK(symlink(target, entry) == 0);
+	CHECK(kt_usyms_add_pid(us, a.pid) == 0);
+	check_child(us, &a, "before the pid is reused");
+	/* spend the one re-read a miss gets: only the start time can tell */
+	CHECK(kt_usyms_resolve(us, a.pid, 1, &fr) != 0);
+
+	/* a exits, b gets its pid: the start time differs */
+	CHECK(unlink(entry) == 0);
+	snprintf(target, sizeof(target), "/proc/%d", b.pid);
+	CHECK(symlink(target, entry) == 0);
+	CHECK(kt_usyms_add_pid(us, a.pid) == 0);
+	b_as_a = b;
+	b_as_a.pid = a.pid;
+	check_child(us, &b_as_a, "after the pid is reused");
+	kt_usyms_stats(us, &stats);
+	CHECK(stats.pids_reused == 1);
+	/* the same process announced again is not read again */
+	CHECK(kt_usyms_add_pid(us, a.pid) == 0);
+	kt_usyms_stats(us, &stats);
+	CHECK(stats.pids_reused == 1);
+
+	unlink(entry);
+	rmdir(procdir);
+	kt_usyms_free(us);
+	stop(&b);
+	stop(&a);
+}
+
+/* mkdir -p */
+static void mkdirs(const char *path)
+{
+	char buf[4096];
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *s = buf + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		mkdir(buf, 0755);
+		*s = '/';
+	}
+	mkdir(buf, 0755);
+}
+
+/*
+ * #21: a stripped binary in a chroot whose build-id debug file is a symlink
+ * to a host file is not symbolized from the host file (the link is resolved
+ * inside the chroot, where its target does not exist), with openat2() and
+ * with the walk of older kernels; a real debug file inside the chroot is
+ * used, and so is a link that stays inside it.
+ */
+static void test_chroot_debug(void)
+{
+	char root[1024], dir[2048], file[2200], host[1024], hex[41];
+	struct kt_elf *e = NULL;
+	struct kt_usyms *us;
+	struct kt_frame fr;
+	struct child c;
+	int i, walk, err;
+
+	CHECK(kt_elf_open(path2(fixdir, "ktfix_static_nolink"), &e) == 0);
+	if (!e || e->build_id_len != 20) {
+		kt_elf_free(e);
+		return;
+	}
+	for (i = 0; i < 20; i++)
+		snprintf(hex + 2 * i, 3, "%02x", e->build_id[i]);
+	kt_elf_free(e);
+	snprintf(root, sizeof(root), "%s/chroot2", tmpdir);
+	/* the host copy of the debug file, outside the chroot */
+	snprintf(host, sizeof(host), "%s/host.debug", tmpdir);
+	CHECK(copy_file(path2(fixdir, "ktfix_static.debug"), host) == 0);
+	/* the debug directory new_usyms() names, as seen inside the chroot */
+	snprintf(dir, sizeof(dir), "%s%s/debugroot/.build-id/%.2s", root, tmpdir, hex);
+	mkdirs(dir);
+	snprintf(file, sizeof(file), "%s/%s.debug", dir, hex + 2);
+	CHECK(symlink(host, file) == 0);
+	CHECK(copy_file(path2(fixdir, "ktfix_static_nolink"), path2(root, "ktfix")) == 0);
+	err = start(&c, NULL, CHROOT, root);
+	if (err == 77) {
+		printf("skip: chroot debug test (chroot failed)\n");
+		goto out;
+	}
+	CHECK(err == 0);
+	for (walk = 0; walk < 2; walk++) {
+		kt_rootfs_force_walk(walk);
+		us = new_usyms();
+		err = kt_usyms_resolve(us, c.pid, c.fn[0].addr, &fr);
+		CHECK(err != 0 && !fr.sym, "walk %d: %s resolved to %s through a link to the host",
+		      walk, c.fn[0].name, fr.sym ? fr.sym : "");
+		kt_usyms_free(us);
+	}
+	/* a link that stays inside the chroot is followed */
+	CHECK(copy_file(host, path2(root, "real.debug")) == 0);
+	CHECK(unlink(file) == 0);
+	CHECK(symlink("/real.debug", file) == 0);
+	for (walk = 0; walk < 2; walk++) {
+		kt_rootfs_force_walk(walk);
+		us = new_usyms();
+		check_child(us, &c, walk ? "chroot debug link (walk)" : "chroot debug link");
+		kt_usyms_free(us);
+	}
+	/* and the real file in place */
+	CHECK(unlink(file) == 0);
+	CHECK(rename(path2(root, "real.debug"), file) == 0);
+	us = new_usyms();
+	check_child(us, &c, "chroot debug file");
+	kt_usyms_free(us);
+	kt_rootfs_force_walk(false);
+	stop(&c);
+out:
+	unlink(file);
+	unlink(host);
+	unlink(path2(root, "ktfix"));
+	unlink(path2(root, "real.debug"));
+	/* remove the directories made above, deepest first */
+	snprintf(dir, sizeof(dir), "%s%s/debugroot/.build-id/%.2s", root, tmpdir, hex);
+	while (strlen(dir) > strlen(root) && !rmdir(dir))
+		*strrchr(dir, '/') = '\0';
+	rmdir(root);
+}
+
 /* A static binary in a chroot, with its perf map in the chroot's /tmp. */
 static void test_chroot(void)
 {
@@ -535,9 +682,11 @@ int main(int argc, char **argv)
 	test_debug_dirs();
 	test_exited();
 	test_refresh();
+	test_pid_reuse();
 	test_perfmap();
 	if (geteuid() == 0) {
 		test_chroot();
+		test_chroot_debug();
 		test_mountns();
 	} else {
 		printf("skip: chroot and mount namespace tests need root\n");
