@@ -17,12 +17,12 @@
 
 #include "kt_elf.h"
 
-#define MAX_STRTAB    (256U << 20) /* a string table larger than this is refused */
-#define MAX_SHSTRTAB  (16U << 20)
+#define MAX_SHSTRTAB  (1U << 20)
 #define MAX_NOTE      (1U << 20)
 #define MAX_DEBUGLINK 4096U
 #define MAX_SCAN_SYMS (16U << 20) /* symbol entries examined per table */
 #define SYM_CHUNK     4096U
+#define NAME_WINDOW   (1U << 20) /* bytes of a string table read at a time */
 
 struct src {
 	int fd; /* -1 for memory */
@@ -37,6 +37,7 @@ struct tmp_sym {
 	const char *name;
 	uint32_t rank;
 	uint32_t idx;
+	uint32_t name_off; /* st_name, until the name is copied */
 };
 
 struct collect {
@@ -178,7 +179,108 @@ static int collect_push(struct collect *c, const struct tmp_sym *t)
 	return 0;
 }
 
-/* Read one symbol table (@which: 0 .symtab, 1 .dynsym) and its string table. */
+static int cmp_name_off(const void *a, const void *b)
+{
+	const struct tmp_sym *x = a, *y = b;
+
+	return x->name_off < y->name_off ? -1 : x->name_off > y->name_off;
+}
+
+/*
+ * Copy the names of the symbols v[0..*n) out of the string table at
+ * @stroff (@strsz bytes) into one exact-size buffer (*out), and drop the
+ * symbols whose name is empty or does not fit KT_ELF_MAX_NAMES. The string
+ * table is never held whole: it is read NAME_WINDOW bytes at a time, and
+ * only where names are, so a huge (e.g. sparse) table costs no memory.
+ */
+static int copy_names(struct kt_elf *elf, const struct src *s, uint64_t stroff, uint64_t strsz,
+		      struct tmp_sym *v, size_t *n, char **out)
+{
+	uint64_t win_off = 0, win_len = 0, last_off = UINT64_MAX;
+	size_t i, k = 0, used = 0, cap = 0, last_at = 0;
+	char *win = NULL, *names = NULL;
+	int err = 0;
+
+	*out = NULL;
+	if (stroff > s->size || strsz > s->size - stroff)
+		return -EINVAL;
+	if (!*n)
+		return 0;
+	qsort(v, *n, sizeof(*v), cmp_name_off);
+	win = malloc(NAME_WINDOW + KT_ELF_MAX_NAME + 1);
+	if (!win)
+		return -ENOMEM;
+	for (i = 0; i < *n; i++) {
+		uint64_t off = v[i].name_off, rel;
+		size_t len;
+
+		if (off == last_off) { /* aliases often share a name */
+			v[i].name = (const char *)(uintptr_t)last_at;
+			v[k++] = v[i];
+			continue;
+		}
+		if (!win_len || off < win_off || off - win_off >= NAME_WINDOW) {
+			win_off = off;
+			win_len = strsz - off;
+			if (win_len > NAME_WINDOW + KT_ELF_MAX_NAME)
+				win_len = NAME_WINDOW + KT_ELF_MAX_NAME;
+			err = src_read(s, stroff + off, win, (size_t)win_len);
+			if (err)
+				goto out;
+		}
+		rel = off - win_off;
+		len = strnlen(win + rel, (size_t)(win_len - rel));
+		if (len > KT_ELF_MAX_NAME)
+			len = KT_ELF_MAX_NAME; /* cut, still a useful name */
+		if (!len)
+			continue;
+		if (used + len + 1 > KT_ELF_MAX_NAMES) {
+			elf->truncated = true;
+			continue;
+		}
+		if (used + len + 1 > cap) {
+			size_t ncap = cap ? cap * 2 : 65536;
+			char *p;
+
+			while (ncap < used + len + 1)
+				ncap *= 2;
+			p = realloc(names, ncap);
+			if (!p) {
+				err = -ENOMEM;
+				goto out;
+			}
+			names = p;
+			cap = ncap;
+		}
+		memcpy(names + used, win + rel, len);
+		names[used + len] = '\0';
+		last_off = off;
+		last_at = used;
+		v[i].name = (const char *)(uintptr_t)used;
+		v[k++] = v[i];
+		used += len + 1;
+	}
+	*n = k;
+	if (names && used < cap) {
+		char *p = realloc(names, used); /* give back the slack */
+
+		if (p)
+			names = p;
+	}
+	for (i = 0; i < k; i++)
+		v[i].name = names + (uintptr_t)v[i].name;
+	*out = names;
+	names = NULL;
+out:
+	free(names);
+	free(win);
+	return err;
+}
+
+/*
+ * Read one symbol table (@which: 0 .symtab, 1 .dynsym) and the names of its
+ * function symbols.
+ */
 static int read_symtab(struct kt_elf *elf, const struct src *s, const Elf64_Shdr *shdrs, size_t nsh,
 		       size_t idx, int which, struct collect *c)
 {
@@ -186,7 +288,7 @@ static int read_symtab(struct kt_elf *elf, const struct src *s, const Elf64_Shdr
 	const Elf64_Shdr *strsh;
 	Elf64_Sym *chunk = NULL;
 	uint64_t count, i, strsz;
-	size_t start = c->n;
+	size_t start = c->n, n;
 	char *strs = NULL;
 	bool full = false;
 	int err = 0;
@@ -202,23 +304,22 @@ static int read_symtab(struct kt_elf *elf, const struct src *s, const Elf64_Shdr
 	strsz = strsh->sh_size;
 	if (sh->sh_offset > s->size || sh->sh_size > s->size - sh->sh_offset)
 		return -EINVAL;
-	err = src_read_alloc(s, strsh->sh_offset, strsz, MAX_STRTAB, &strs);
-	if (err)
-		return err;
+	if (strsh->sh_offset > s->size || strsz > s->size - strsh->sh_offset)
+		return -EINVAL;
 	count = sh->sh_size / sizeof(Elf64_Sym);
-	if (count > MAX_SCAN_SYMS)
+	if (count > MAX_SCAN_SYMS) {
 		count = MAX_SCAN_SYMS;
-	chunk = malloc(SYM_CHUNK * sizeof(*chunk));
-	if (!chunk) {
-		err = -ENOMEM;
-		goto out;
+		elf->truncated = true;
 	}
+	chunk = malloc(SYM_CHUNK * sizeof(*chunk));
+	if (!chunk)
+		return -ENOMEM;
 	for (i = 0; i < count && !err && !full; i += SYM_CHUNK) {
-		size_t n = count - i < SYM_CHUNK ? (size_t)(count - i) : SYM_CHUNK;
+		size_t cn = count - i < SYM_CHUNK ? (size_t)(count - i) : SYM_CHUNK;
 		size_t j;
 
-		err = src_read(s, sh->sh_offset + i * sizeof(Elf64_Sym), chunk, n * sizeof(*chunk));
-		for (j = 0; j < n && !err && !full; j++) {
+		err = src_read(s, sh->sh_offset + i * sizeof(Elf64_Sym), chunk, cn * sizeof(*chunk));
+		for (j = 0; j < cn && !err && !full; j++) {
 			const Elf64_Sym *sym = &chunk[j];
 			unsigned int type = ELF64_ST_TYPE(sym->st_info);
 			struct tmp_sym t;
@@ -227,7 +328,7 @@ static int read_symtab(struct kt_elf *elf, const struct src *s, const Elf64_Shdr
 				continue;
 			if (sym->st_shndx == SHN_UNDEF || !sym->st_value)
 				continue;
-			if (sym->st_name == 0 || sym->st_name >= strsz || !strs[sym->st_name])
+			if (sym->st_name == 0 || sym->st_name >= strsz)
 				continue;
 			t.addr = sym->st_value;
 			t.size = sym->st_size;
@@ -238,7 +339,8 @@ static int read_symtab(struct kt_elf *elf, const struct src *s, const Elf64_Shdr
 				if (t.addr >= sec->sh_addr && t.addr - sec->sh_addr < sec->sh_size)
 					t.size = sec->sh_size - (t.addr - sec->sh_addr);
 			}
-			t.name = strs + sym->st_name;
+			t.name = NULL;
+			t.name_off = sym->st_name;
 			t.rank = (uint32_t)which * 4 +
 				 (ELF64_ST_BIND(sym->st_info) == STB_GLOBAL ? 0 : 1) +
 				 (sym->st_size ? 0 : 2);
@@ -247,23 +349,27 @@ static int read_symtab(struct kt_elf *elf, const struct src *s, const Elf64_Shdr
 			if (err == -E2BIG) {
 				err = 0; /* keep what fits */
 				full = true;
+				elf->truncated = true;
 			}
 		}
 	}
-	if (!err) {
-		elf->strs[which] = strs;
-		strs = NULL;
-		if (which == 0)
-			elf->has_symtab = true;
-		else
-			elf->has_dynsym = true;
-	}
-out:
-	if (err)
-		c->n = start; /* those names pointed into strs */
 	free(chunk);
-	free(strs);
-	return err;
+	if (!err) {
+		n = c->n - start;
+		err = copy_names(elf, s, strsh->sh_offset, strsz, c->v + start, &n, &strs);
+		if (!err)
+			c->n = start + n;
+	}
+	if (err) {
+		c->n = start;
+		return err;
+	}
+	elf->strs[which] = strs;
+	if (which == 0)
+		elf->has_symtab = true;
+	else
+		elf->has_dynsym = true;
+	return 0;
 }
 
 static int cmp_tmp_sym(const void *a, const void *b)

@@ -24,8 +24,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * Bounds: what one file can cost is KT_ELF_MAX_SYMS symbols (40 bytes each
+ * while collecting, 24 kept) and KT_ELF_MAX_NAMES bytes of names, about
+ * 200 MB at worst; a file's string tables are never read whole (names are
+ * copied out a window at a time), so their declared size costs nothing.
+ * Real binaries stay far below (a 200 MB browser: ~1 M symbols, ~60 MB names).
+ */
 #define KT_ELF_MAX_FILE	    (4ULL << 30) /* larger files are refused */
-#define KT_ELF_MAX_SYMS	    (4U << 20)	 /* symbols kept per file */
+#define KT_ELF_MAX_SYMS	    (2U << 20)	 /* symbols kept per file */
+#define KT_ELF_MAX_NAMES    (64U << 20)	 /* bytes of symbol names kept per file */
+#define KT_ELF_MAX_NAME	    4096U	 /* a longer name is cut */
 #define KT_ELF_MAX_SECTIONS 65536U
 #define KT_ELF_MAX_SEGMENTS 4096U
 #define KT_ELF_MAX_BUILD_ID 64U
@@ -52,11 +61,12 @@ struct kt_elf {
 	size_t nsyms;
 	bool has_symtab; /* a (non-empty) .symtab was found */
 	bool has_dynsym; /* a (non-empty) .dynsym was found */
+	bool truncated;	 /* symbols or names were dropped at a cap above */
 	char *debuglink; /* .gnu_debuglink file name, or NULL */
 	uint32_t debuglink_crc;
 	uint8_t build_id[KT_ELF_MAX_BUILD_ID];
 	size_t build_id_len; /* 0 when there is no NT_GNU_BUILD_ID note */
-	char *strs[2];	     /* string tables the symbol names point into */
+	char *strs[2];	     /* the names of the function symbols, which point into them */
 };
 
 /* Parse the ELF file at @path. Returns 0 or a negative errno. */

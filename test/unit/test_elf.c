@@ -15,7 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "kt_elf.h"
@@ -357,6 +359,115 @@ static void test_not_elf(void)
 	rmdir(dir);
 }
 
+/*
+ * #21: a size bomb. A sparse file declares a 200 MB string table (and a
+ * 100 MB .dynsym of zeros); one real function symbol names a string deep
+ * inside the table. The reader must find the symbol without holding the
+ * table: a child process parses the file and its peak RSS may grow by at
+ * most 48 MB (main read the whole table: 200 MB and more).
+ */
+#define BOMB_STRSZ  (200ULL << 20)
+#define BOMB_NAMEAT (150ULL << 20)
+#define BOMB_DYNSZ  (100ULL << 20)
+
+static int write_bomb(const char *path)
+{
+	Elf64_Ehdr eh = {0};
+	Elf64_Shdr sh[4] = {{0}};
+	Elf64_Sym sym[2] = {{0}};
+	static const char name[] = "bomb_func";
+	uint64_t stroff = 1 << 20, dynoff = stroff + BOMB_STRSZ;
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600), err = -1;
+
+	if (fd < 0)
+		return -1;
+	memcpy(eh.e_ident, ELFMAG, SELFMAG);
+	eh.e_ident[EI_CLASS] = ELFCLASS64;
+	eh.e_ident[EI_DATA] = ELFDATA2LSB;
+	eh.e_ident[EI_VERSION] = EV_CURRENT;
+	eh.e_type = ET_DYN;
+	eh.e_machine = EM_X86_64;
+	eh.e_version = EV_CURRENT;
+	eh.e_ehsize = sizeof(eh);
+	eh.e_shoff = 4096;
+	eh.e_shentsize = sizeof(Elf64_Shdr);
+	eh.e_shnum = 4;
+	eh.e_shstrndx = SHN_UNDEF;
+	sh[1].sh_type = SHT_SYMTAB;
+	sh[1].sh_offset = 8192;
+	sh[1].sh_size = sizeof(sym);
+	sh[1].sh_link = 2;
+	sh[1].sh_entsize = sizeof(Elf64_Sym);
+	sh[2].sh_type = SHT_STRTAB;
+	sh[2].sh_offset = stroff;
+	sh[2].sh_size = BOMB_STRSZ;
+	sh[3].sh_type = SHT_DYNSYM;
+	sh[3].sh_offset = dynoff;
+	sh[3].sh_size = BOMB_DYNSZ;
+	sh[3].sh_link = 2;
+	sh[3].sh_entsize = sizeof(Elf64_Sym);
+	sym[1].st_name = (uint32_t)BOMB_NAMEAT;
+	sym[1].st_info = ELF64_ST_INFO(STB_GLOBAL, STT_FUNC);
+	sym[1].st_shndx = 1;
+	sym[1].st_value = 0x1000;
+	sym[1].st_size = 0x10;
+	if (pwrite(fd, &eh, sizeof(eh), 0) != sizeof(eh) ||
+	    pwrite(fd, sh, sizeof(sh), 4096) != sizeof(sh) ||
+	    pwrite(fd, sym, sizeof(sym), 8192) != sizeof(sym) ||
+	    pwrite(fd, name, sizeof(name), (off_t)(stroff + BOMB_NAMEAT)) != sizeof(name) ||
+	    ftruncate(fd, (off_t)(dynoff + BOMB_DYNSZ)))
+		goto out;
+	err = 0;
+out:
+	close(fd);
+	return err;
+}
+
+static void test_size_bomb(void)
+{
+	char path[] = "/tmp/kt_elf_bombXXXXXX";
+	int fd = mkstemp(path), st = 0;
+	pid_t pid;
+
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return;
+	close(fd);
+	CHECK(write_bomb(path) == 0);
+	pid = fork();
+	if (pid == 0) {
+		struct kt_elf *e = NULL;
+		struct rusage before, after;
+		uint64_t off = 0;
+		const struct kt_elf_sym *sym;
+		long grew;
+
+		getrusage(RUSAGE_SELF, &before);
+		if (kt_elf_open(path, &e)) {
+			fprintf(stderr, "size bomb: not parsed\n");
+			_exit(1);
+		}
+		getrusage(RUSAGE_SELF, &after);
+		grew = after.ru_maxrss - before.ru_maxrss; /* KiB */
+		sym = kt_elf_lookup(e, 0x1004, &off);
+		if (!sym || strcmp(sym->name, "bomb_func") || off != 4) {
+			fprintf(stderr, "size bomb: the symbol was not found\n");
+			_exit(1);
+		}
+		if (grew > 48 * 1024) {
+			fprintf(stderr, "size bomb: peak RSS grew by %ld KiB parsing it\n", grew);
+			_exit(1);
+		}
+		kt_elf_free(e);
+		_exit(0);
+	}
+	CHECK(pid > 0);
+	if (pid > 0)
+		waitpid(pid, &st, 0);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the size bomb test failed");
+	unlink(path);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -366,6 +477,7 @@ int main(int argc, char **argv)
 	fixdir = argv[1];
 	test_fixtures();
 	test_not_elf();
+	test_size_bomb();
 	test_corpus("libktfixlib.so");
 	test_corpus("ktfix_stripped");
 	test_corpus("ktfix_nopie");
