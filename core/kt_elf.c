@@ -356,7 +356,7 @@ static int read_symtab(struct kt_elf *elf, const struct src *s, const Elf64_Shdr
 	free(chunk);
 	if (!err) {
 		n = c->n - start;
-		err = copy_names(elf, s, strsh->sh_offset, strsz, c->v + start, &n, &strs);
+		err = n ? copy_names(elf, s, strsh->sh_offset, strsz, c->v + start, &n, &strs) : 0;
 		if (!err)
 			c->n = start + n;
 	}

@@ -13,6 +13,7 @@
 #include "ksyms.h"
 #include "kt_stacks.bpf.h"
 #include "output.h"
+#include "perfmap.h"
 #include "stackcol.h"
 #include "stacks.h"
 #include "stacks_out.h"
@@ -25,6 +26,7 @@ struct kt_stackcol {
 	struct kt_ksyms *ks; /* read on first use: see kernel_syms() */
 	bool ks_tried;
 	struct kt_usyms *us;
+	struct kt_usyms_stats us_seen; /* what was already reported */
 	struct kt_stacks *st;
 	int stacks_fd, errors_fd;
 	uint64_t *ips;
@@ -353,6 +355,26 @@ static void report_errors(struct kt_stackcol *sc)
 			   "none needed for a few (a task without user memory, e.g. exiting)");
 }
 
+/* Say what symbolization had to cut since the last report (perf maps over their caps). */
+static void report_cuts(struct kt_stackcol *sc)
+{
+	struct kt_usyms_stats now;
+
+	kt_usyms_stats(sc->us, &now);
+	if (now.perfmaps_truncated > sc->us_seen.perfmaps_truncated)
+		kt_warn("the perf map of pid %d is larger than ktrace reads (%u entries, %llu MB): "
+			"%llu of its entries were not read, JIT frames past them show as [unknown]",
+			now.last_truncated_pid, KT_PERFMAP_MAX_SYMS,
+			(unsigned long long)(KT_PERFMAP_MAX_BYTES >> 20),
+			(unsigned long long)(now.perfmap_lines_dropped -
+					     sc->us_seen.perfmap_lines_dropped));
+	if (now.perfmaps_skipped > sc->us_seen.perfmaps_skipped)
+		kt_warn("%llu perf map(s) were not read: the perf maps already read hold ktrace's "
+			"budget for them; JIT frames of those processes show as [unknown]",
+			(unsigned long long)(now.perfmaps_skipped - sc->us_seen.perfmaps_skipped));
+	sc->us_seen = now;
+}
+
 static int write_svg(struct kt_stackcol *sc)
 {
 	struct kt_flamegraph_opts fo = { sc->o->svg_title, sc->o->svg_unit, KT_FLAMEGRAPH_AUTO, 0 };
@@ -384,6 +406,7 @@ int kt_stackcol_report(struct kt_stackcol *sc, bool final)
 		kt_err("symbolizing stacks failed: %s", strerror(-err));
 		return err;
 	}
+	report_cuts(sc);
 	kt_stacks_sort(sc->st);
 	if (sc->ctx->o.timestamp)
 		kt_out_time_line(sc->ctx->out);

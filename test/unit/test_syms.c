@@ -450,6 +450,23 @@ static void test_perfmap(void)
 		CHECK(kt_usyms_resolve(us, c.pid, 0x20000010, &fr) == -ENOENT);
 		kt_usyms_free(us);
 	}
+	/* a size bomb: 100 MB, mostly a hole. Read up to the cap, and the cut is counted */
+	{
+		struct kt_usyms_stats stats;
+		int fd;
+
+		unlink(path2(tmpdir, name)); /* owned by another user above */
+		CHECK(write_file(path2(tmpdir, name), "20000000 100 jit_one\n") == 0);
+		fd = open(path2(tmpdir, name), O_WRONLY);
+		CHECK(fd >= 0 && ftruncate(fd, 100 << 20) == 0);
+		close(fd);
+		us = new_usyms();
+		CHECK(kt_usyms_resolve(us, c.pid, 0x20000010, &fr) == 0);
+		CHECK(fr.sym && !strcmp(fr.sym, "jit_one"));
+		kt_usyms_stats(us, &stats);
+		CHECK(stats.perfmaps_truncated == 1 && stats.last_truncated_pid == c.pid);
+		kt_usyms_free(us);
+	}
 	CHECK(rename(path2(tmpdir, name), path2(tmpdir, "target")) == 0);
 	CHECK(symlink(path2(tmpdir, "target"), path2(tmpdir, name)) == 0);
 	us = new_usyms();
