@@ -29,6 +29,17 @@
 
 #define TOP_N 10
 
+/*
+ * --summary keeps at most CTAB_MAX_KEYS keys of at most CTAB_MAX_BYTES bytes
+ * in all per table (paths, processes): about 15 MB each at worst, whatever
+ * the number of distinct paths. When a table is full, the keys with the
+ * smallest count are folded into its "other" counters (the busiest keys
+ * stay; a key folded and seen again starts from 0 and counts twice in
+ * "folded").
+ */
+#define CTAB_MAX_KEYS  65536U
+#define CTAB_MAX_BYTES (8U << 20)
+
 /* A count keyed by a string (a path, or a pid). */
 struct centry {
 	char *key;
@@ -40,6 +51,8 @@ struct centry {
 struct ctab {
 	struct centry *e;
 	size_t n, cap;
+	size_t bytes;			 /* of the keys */
+	uint64_t folded, folded_n;	 /* keys folded into "other", and their counts */
 };
 
 struct open_opts {
@@ -363,34 +376,83 @@ static uint64_t hash(const char *s)
 	return h;
 }
 
-static struct centry *ctab_get(struct ctab *t, const char *key)
+/* Put @c (a key not in the table) into the slot array @e of @cap slots. */
+static void ctab_place(struct centry *e, size_t cap, const struct centry *c)
 {
 	size_t i;
 
+	for (i = hash(c->key) & (cap - 1); e[i].key; i = (i + 1) & (cap - 1))
+		;
+	e[i] = *c;
+}
+
+/*
+ * The table is at its budget: fold every key with the smallest count into
+ * "other" and put the others back (a rebuild, since open addressing cannot
+ * simply delete). At least one key goes; with a million keys seen once,
+ * nearly all of them go at once, so folding is rare.
+ */
+static void ctab_fold(struct ctab *t)
+{
+	uint64_t min = UINT64_MAX;
+	size_t i, k = 0;
+	struct centry *keep = calloc(t->n ? t->n : 1, sizeof(*keep));
+
+	for (i = 0; i < t->cap; i++)
+		if (t->e[i].key && t->e[i].n < min)
+			min = t->e[i].n;
+	for (i = 0; i < t->cap; i++) {
+		struct centry *c = &t->e[i];
+
+		if (!c->key)
+			continue;
+		if (c->n <= min || !keep) {
+			t->folded++;
+			t->folded_n += c->n;
+			t->bytes -= strlen(c->key) + 1;
+			free(c->key);
+		} else {
+			keep[k++] = *c;
+		}
+	}
+	memset(t->e, 0, t->cap * sizeof(*t->e));
+	for (i = 0; i < k; i++)
+		ctab_place(t->e, t->cap, &keep[i]);
+	t->n = k;
+	free(keep);
+}
+
+static struct centry *ctab_get(struct ctab *t, const char *key)
+{
+	size_t i, len = strlen(key) + 1;
+
+	if (t->cap) {
+		for (i = hash(key) & (t->cap - 1); t->e[i].key; i = (i + 1) & (t->cap - 1))
+			if (!strcmp(t->e[i].key, key))
+				return &t->e[i];
+	}
+	if (t->n >= CTAB_MAX_KEYS || t->bytes + len > CTAB_MAX_BYTES)
+		ctab_fold(t);
 	if (2 * (t->n + 1) > t->cap) {
 		size_t cap = t->cap ? 2 * t->cap : 256;
 		struct centry *e = calloc(cap, sizeof(*e));
 
 		if (!e)
 			return NULL;
-		for (size_t j = 0; j < t->cap; j++) {
-			if (!t->e[j].key)
-				continue;
-			for (i = hash(t->e[j].key) & (cap - 1); e[i].key; i = (i + 1) & (cap - 1))
-				;
-			e[i] = t->e[j];
-		}
+		for (size_t j = 0; j < t->cap; j++)
+			if (t->e[j].key)
+				ctab_place(e, cap, &t->e[j]);
 		free(t->e);
 		t->e = e;
 		t->cap = cap;
 	}
 	for (i = hash(key) & (t->cap - 1); t->e[i].key; i = (i + 1) & (t->cap - 1))
-		if (!strcmp(t->e[i].key, key))
-			return &t->e[i];
+		;
 	t->e[i].key = strdup(key);
 	if (!t->e[i].key)
 		return NULL;
 	t->n++;
+	t->bytes += len;
 	return &t->e[i];
 }
 
@@ -444,6 +506,8 @@ static int drain(struct kt_ctx *ctx, bool final)
 	static const struct kt_col tc[] = {
 		{ "seconds", "SECS", 6 }, { "opens", "OPENS", 8 }, { "failed", "FAILED", 8 },
 		{ "opens_per_s", "OPENS/s", 9 }, { "paths", "PATHS", 7 }, { "processes", "PROCS", 6 },
+		{ "paths_folded", "FOLDED", 7 }, { "opens_folded", "F.OPENS", 8 },
+		{ "processes_folded", "F.PROCS", 8 },
 	};
 	static const struct kt_col pc[] = {
 		{ "opens", "OPENS", 8 }, { "failed", "FAILED", 7 }, { "path", "PATH", 0 },
@@ -470,8 +534,12 @@ static int drain(struct kt_ctx *ctx, bool final)
 	kt_rec_u64(out, o->total);
 	kt_rec_u64(out, o->fails);
 	kt_rec_f64(out, secs > 0 ? (double)o->total / secs : 0, 1);
-	kt_rec_u64(out, o->paths.n);
-	kt_rec_u64(out, o->procs.n);
+	/* distinct keys: those kept and those folded (an upper bound once anything was folded) */
+	kt_rec_u64(out, o->paths.n + o->paths.folded);
+	kt_rec_u64(out, o->procs.n + o->procs.folded);
+	kt_rec_u64(out, o->paths.folded);
+	kt_rec_u64(out, o->paths.folded_n);
+	kt_rec_u64(out, o->procs.folded);
 	kt_rec_end(out);
 	kt_table_end(out);
 

@@ -10,7 +10,7 @@ import subprocess
 import tempfile
 import time
 
-from ktlib import (UNIQUE, Ktrace, at_exit, check, check_no_leak, main, run_ktrace, workload)
+from ktlib import (UNIQUE, Ktrace, at_exit, check, check_no_leak, log, main, run_ktrace, workload)
 
 
 def setup():
@@ -220,6 +220,50 @@ def summary(d, target, n=7):
     check(t.get("open_totals", [{}])[0].get("opens") == n + 2, "--summary totals", t.get("open_totals"))
 
 
+def vm_hwm(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])  # KiB
+    return -1
+
+
+def summary_budget(d, n, json_out):
+    """#21: --summary over many distinct failed paths stays within its memory
+    budget (peak RSS below 64 MB for a million) and says how many it folded."""
+    prefix = os.path.join(d, UNIQUE + "_distinct_" + ("j" if json_out else "t") + "_")
+    args = ["open", "-x", "--summary", "--path", prefix] + (["-j"] if json_out else [])
+    kt = Ktrace(*args)
+    p = subprocess.run([workload("opens"), "distinct", str(n), prefix], stdout=subprocess.PIPE,
+                       text=True, timeout=600)
+    check(p.stdout.strip() == "opens %d" % n, "distinct workload ran", p.stdout)
+    time.sleep(1)
+    hwm = vm_hwm(kt.p.pid)
+    kt.stop()
+    check_no_leak(kt)
+    log("open --summary over %d distinct paths: peak RSS %d KiB" % (n, hwm))
+    check(0 < hwm < 64 * 1024, "--summary over %d distinct paths: peak RSS %d KiB < 64 MB" % (n, hwm))
+    if json_out:
+        t = {x["name"]: x["rows"] for x in kt.records("table")}
+        tot = t.get("open_totals", [{}])[0]
+        lost = kt.records("lost")
+        lost_n = lost[-1]["total"] if lost else 0
+        check(tot.get("failed", 0) + lost_n >= n, "every failed open counted or lost", (tot, lost_n))
+        check(tot.get("paths_folded", 0) > 0 and tot.get("opens_folded", 0) >= tot["paths_folded"],
+              "JSON totals say how many paths were folded", tot)
+        check(tot.get("paths", 0) >= tot.get("failed", 0), "paths kept + folded cover the opens", tot)
+        check(len(t.get("open_paths", [])) == 10, "top paths still listed", t.get("open_paths"))
+    else:
+        out = kt.stdout()
+        hdr = [l for l in out.splitlines() if "FOLDED" in l]
+        check(hdr, "text totals have a FOLDED column", out[-2000:])
+        if hdr:
+            lines = out.splitlines()
+            i = lines.index(hdr[0])
+            cols = dict(zip(hdr[0].split(), lines[i + 1].split()))
+            check(int(cols.get("FOLDED", "0")) > 0, "text: folded paths counted", cols)
+
+
 def accounting(d, target):
     p = subprocess.Popen([workload("opens"), "storm", "4", "3", target], stdin=subprocess.PIPE,
                          stdout=subprocess.PIPE, text=True)
@@ -263,6 +307,8 @@ def test():
     full_path(d, sub)
     hostile(d)
     summary(d, target)
+    summary_budget(d, 1000000, True)
+    summary_budget(d, 150000, False)
     accounting(d, target)
 
 

@@ -11,6 +11,10 @@
  *                          waits for a line on stdin, then THREADS threads
  *                          openat+close PATH for SECONDS; prints "opens N" (every
  *                          openat call it made, failed or not)
+ *   opens distinct N PREFIX
+ *                          openat PREFIX0 .. PREFIX<N-1> (N distinct paths, which
+ *                          fail when they do not exist), pausing 1 ms every 500
+ *                          opens so that a reader can keep up; prints "opens N"
  * Each single open prints "fd N errno E".
  */
 #define _GNU_SOURCE
@@ -96,6 +100,22 @@ int main(int argc, char **argv)
 		}
 		report(openat(dfd, argv[3], O_RDONLY));
 		wait_line();
+	} else if (argc >= 4 && !strcmp(argv[1], "distinct")) {
+		long n = atol(argv[2]);
+		char path[4096];
+
+		for (long i = 0; i < n; i++) {
+			int fd;
+
+			snprintf(path, sizeof(path), "%s%ld", argv[3], i);
+			fd = openat(AT_FDCWD, path, O_RDONLY);
+			if (fd >= 0)
+				close(fd);
+			if (i % 500 == 499)
+				usleep(1000);
+		}
+		printf("opens %ld\n", n);
+		fflush(stdout);
 	} else if (argc >= 5 && !strcmp(argv[1], "storm")) {
 		int n = atoi(argv[2]);
 		pthread_t t[64];
