@@ -171,6 +171,8 @@ static struct kt_col cols[] = {
 	{ "mode", "", 0, KT_COL_HIDDEN | KT_COL_NOJSON },
 #define C_FULL (C_EXT + 3) /* JSON-only, with -F */
 	{ "full_path", "", 0, KT_COL_HIDDEN | KT_COL_NOJSON },
+	/* where full_path comes from: "path" (absolute), "kernel" (at the call), "proc" (later) */
+	{ "full_path_source", "", 0, KT_COL_HIDDEN | KT_COL_NOJSON },
 };
 #define N_COLS (sizeof(cols) / sizeof(cols[0]))
 
@@ -210,8 +212,10 @@ static int validate(struct kt_ctx *ctx)
 		for (int i = C_EXT; i < C_EXT + 3; i++)
 			cols[i].flags &= ~KT_COL_NOJSON;
 	}
-	if (o->full_path)
+	if (o->full_path) {
 		cols[C_FULL].flags &= ~KT_COL_NOJSON;
+		cols[C_FULL + 1].flags &= ~KT_COL_NOJSON;
+	}
 	return 0;
 }
 
@@ -322,25 +326,32 @@ static bool kernel_dir(const struct open_event *e, const char *names, size_t len
 	return true;
 }
 
+/* Where a -F full path came from (JSON full_path_source). */
+enum full_src { FULL_NONE, FULL_PATH, FULL_KERNEL, FULL_PROC };
+static const char *const full_src_names[] = { NULL, "path", "kernel", "proc" };
+
 /*
  * The absolute path of a relative one: against the directory the kernel
  * named at the call (the cwd or openat's dirfd), else against /proc now, best
  * effort (the process may be gone, or have changed directory or closed the
- * fd since).
+ * fd since, on purpose or not: a process can make the /proc answer what it
+ * likes, so such a path is flagged as FULL_PROC).
  */
-static bool resolve(const struct open_event *e, const char *path, size_t len, const char *dir,
-		    size_t dlen, char *buf, size_t sz)
+static enum full_src resolve(const struct open_event *e, const char *path, size_t len,
+			     const char *dir, size_t dlen, char *buf, size_t sz)
 {
+	enum full_src src = FULL_KERNEL;
 	char link[64], base[PATH_MAX];
 	ssize_t n;
 
 	if (len && path[0] == '/') {
 		snprintf(buf, sz, "%.*s", (int)len, path);
-		return true;
+		return FULL_PATH;
 	}
 	if (kernel_dir(e, dir, dlen, base, sizeof(base))) {
 		n = (ssize_t)strlen(base);
 	} else {
+		src = FULL_PROC;
 		if (e->dirfd == AT_FDCWD)
 			snprintf(link, sizeof(link), "/proc/%u/task/%u/cwd", e->hdr.pid, e->hdr.tid);
 		else
@@ -352,7 +363,7 @@ static bool resolve(const struct open_event *e, const char *path, size_t len, co
 			n = readlink(link, base, sizeof(base) - 1);
 		}
 		if (n <= 0)
-			return false;
+			return FULL_NONE;
 		base[n] = 0;
 	}
 	while (len >= 2 && path[0] == '.' && path[1] == '/') {
@@ -362,7 +373,7 @@ static bool resolve(const struct open_event *e, const char *path, size_t len, co
 	if (len == 1 && path[0] == '.')
 		len = 0;
 	snprintf(buf, sz, "%s%s%.*s", base, (len && base[n - 1] != '/') ? "/" : "", (int)len, path);
-	return true;
+	return src;
 }
 
 /* ---- --summary: counts in user space ---- */
@@ -608,7 +619,10 @@ static int handle(struct kt_ctx *ctx, const void *data, size_t size)
 	const char *errname = e->ret < 0 ? kt_errno_name(-e->ret) : NULL;
 	const char *user, *names[24];
 	char full[PATH_MAX + OPEN_PATH_MAX + 2], err[16], flags[256], mode[16], hex[24];
+	static const char proc_mark[] = " [from /proc]";
+	enum full_src src = FULL_NONE;
 	bool have_full = false;
+	size_t flen = 0;
 	size_t nn = 0;
 
 	if (o->name && !memmem(e->hdr.comm, strnlen(e->hdr.comm, sizeof(e->hdr.comm)), o->name,
@@ -618,8 +632,11 @@ static int handle(struct kt_ctx *ctx, const void *data, size_t size)
 		count(o, e, plen);
 		return 0;
 	}
-	if (o->full_path)
-		have_full = resolve(e, path, plen, dir, dlen, full, sizeof(full));
+	if (o->full_path) {
+		src = resolve(e, path, plen, dir, dlen, full, sizeof(full) - sizeof(proc_mark));
+		have_full = src != FULL_NONE;
+		flen = have_full ? strlen(full) : 0;
+	}
 	if (e->ret >= 0)
 		snprintf(err, sizeof(err), "0");
 	else if (errname)
@@ -655,10 +672,16 @@ static int handle(struct kt_ctx *ctx, const void *data, size_t size)
 	kt_rec_str(out, err, strlen(err));
 	kt_rec_str(out, o->extended ? flags : "", o->extended ? strlen(flags) : 0);
 	kt_rec_str(out, o->extended ? mode : "", o->extended ? strlen(mode) : 0);
-	if (have_full)
-		kt_rec_str(out, full, strlen(full));
-	else
+	if (src == FULL_PROC) {
+		/* text: say that the process could have chosen this answer */
+		memcpy(full + flen, proc_mark, sizeof(proc_mark));
+		kt_rec_str(out, full, flen + sizeof(proc_mark) - 1);
+		full[flen] = '\0';
+	} else if (have_full) {
+		kt_rec_str(out, full, flen);
+	} else {
 		kt_rec_str(out, path, plen);
+	}
 	kt_rec_u64(out, e->hdr.uid);
 	kt_rec_u64(out, e->hdr.tid);
 	kt_rec_i64(out, e->ret);
@@ -672,7 +695,11 @@ static int handle(struct kt_ctx *ctx, const void *data, size_t size)
 	kt_rec_u64(out, e->flags);
 	kt_rec_u64(out, e->mode);
 	if (have_full)
-		kt_rec_str(out, full, strlen(full));
+		kt_rec_str(out, full, flen);
+	else
+		kt_rec_none(out);
+	if (have_full)
+		kt_rec_str(out, full_src_names[src], strlen(full_src_names[src]));
 	else
 		kt_rec_none(out);
 	if (o->extended)

@@ -171,6 +171,37 @@ def full_path(d, sub):
           "-F: a failed open, cwd across a mount point", c)
     check(all(not e["path"].startswith("/") or e["full_path"] == e["path"] for e in ev),
           "-F: absolute paths unchanged")
+    check(a and a[0].get("full_path_source") == "kernel" and b and b[0].get("full_path_source") == "kernel",
+          "-F: full_path_source says the kernel named the directory", (a, b))
+    check(all(not e["path"].startswith("/") or e.get("full_path_source") == "path" for e in ev),
+          "-F: full_path_source of an absolute path is \"path\"")
+
+
+def full_path_proc(d):
+    """#21: a directory deeper than the kernel walk (64 steps) falls back to /proc,
+    which the process controls: the path is flagged, in JSON and in text."""
+    deep = os.path.join(d, *(["deep"] * 70))
+    os.makedirs(deep, exist_ok=True)
+    rel = UNIQUE + "_deep"
+    for args in (["-j", "-F"], ["-F"]):
+        kt = Ktrace("open", *args)
+        p = subprocess.Popen([workload("opens"), "dirfd", deep, rel], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)
+        p.stdout.readline()
+        time.sleep(0.5)  # the process is still alive when ktrace reads /proc
+        kt.stop()
+        p.stdin.write("done\n")
+        p.stdin.close()
+        p.wait(timeout=30)
+        check_no_leak(kt)
+        if "-j" in args:
+            ev = [e for e in kt.records("event") if e["pid"] == p.pid and e["path"] == rel]
+            check(len(ev) == 1 and ev[0]["full_path"] == os.path.join(deep, rel) and
+                  ev[0]["full_path_source"] == "proc", "-F: a /proc answer is flagged in JSON", ev)
+        else:
+            lines = [l for l in kt.stdout().splitlines() if rel in l and (" %d " % p.pid) in l]
+            check(len(lines) == 1 and lines[0].endswith(os.path.join(deep, rel) + " [from /proc]"),
+                  "-F: a /proc answer is flagged in text", lines)
 
 
 def hostile(d):
@@ -305,6 +336,7 @@ def test():
     legacy_syscalls(d, target)
     path_filter(d, target)
     full_path(d, sub)
+    full_path_proc(d)
     hostile(d)
     summary(d, target)
     summary_budget(d, 1000000, True)
