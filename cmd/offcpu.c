@@ -128,8 +128,9 @@ static int validate(struct kt_ctx *ctx)
 {
 	struct offcpu *o = ctx->priv;
 
-	if (kt_check_pid("-p", o->pid) || kt_check_pid("-t", o->tid))
+	if (kt_stackcol_pid("-p", &o->pid) || kt_check_pid("-t", o->tid))
 		return -EINVAL;
+	o->so.target = o->pid;
 	if (o->user_threads && o->kernel_threads) {
 		kt_err("-u (user threads only) and -k (kernel threads only) exclude each other");
 		return -EINVAL;

@@ -101,8 +101,9 @@ static int validate(struct kt_ctx *ctx)
 	struct profile *p = ctx->priv;
 	int ncpu = libbpf_num_possible_cpus();
 
-	if (kt_check_pid("-p", p->pid))
+	if (kt_stackcol_pid("-p", &p->pid))
 		return -EINVAL;
+	p->so.target = p->pid;
 	if (p->cpu >= 0 && ncpu > 0 && p->cpu >= ncpu) {
 		kt_err("-C %d: this machine has CPUs 0 to %d", p->cpu, ncpu - 1);
 		return -EINVAL;

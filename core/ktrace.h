@@ -209,7 +209,14 @@ uint64_t kt_arg_u64(struct argp_state *state, const char *opt, const char *arg, 
 /* Adds "key":"val" to the JSON meta record (strings must outlive the run). */
 void kt_meta_add(struct kt_ctx *ctx, const char *key, const char *val);
 
-/* True when the run should stop (signal, output closed, duration over). */
+/* True when the run should stop (signal, output closed, duration over, kt_stop()). */
 bool kt_stopping(void);
+
+/*
+ * Ends the run as if by Ctrl-C (the final results are printed), with @why
+ * (a static string, e.g. "target_exited") as the summary's stopped_by. May
+ * be called from any thread; the first reason wins.
+ */
+void kt_stop(const char *why);
 
 #endif

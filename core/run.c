@@ -23,14 +23,26 @@
 #include "output.h"
 #include "output_int.h"
 #include "plan.h"
+#include "rlimits.h"
 #include "util.h"
 
 static volatile sig_atomic_t stop_signal;
 static bool output_gone;
 
+/* Set by kt_stop(), maybe from another thread: the summary's stopped_by. */
+static const char *stop_why;
+
+void kt_stop(const char *why)
+{
+	const char *none = NULL;
+
+	__atomic_compare_exchange_n(&stop_why, &none, why, false, __ATOMIC_SEQ_CST,
+				    __ATOMIC_SEQ_CST);
+}
+
 bool kt_stopping(void)
 {
-	return stop_signal || output_gone;
+	return stop_signal || output_gone || __atomic_load_n(&stop_why, __ATOMIC_SEQ_CST);
 }
 
 static void on_signal(int sig)
@@ -458,6 +470,8 @@ static const char *run_loop(struct kt_ctx *ctx, struct ring_buffer *rb, uint64_t
 			return "output_closed";
 		if (stop_signal)
 			return "signal";
+		if (__atomic_load_n(&stop_why, __ATOMIC_SEQ_CST))
+			return __atomic_load_n(&stop_why, __ATOMIC_SEQ_CST);
 		now = kt_now_mono();
 		if (next && now >= next) {
 			bool last = ctx->o.count && *intervals + 1 >= ctx->o.count;
@@ -540,6 +554,8 @@ int kt_run(const struct kt_cmd *cmd, int argc, char **argv, int full_argc, char 
 	}
 	libbpf_set_print(libbpf_print);
 	kt_memlock_raise();
+	if (kt_nofile_ensure())
+		goto out;
 
 	err = cmd->open(&ctx);
 	if (err) {

@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Stack collection for offcpu and profile (see stackcol.h). */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <sys/syscall.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -36,6 +40,8 @@ struct kt_stackcol {
 	struct ring_buffer *rb;
 	pthread_t thread;
 	bool thread_running;
+	int target_fd; /* pidfd of -p's process (Linux 5.3+), or -1 */
+	bool target_done;
 	volatile bool stop;
 	/* processes that exec()ed, to snapshot again once their program is loaded */
 #define KT_STACKCOL_PENDING 256
@@ -53,6 +59,32 @@ struct kt_stackcol {
  * maps again.
  */
 #define KT_EXEC_SETTLE_NS (20 * 1000 * 1000ULL)
+
+int kt_stackcol_pid(const char *opt, uint32_t *pid)
+{
+	char path[64], line[256];
+	unsigned int tgid = 0;
+	FILE *f;
+
+	if (!*pid)
+		return 0;
+	if (kt_check_pid(opt, *pid))
+		return -EINVAL;
+	snprintf(path, sizeof(path), "/proc/%u/status", *pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0; /* it exists (checked above): let the run say the rest */
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Tgid: %u", &tgid) == 1)
+			break;
+	fclose(f);
+	if (tgid && tgid != *pid) {
+		kt_warn("%s %u is a thread of process %u: tracing the whole process %u", opt, *pid,
+			tgid, tgid);
+		*pid = tgid;
+	}
+	return 0;
+}
 
 void kt_stackcol_defaults(struct kt_stackcol_opts *o)
 {
@@ -156,18 +188,56 @@ static int on_newpid(void *arg, void *data, size_t size)
 	return 0;
 }
 
+/*
+ * True once -p's process has exited: its pidfd turns readable (a zombie
+ * counts), or, before 5.3, /proc says it is gone or a zombie.
+ */
+static bool target_gone(struct kt_stackcol *sc)
+{
+	char path[64], buf[512], *s;
+	struct pollfd pfd;
+	ssize_t n;
+	int fd;
+
+	if (!sc->o->target)
+		return false;
+	if (sc->target_fd >= 0) {
+		pfd.fd = sc->target_fd;
+		pfd.events = POLLIN;
+		return poll(&pfd, 1, 0) > 0;
+	}
+	snprintf(path, sizeof(path), "/proc/%u/stat", sc->o->target);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT || errno == ESRCH;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return true;
+	buf[n] = '\0';
+	s = strrchr(buf, ')');
+	return s && s[1] == ' ' && (s[2] == 'Z' || s[2] == 'X');
+}
+
 static void *pid_thread(void *arg)
 {
 	struct kt_stackcol *sc = arg;
 
 	while (!sc->stop) {
 		/* wake often only while an exec is settling; stop waits at most 100 ms */
-		int err = ring_buffer__poll(sc->rb, sc->npending ? 5 : 100);
+		int err = sc->rb ? ring_buffer__poll(sc->rb, sc->npending ? 5 : 100) : 0;
 		uint64_t now = kt_now_mono();
 		unsigned int k = 0;
 
+		if (!sc->rb)
+			poll(NULL, 0, 100);
 		if (err < 0 && err != -EINTR)
 			break;
+		if (!sc->target_done && target_gone(sc)) {
+			kt_warn("process %u exited: stopping, as perf -p does", sc->o->target);
+			kt_stop("target_exited");
+			sc->target_done = true;
+		}
 		for (unsigned int i = 0; i < sc->npending; i++) {
 			if (sc->pending[i].due_ns <= now)
 				refresh_pid(sc, sc->pending[i].pid);
@@ -190,7 +260,7 @@ int kt_stackcol_new(struct kt_ctx *ctx, const struct kt_stackcol_opts *o, struct
 		return -ENOMEM;
 	sc->ctx = ctx;
 	sc->o = o;
-	sc->stacks_fd = sc->errors_fd = -1;
+	sc->stacks_fd = sc->errors_fd = sc->target_fd = -1;
 	pthread_mutex_init(&sc->lock, NULL);
 	sc->ips = calloc(o->depth, sizeof(uint64_t));
 	err = sc->ips ? kt_stacks_new(&sc->st) : -ENOMEM;
@@ -207,13 +277,17 @@ int kt_stackcol_new(struct kt_ctx *ctx, const struct kt_stackcol_opts *o, struct
 		m = bpf_object__find_map_by_name(ctx->obj, "newpids");
 		if (m)
 			sc->rb = ring_buffer__new(bpf_map__fd(m), on_newpid, sc, NULL);
-		if (!sc->rb) {
+		if (!sc->rb)
 			kt_warn("cannot follow new processes (%s): processes that exit before the "
 				"report will not be symbolized", strerror(errno));
-		} else if (pthread_create(&sc->thread, NULL, pid_thread, sc) == 0) {
-			sc->thread_running = true;
-		}
 	}
+	if (o->target) {
+#ifdef SYS_pidfd_open
+		sc->target_fd = (int)syscall(SYS_pidfd_open, (pid_t)o->target, 0);
+#endif
+	}
+	if ((sc->rb || o->target) && pthread_create(&sc->thread, NULL, pid_thread, sc) == 0)
+		sc->thread_running = true;
 	*out = sc;
 	return 0;
 fail:
@@ -229,6 +303,8 @@ void kt_stackcol_free(struct kt_stackcol *sc)
 	if (sc->thread_running)
 		pthread_join(sc->thread, NULL);
 	ring_buffer__free(sc->rb);
+	if (sc->target_fd >= 0)
+		close(sc->target_fd);
 	kt_stacks_free(sc->st);
 	kt_usyms_free(sc->us);
 	kt_ksyms_free(sc->ks);

@@ -33,6 +33,7 @@ struct kt_stackcol_opts {
 	const char *events;	/* what one count is, for lost reports: "samples", "blocks" */
 	const char *svg_title;
 	const char *svg_unit; /* "samples" or "us" */
+	uint32_t target;      /* -p: stop ("target_exited") when this process exits; 0: none */
 };
 
 enum {
@@ -50,6 +51,14 @@ enum {
 	  "Number of unique stacks the kernel can store (default 16384)", 0 },                     \
 	{ "perf-max-stack-depth", KT_STACKCOL_OPT_DEPTH, "N", 0,                                   \
 	  "Deepest stack captured, in frames (default and maximum 127)", 0 }
+
+/*
+ * -p PID names a process. A PID that is a thread other than its process's
+ * leader would match nothing (the filter compares process ids): the
+ * process is traced instead, and ktrace says so. Returns 0, or -EINVAL
+ * (printed) when @pid does not exist.
+ */
+int kt_stackcol_pid(const char *opt, uint32_t *pid);
 
 /* Sets defaults (both stacks, 16384 entries, 127 frames). */
 void kt_stackcol_defaults(struct kt_stackcol_opts *o);

@@ -192,6 +192,37 @@ def lost_test():
     check_no_leak(kt)
 
 
+def thread_exit_test():
+    """#12: -p of a thread that is not its process's leader traces the process (and
+    says so) instead of nothing; the run stops by itself when the process exits."""
+    code = ("import threading, time, sys\n"
+            "def work():\n"
+            "    print(threading.get_native_id(), flush=True)\n"
+            "    sys.stdin.readline()\n"
+            "    for _ in range(30):\n"
+            "        time.sleep(0.05)\n"
+            "t = threading.Thread(target=work); t.start(); t.join()\n")
+    p = subprocess.Popen(["python3", "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    ktlib.at_exit(lambda: p.poll() is None and (p.kill(), p.wait()))
+    tid = int(p.stdout.readline())
+    check(tid != p.pid, "the workload's thread %d is not its leader %d" % (tid, p.pid))
+    kt = Ktrace("offcpu", "-j", "-p", tid)
+    p.stdin.write("go\n")
+    p.stdin.flush()
+    p.wait(30)
+    kt.wait(30)
+    check(kt.rc == 0, "offcpu -p stops by itself when the process exits, exit 0", kt.stderr())
+    check("thread of process %d" % p.pid in kt.stderr(), "-p TID says it traces the process", kt.stderr())
+    summ = kt.records("summary")
+    check(summ and summ[-1].get("stopped_by") == "target_exited", "stopped_by is target_exited", summ)
+    recs = kt.records("stacks")
+    us = sum(r["total_us"] for r in recs if r["pid"] == p.pid and
+             any(n in ("do_nanosleep", "hrtimer_nanosleep") for n in names(r["kernel_frames"])))
+    check(us >= 1000000, "the thread's sleeps are reported (%d us >= 1 s)" % us,
+          [(r["pid"], names(r["kernel_frames"])[:4]) for r in recs[:5]])
+    check_no_leak(kt)
+
+
 def usage_test():
     for args, what in ((["-m", "500", "-M", "100"], "-m above -M"),
                        (["-u", "-k"], "-u with -k"),
@@ -209,6 +240,7 @@ def main():
     state_test()
     d_state_test()
     lost_test()
+    thread_exit_test()
     usage_test()
 
 

@@ -110,7 +110,35 @@ def usage_test():
         check(r.returncode == 2, "%s is a usage error (exit 2)" % what, r.stderr)
 
 
+def nofile_test():
+    # #21: an open file limit too low to load is named, with the fix (main: "Invalid argument")
+    r = subprocess.run(["prlimit", "--nofile=8:8", os.environ["KTRACE"], "profile", "1"],
+                       capture_output=True, text=True, timeout=60)
+    check(r.returncode == 1 and "ulimit -n" in r.stderr and "open file limit" in r.stderr,
+          "a hard open file limit of 8 is named as the cause, exit 1", (r.returncode, r.stderr))
+    # a low soft limit under a higher hard one is raised, not an error
+    r = subprocess.run(["prlimit", "--nofile=8:4096", os.environ["KTRACE"], "profile", "-j", "1"],
+                       capture_output=True, text=True, timeout=60)
+    check(r.returncode == 0, "a soft open file limit of 8 is raised to the hard one", r.stderr)
+
+
+def target_exit_test():
+    # #12: profile -p stops by itself when the process exits (like perf -p) and prints its samples
+    sp = held([workload("spinner"), "1.5"])
+    kt = Ktrace("profile", "-j", "-F", "99", "-p", sp.pid)
+    release(sp)
+    sp.wait(30)
+    kt.wait(30)
+    check(kt.rc == 0, "profile -p exits 0 on its own when the process exits", kt.stderr())
+    summ = kt.records("summary")
+    check(summ and summ[-1].get("stopped_by") == "target_exited", "stopped_by is target_exited", summ)
+    check(sum(r["count"] for r in kt.records("stacks")) >= 30, "the samples are printed at the end")
+    check_no_leak(kt)
+
+
 def main():
+    nofile_test()
+    target_exit_test()
     json_test()
     folded_svg_test()
     kernel_cpu_test()
