@@ -163,6 +163,7 @@ static int configure(struct kt_ctx *ctx)
 	skel->rodata->cfg_kernel_threads_only = o->kernel_threads;
 	skel->rodata->cfg_kernel_stacks = o->so.kernel;
 	skel->rodata->cfg_user_stacks = o->so.user;
+	skel->rodata->cfg_stack_depth = o->so.depth;
 	skel->rodata->cfg_state = o->state;
 	skel->rodata->cfg_min_ns = o->min_us * 1000;
 	skel->rodata->cfg_max_ns = o->max_us * 1000;

@@ -129,6 +129,7 @@ static int configure(struct kt_ctx *ctx)
 	skel->rodata->cfg_tid = p->tid;
 	skel->rodata->cfg_kernel_stacks = p->so.kernel;
 	skel->rodata->cfg_user_stacks = p->so.user;
+	skel->rodata->cfg_stack_depth = p->so.depth;
 	skel->rodata->cfg_include_idle = p->include_idle;
 	skel->rodata->cfg_announce_pids = p->so.user;
 	return kt_stackcol_configure(ctx, &p->so);

@@ -89,7 +89,7 @@ int kt_stackcol_pid(const char *opt, uint32_t *pid)
 void kt_stackcol_defaults(struct kt_stackcol_opts *o)
 {
 	o->kernel = o->user = true;
-	o->storage = 16384;
+	o->storage = KT_STACKCOL_STORAGE_DEFAULT;
 	o->depth = KT_STACK_MAX_DEPTH;
 }
 
@@ -105,7 +105,8 @@ error_t kt_stackcol_parse(struct kt_stackcol_opts *o, int key, char *arg, struct
 		o->svg = arg;
 		return 0;
 	case KT_STACKCOL_OPT_STORAGE:
-		o->storage = (uint32_t)kt_arg_u64(state, "--stack-storage-size", arg, 1, 1U << 24);
+		o->storage = (uint32_t)kt_arg_u64(state, "--stack-storage-size", arg, 1,
+						  KT_STACKCOL_STORAGE_MAX);
 		return 0;
 	case KT_STACKCOL_OPT_DEPTH:
 		o->depth = (uint32_t)kt_arg_u64(state, "--perf-max-stack-depth", arg, 1,
@@ -314,7 +315,7 @@ void kt_stackcol_free(struct kt_stackcol *sc)
 }
 
 /* Read one stack out of the map; returns the number of frames (0: none). */
-static size_t read_stack(struct kt_stackcol *sc, int32_t id, uint64_t *ips)
+static size_t read_stack(struct kt_stackcol *sc, int64_t id, uint64_t *ips)
 {
 	size_t n = 0;
 
@@ -373,8 +374,8 @@ static size_t own_frames(struct kt_stackcol *sc, const uint64_t *ips, size_t n)
 	return skip;
 }
 
-int kt_stackcol_add(struct kt_stackcol *sc, uint32_t pid, const char *comm, int32_t kstack,
-		    int32_t ustack, uint64_t value)
+int kt_stackcol_add(struct kt_stackcol *sc, uint32_t pid, const char *comm, int64_t kstack,
+		    int64_t ustack, uint64_t value)
 {
 	uint64_t *kips = NULL;
 	size_t nk, nu, skip = 0;
@@ -418,11 +419,9 @@ static void report_errors(struct kt_stackcol *sc)
 			   "ktrace's kernel-side tables are full",
 			   "trace fewer tasks (e.g. -p) or for a shorter time");
 	kt_out_stacks_lost(sc->ctx->out, "kernel stacks", total.n[KT_SERR_KERNEL_FULL],
-			   "the stack map is full or two stacks collided in it",
-			   "raise --stack-storage-size");
+			   "the stack map is full", "raise --stack-storage-size");
 	kt_out_stacks_lost(sc->ctx->out, "user stacks", total.n[KT_SERR_USER_FULL],
-			   "the stack map is full or two stacks collided in it",
-			   "raise --stack-storage-size");
+			   "the stack map is full", "raise --stack-storage-size");
 	kt_out_stacks_lost(sc->ctx->out, "kernel stacks", total.n[KT_SERR_KERNEL_FAULT],
 			   "the kernel stack could not be walked",
 			   "many of these point to a kernel built without a stack unwinder (ORC or frame pointers)");

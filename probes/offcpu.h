@@ -10,8 +10,8 @@
 struct offcpu_key {
 	__u32 tgid;
 	__u32 tid;
-	__s32 kstack; /* stack id, or a negative errno when not captured */
-	__s32 ustack;
+	__s64 kstack; /* stack id, or a negative errno when not captured */
+	__s64 ustack;
 	char comm[KT_TASK_COMM_LEN];
 };
 

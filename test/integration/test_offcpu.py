@@ -192,6 +192,26 @@ def lost_test():
     check_no_leak(kt)
 
 
+def distinct_stacks_test():
+    """#12: 20,000 distinct user stacks fit the default stack map with none lost
+    (main's stack trace map lost some to hash collisions even when not full)."""
+    n = 20000
+    w = held([workload("stackfan"), str(n)])
+    kt = Ktrace("offcpu", "-j", "-U", "-p", w.pid)
+    release(w)
+    w.wait(120)
+    kt.wait(60)
+    check(kt.rc == 0, "offcpu -U -p of stackfan exits 0", kt.stderr())
+    lost = [r for r in kt.records("lost") if "stacks" in r.get("what", "") and r.get("count")]
+    check(not lost, "no stack lost at the default --stack-storage-size", lost)
+    fans = {tuple(f.get("symbol") for f in r["user_frames"]) for r in kt.records("stacks")
+            if r["pid"] == w.pid and
+            "kt_fan_leaf" in [f.get("symbol") for f in r["user_frames"][:2]]}
+    # a 1 us sleep whose timer fires before the task is switched out does not block
+    check(len(fans) >= n * 0.98, "%d distinct stacks under kt_fan_leaf (of %d sleeps)" % (len(fans), n))
+    check_no_leak(kt)
+
+
 def thread_exit_test():
     """#12: -p of a thread that is not its process's leader traces the process (and
     says so) instead of nothing; the run stops by itself when the process exits."""
@@ -241,6 +261,7 @@ def main():
     d_state_test()
     lost_test()
     thread_exit_test()
+    distinct_stacks_test()
     usage_test()
 
 
