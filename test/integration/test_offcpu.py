@@ -8,6 +8,7 @@ that blocked it and the binary's function name, totalling >= 190 ms.
 -m/-M drop shorter and longer blocks; -p keeps one process; -f prints
 well-formed folded lines; --svg writes valid XML.
 """
+import json
 import os
 import re
 import subprocess
@@ -212,6 +213,46 @@ def distinct_stacks_test():
     check_no_leak(kt)
 
 
+def map_ids_of(pid):
+    ids = set()
+    d = "/proc/%d/fdinfo" % pid
+    for fd in os.listdir(d):
+        try:
+            with open(os.path.join(d, fd)) as f:
+                for line in f:
+                    if line.startswith("map_id:"):
+                        ids.add(int(line.split()[1]))
+        except (OSError, ValueError):
+            pass
+    return ids
+
+
+def starts_entries(pid):
+    for mid in map_ids_of(pid):
+        info = json.loads(subprocess.run(["bpftool", "-j", "map", "show", "id", str(mid)],
+                                         capture_output=True, text=True).stdout or "{}")
+        if info.get("name") == "starts":
+            dump = subprocess.run(["bpftool", "-j", "map", "dump", "id", str(mid)],
+                                  capture_output=True, text=True).stdout
+            return len(json.loads(dump or "[]"))
+    return -1
+
+
+def exit_cleanup_test():
+    """#21: tasks that exit leave no entry in the starts map (main kept one per dead task)."""
+    ktlib.require_tool("bpftool")
+    kt = Ktrace("offcpu", "-j", "-u")
+    n = 3000
+    subprocess.run(["sh", "-c", "i=0; while [ $i -lt %d ]; do /bin/true; i=$((i+1)); done" % n],
+                   timeout=300)
+    left = starts_entries(kt.p.pid)
+    kt.stop()
+    live = len(os.listdir("/proc/self/task")) + len([d for d in os.listdir("/proc") if d.isdigit()])
+    check(0 <= left < 1000, "after %d processes exited, starts holds %d entries (%d tasks alive)"
+          % (n, left, live))
+    check_no_leak(kt)
+
+
 def thread_exit_test():
     """#12: -p of a thread that is not its process's leader traces the process (and
     says so) instead of nothing; the run stops by itself when the process exits."""
@@ -262,6 +303,7 @@ def main():
     lost_test()
     thread_exit_test()
     distinct_stacks_test()
+    exit_cleanup_test()
     usage_test()
 
 
