@@ -261,6 +261,7 @@ static int copy_names(struct kt_elf *elf, const struct src *s, uint64_t stroff, 
 		used += len + 1;
 	}
 	*n = k;
+	elf->mem += used;
 	if (names && used < cap) {
 		char *p = realloc(names, used); /* give back the slack */
 
@@ -393,6 +394,7 @@ static int finish_syms(struct kt_elf *elf, struct collect *c)
 	elf->syms = calloc(c->n, sizeof(*elf->syms));
 	if (!elf->syms)
 		return -ENOMEM;
+	elf->mem += c->n * sizeof(*elf->syms);
 	for (i = 0; i < c->n; i++) {
 		const struct tmp_sym *t = &c->v[i];
 
@@ -493,6 +495,7 @@ static int read_segments(struct kt_elf *elf, const struct src *s, const Elf64_Eh
 		err = -ENOMEM;
 		goto out;
 	}
+	elf->mem += (size_t)nph * sizeof(*elf->segs);
 	for (i = 0; i < nph; i++) {
 		if (ph[i].p_type == PT_NOTE) {
 			read_notes(elf, s, ph[i].p_offset, ph[i].p_filesz, ph[i].p_align);
@@ -532,6 +535,7 @@ static int elf_parse(const struct src *s, struct kt_elf **out)
 	if (!elf)
 		return -ENOMEM;
 	elf->type = eh.e_type;
+	elf->mem = sizeof(*elf);
 	/* section 0 holds the real counts when they do not fit the ELF header */
 	if (eh.e_shoff && src_read(s, eh.e_shoff, &sh0, sizeof(sh0)))
 		eh.e_shoff = 0;

@@ -62,6 +62,7 @@ struct kt_elf {
 	bool has_symtab; /* a (non-empty) .symtab was found */
 	bool has_dynsym; /* a (non-empty) .dynsym was found */
 	bool truncated;	 /* symbols or names were dropped at a cap above */
+	size_t mem;	 /* bytes held (symbols, names, segments), for caches' budgets */
 	char *debuglink; /* .gnu_debuglink file name, or NULL */
 	uint32_t debuglink_crc;
 	uint8_t build_id[KT_ELF_MAX_BUILD_ID];

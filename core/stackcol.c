@@ -447,6 +447,14 @@ static void report_cuts(struct kt_stackcol *sc)
 		kt_warn("%llu perf map(s) were not read: the perf maps already read hold ktrace's "
 			"budget for them; JIT frames of those processes show as [unknown]",
 			(unsigned long long)(now.perfmaps_skipped - sc->us_seen.perfmaps_skipped));
+	if (now.procs_evicted > sc->us_seen.procs_evicted)
+		kt_warn("%llu process snapshot(s) were forgotten to keep ktrace's memory bounded: "
+			"frames of processes that exited since may show as [unknown]",
+			(unsigned long long)(now.procs_evicted - sc->us_seen.procs_evicted));
+	if (now.files_skipped > sc->us_seen.files_skipped)
+		kt_warn("%llu binaries were not read for symbols: the symbol cache is at its budget; "
+			"their frames show as module+offset",
+			(unsigned long long)(now.files_skipped - sc->us_seen.files_skipped));
 	sc->us_seen = now;
 }
 
@@ -496,5 +504,9 @@ int kt_stackcol_report(struct kt_stackcol *sc, bool final)
 			return err;
 	}
 	kt_stacks_clear(sc->st);
+	/* the frames are printed: what the symbol caches evicted meanwhile can go */
+	pthread_mutex_lock(&sc->lock);
+	kt_usyms_trim(sc->us);
+	pthread_mutex_unlock(&sc->lock);
 	return 0;
 }

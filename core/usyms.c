@@ -31,11 +31,15 @@
 #define FILE_BUCKETS	 256
 #define MAX_MAPS	 65536U	      /* executable mappings kept per process */
 #define MAX_PERFMAP_MEM	 (128U << 20) /* all perf maps together, bytes */
+#define MAX_PROCS	 4096U	      /* process snapshots kept (default) */
+#define MAX_FILES_MEM	 (128U << 20) /* parsed ELF files together, bytes (default) */
 
 struct file_ent {
 	struct file_ent *next; /* hash chain */
 	dev_t dev;
 	ino_t ino;
+	unsigned int refs; /* mappings (of kept snapshots) that point to it */
+	size_t mem;	   /* bytes held, against the files budget */
 	char *base; /* basename, for frames */
 	struct kt_elf *elf;
 	struct kt_elf *dbg; /* separate debug file, or NULL */
@@ -61,6 +65,7 @@ struct snapshot {
 
 struct proc {
 	struct proc *next;
+	uint64_t used; /* us->tick when last added or looked up: the oldest go first */
 	int pid;
 	int nspid; /* pid inside its own pid namespace, for perf-NSPID.map */
 	uid_t uid;
@@ -82,6 +87,11 @@ struct kt_usyms {
 	struct file_ent *files[FILE_BUCKETS];
 	struct old_perfmap *old_pms;
 	size_t pm_mem; /* bytes held by every perf map, against MAX_PERFMAP_MEM */
+	size_t nprocs, max_procs;
+	size_t files_mem, max_files_mem;
+	uint64_t tick;
+	bool frames_out;    /* frames were handed out since kt_usyms_trim(): free nothing now */
+	struct proc *grave; /* evicted while frames were out: freed by kt_usyms_trim() */
 	struct kt_usyms_stats stats;
 };
 
@@ -119,6 +129,8 @@ int kt_usyms_new(const struct kt_usyms_opts *opts, struct kt_usyms **out)
 		free(us);
 		return err;
 	}
+	us->max_procs = opts && opts->max_procs ? opts->max_procs : MAX_PROCS;
+	us->max_files_mem = opts && opts->max_files_mem ? opts->max_files_mem : MAX_FILES_MEM;
 	*out = us;
 	return 0;
 }
@@ -130,6 +142,134 @@ static void free_maps(struct umap *maps, size_t n)
 	for (i = 0; i < n; i++)
 		free(maps[i].name);
 	free(maps);
+}
+
+static void file_destroy(struct kt_usyms *us, struct file_ent *f)
+{
+	size_t h = (size_t)(f->dev * 31 + f->ino) % FILE_BUCKETS;
+	struct file_ent **pp;
+
+	for (pp = &us->files[h]; *pp; pp = &(*pp)->next)
+		if (*pp == f) {
+			*pp = f->next;
+			break;
+		}
+	us->files_mem -= f->mem;
+	kt_elf_free(f->elf);
+	kt_elf_free(f->dbg);
+	free(f->base);
+	free(f);
+}
+
+/* Drop the files no kept snapshot maps (they would be parsed again if seen again). */
+static void files_trim(struct kt_usyms *us)
+{
+	for (size_t i = 0; i < FILE_BUCKETS; i++) {
+		struct file_ent *f, *next;
+
+		for (f = us->files[i]; f; f = next) {
+			next = f->next;
+			if (!f->refs)
+				file_destroy(us, f);
+		}
+	}
+}
+
+static void release_maps(struct umap *maps, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (maps[i].file && maps[i].file->refs)
+			maps[i].file->refs--;
+	free_maps(maps, n);
+}
+
+static void proc_destroy(struct kt_usyms *us, struct proc *p)
+{
+	release_maps(p->maps, p->nmaps);
+	while (p->old) {
+		struct snapshot *o = p->old;
+
+		p->old = o->next;
+		release_maps(o->maps, o->n);
+		free(o);
+	}
+	if (p->pm) {
+		us->pm_mem -= p->pm->mem;
+		kt_perfmap_free(p->pm);
+	}
+	free(p);
+}
+
+/*
+ * Too many processes kept: forget the least recently used eighth. A process
+ * still alive is read again if it shows up again; one that exited is lost
+ * (its frames show module+offset or [unknown]), and counted.
+ */
+static void procs_evict(struct kt_usyms *us)
+{
+	size_t want = us->max_procs / 8 ? us->max_procs / 8 : 1, i;
+	uint64_t cut = 0, lo, hi;
+
+	/* find the tick below which about `want` processes lie: bisect on the ticks */
+	lo = 0;
+	hi = us->tick + 1;
+	while (lo + 1 < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+		size_t n = 0;
+
+		for (i = 0; i < PID_BUCKETS; i++)
+			for (struct proc *p = us->pids[i]; p; p = p->next)
+				n += p->used < mid;
+		if (n <= want)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	cut = lo ? lo : 1;
+	for (i = 0; i < PID_BUCKETS; i++) {
+		struct proc **pp = &us->pids[i];
+
+		while (*pp) {
+			struct proc *p = *pp;
+
+			if (p->used >= cut) {
+				pp = &p->next;
+				continue;
+			}
+			*pp = p->next;
+			us->nprocs--;
+			us->stats.procs_evicted++;
+			if (us->frames_out) {
+				p->next = us->grave;
+				us->grave = p;
+			} else {
+				proc_destroy(us, p);
+			}
+		}
+	}
+}
+
+void kt_usyms_trim(struct kt_usyms *us)
+{
+	struct old_perfmap *o;
+
+	if (!us)
+		return;
+	while (us->grave) {
+		struct proc *p = us->grave;
+
+		us->grave = p->next;
+		proc_destroy(us, p);
+	}
+	while ((o = us->old_pms)) {
+		us->old_pms = o->next;
+		us->pm_mem -= o->pm->mem;
+		kt_perfmap_free(o->pm);
+		free(o);
+	}
+	if (us->files_mem > us->max_files_mem / 2)
+		files_trim(us);
+	us->frames_out = false;
 }
 
 void kt_usyms_stats(const struct kt_usyms *us, struct kt_usyms_stats *out)
@@ -179,6 +319,21 @@ void kt_usyms_free(struct kt_usyms *us)
 		us->old_pms = o->next;
 		kt_perfmap_free(o->pm);
 		free(o);
+	}
+	while (us->grave) {
+		struct proc *p = us->grave;
+
+		us->grave = p->next;
+		free_maps(p->maps, p->nmaps);
+		while (p->old) {
+			struct snapshot *o = p->old;
+
+			p->old = o->next;
+			free_maps(o->maps, o->n);
+			free(o);
+		}
+		kt_perfmap_free(p->pm);
+		free(p);
 	}
 	free(us);
 }
@@ -300,6 +455,14 @@ static struct file_ent *open_file(struct kt_usyms *us, int pid, const char *path
 	for (f = us->files[h]; f; f = f->next)
 		if (f->dev == st.st_dev && f->ino == st.st_ino)
 			goto out;
+	if (us->files_mem >= us->max_files_mem && !us->frames_out)
+		files_trim(us);
+	if (us->files_mem >= us->max_files_mem) {
+		/* the parsed files hold their budget: this one is named by module+offset only */
+		us->stats.files_skipped++;
+		f = NULL;
+		goto out;
+	}
 	f = calloc(1, sizeof(*f));
 	if (!f)
 		goto out;
@@ -315,6 +478,8 @@ static struct file_ent *open_file(struct kt_usyms *us, int pid, const char *path
 	}
 	if (!f->elf->has_symtab)
 		f->dbg = find_debug(us, pid, path, f->elf);
+	f->mem = sizeof(*f) + f->elf->mem + (f->dbg ? f->dbg->mem : 0);
+	us->files_mem += f->mem;
 	f->next = us->files[h];
 	us->files[h] = f;
 out:
@@ -433,6 +598,8 @@ static int add_map(struct kt_usyms *us, struct proc *p, char *line, size_t *cap)
 	snprintf(range, sizeof(range), "%llx-%llx", start, end);
 	if (path[0] == '/')
 		m->file = open_file(us, p->pid, path, range);
+	if (m->file)
+		m->file->refs++;
 	p->nmaps++;
 	return 0;
 }
@@ -463,7 +630,7 @@ static int read_maps(struct kt_usyms *us, struct proc *p)
 	free(line);
 	fclose(f);
 	if (err) {
-		free_maps(p->maps, p->nmaps);
+		release_maps(p->maps, p->nmaps);
 		p->maps = NULL;
 		p->nmaps = 0;
 	}
@@ -504,10 +671,13 @@ int kt_usyms_add_pid(struct kt_usyms *us, int pid)
 			return reused(us, p, st);
 		return 0;
 	}
+	if (us->nprocs >= us->max_procs)
+		procs_evict(us);
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
 	p->pid = pid;
+	p->used = ++us->tick;
 	p->start_time = st;
 	read_status(us, p);
 	err = read_maps(us, p);
@@ -517,6 +687,7 @@ int kt_usyms_add_pid(struct kt_usyms *us, int pid)
 	}
 	p->next = us->pids[(unsigned int)pid % PID_BUCKETS];
 	us->pids[(unsigned int)pid % PID_BUCKETS] = p;
+	us->nprocs++;
 	return 0;
 }
 
@@ -702,6 +873,8 @@ int kt_usyms_resolve(struct kt_usyms *us, int pid, uint64_t addr, struct kt_fram
 		if (!p)
 			return -ENOENT;
 	}
+	us->frames_out = true;
+	p->used = ++us->tick;
 	m = find_map(p, addr);
 	if (!m && !p->refreshed) {
 		p->refreshed = true;

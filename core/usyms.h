@@ -45,6 +45,8 @@ struct kt_usyms_opts {
 	const char *proc_dir;  /* default "/proc" */
 	const char *debug_dir; /* default "/usr/lib/debug" */
 	const char *tmp_dir;   /* host directory of perf-PID.map files, default "/tmp" */
+	size_t max_procs;      /* process snapshots kept, default 4096 (0: default) */
+	size_t max_files_mem;  /* bytes of parsed ELF files kept, default 128 MB (0: default) */
 };
 
 struct kt_usyms;
@@ -55,7 +57,9 @@ struct kt_usyms_stats {
 	uint64_t perfmap_lines_dropped; /* their entries that were not kept */
 	uint64_t perfmaps_skipped;	/* not read: all perf maps together are at their budget */
 	int last_truncated_pid;
-	uint64_t pids_reused; /* pids seen again with another start time */
+	uint64_t pids_reused;	/* pids seen again with another start time */
+	uint64_t procs_evicted; /* snapshots forgotten to stay within max_procs */
+	uint64_t files_skipped; /* ELF files not parsed: the parsed ones hold max_files_mem */
 };
 
 /* @opts may be NULL for the defaults. Returns 0 or -errno. */
@@ -79,6 +83,16 @@ int kt_usyms_refresh_pid(struct kt_usyms *us, int pid);
  * another -errno.
  */
 int kt_usyms_resolve(struct kt_usyms *us, int pid, uint64_t addr, struct kt_frame *frame);
+
+/*
+ * Memory is bounded: at most max_procs snapshots (the least recently used
+ * are forgotten first) and max_files_mem bytes of parsed files (files no
+ * snapshot maps are dropped first; past that, new files are not parsed),
+ * plus the perf maps' own budget. Frames handed out by kt_usyms_resolve()
+ * stay valid until kt_usyms_trim(), which the caller runs once it has
+ * printed them: nothing is freed before.
+ */
+void kt_usyms_trim(struct kt_usyms *us);
 
 /* Counters of what was cut, since kt_usyms_new(). */
 void kt_usyms_stats(const struct kt_usyms *us, struct kt_usyms_stats *out);

@@ -529,6 +529,45 @@ static void test_pid_reuse(void)
 	stop(&a);
 }
 
+/*
+ * The caches are bounded: with room for 2 processes, a third evicts the
+ * least recently used (a live one resolves again on its next lookup); with
+ * a files budget of 1 byte, only the first file is parsed, the next are
+ * counted as skipped; kt_usyms_trim() frees what was evicted.
+ */
+static void test_budget(void)
+{
+	struct kt_usyms_opts o = { .tmp_dir = tmpdir, .debug_dir = path2(tmpdir, "debugroot"),
+				   .max_procs = 2 };
+	struct kt_usyms_stats stats;
+	struct kt_usyms *us = NULL;
+	struct child c[3];
+	int i;
+
+	CHECK(kt_usyms_new(&o, &us) == 0);
+	for (i = 0; i < 3; i++)
+		CHECK(start(&c[i], path2(fixdir, "ktfix_pie"), PLAIN, NULL) == 0);
+	for (i = 0; i < 3; i++)
+		CHECK(kt_usyms_add_pid(us, c[i].pid) == 0);
+	kt_usyms_stats(us, &stats);
+	CHECK(stats.procs_evicted >= 1, "%llu evicted", (unsigned long long)stats.procs_evicted);
+	for (i = 0; i < 3; i++)
+		check_child(us, &c[i], "after an eviction");
+	kt_usyms_trim(us);
+	kt_usyms_free(us);
+
+	o.max_procs = 0;
+	o.max_files_mem = 1;
+	CHECK(kt_usyms_new(&o, &us) == 0);
+	CHECK(kt_usyms_add_pid(us, c[0].pid) == 0);
+	kt_usyms_stats(us, &stats);
+	/* ktfix_pie is parsed; libktfixlib.so, libc and ld.so are over the budget */
+	CHECK(stats.files_skipped >= 1, "%llu skipped", (unsigned long long)stats.files_skipped);
+	kt_usyms_free(us);
+	for (i = 2; i >= 0; i--)
+		stop(&c[i]);
+}
+
 /* mkdir -p */
 static void mkdirs(const char *path)
 {
@@ -700,6 +739,7 @@ int main(int argc, char **argv)
 	test_exited();
 	test_refresh();
 	test_pid_reuse();
+	test_budget();
 	test_perfmap();
 	if (geteuid() == 0) {
 		test_chroot();
