@@ -88,7 +88,7 @@ int kt_usyms_resolve(struct kt_usyms *us, int pid, uint64_t addr, struct kt_fram
  * Memory is bounded: at most max_procs snapshots (the least recently used
  * are forgotten first) and max_files_mem bytes of parsed files (files no
  * snapshot maps are dropped first; past that, new files are not parsed),
- * plus the perf maps' own budget. Frames handed out by kt_usyms_resolve()
+ * plus 64 MB for all perf maps together. Frames handed out by kt_usyms_resolve()
  * stay valid until kt_usyms_trim(), which the caller runs once it has
  * printed them: nothing is freed before.
  */
