@@ -13,6 +13,7 @@ import os
 import re
 import subprocess
 import tempfile
+import time
 import xml.etree.ElementTree as ET
 
 import ktlib
@@ -253,6 +254,53 @@ def exit_cleanup_test():
     check_no_leak(kt)
 
 
+def chroot_debug_test():
+    """#21: a stripped binary in a chroot whose build-id debug file is a symlink to a
+    host path is not symbolized from the host file; a real debug file inside the
+    chroot is used. The static fixture blocks in read(); a byte on its stdin ends
+    the block, which offcpu records with its user stack."""
+    fix = os.path.join(os.path.dirname(os.environ["KTRACE"]), "test", "fixtures")
+    exe, dbg = os.path.join(fix, "ktfix_static_nolink"), os.path.join(fix, "ktfix_static.debug")
+    if not (os.path.exists(exe) and os.path.exists(dbg)):
+        ktlib.skip("the symbolization fixtures are not built")
+    out = subprocess.run(["readelf", "-n", exe], capture_output=True, text=True).stdout
+    m = re.search(r"Build ID: ([0-9a-f]+)", out)
+    check(m, "the fixture has a build-id", out)
+    bid = m.group(1)
+    root = tempfile.mkdtemp(prefix="kt-chroot-")
+    ktlib.at_exit(subprocess.run, ["rm", "-rf", root])
+    host = os.path.join(tempfile.mkdtemp(prefix="kt-host-"), "secret.debug")
+    ktlib.at_exit(subprocess.run, ["rm", "-rf", os.path.dirname(host)])
+    subprocess.run(["cp", dbg, host], check=True)
+    subprocess.run(["cp", exe, os.path.join(root, "ktfix")], check=True)
+    d = os.path.join(root, "usr/lib/debug/.build-id", bid[:2])
+    os.makedirs(d)
+    link = os.path.join(d, bid[2:] + ".debug")
+
+    def named_frames():
+        p = subprocess.Popen(["chroot", root, "/ktfix"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        p.stdout.readline()
+        kt = Ktrace("offcpu", "-j", "-U", "-p", p.pid)
+        time.sleep(0.5)
+        p.stdin.write(b"x")
+        p.stdin.flush()
+        time.sleep(0.3)
+        p.stdin.close()
+        p.wait(30)
+        kt.wait(30)
+        check_no_leak(kt)
+        return {f.get("symbol") for r in kt.records("stacks") if r["pid"] == p.pid
+                for f in r["user_frames"]} - {None}
+
+    os.symlink(host, link)  # absolute: the host's file, if followed from the host's root
+    leaked = named_frames()
+    check(not leaked, "a debug link to a host path is not followed out of the chroot", sorted(leaked))
+    os.unlink(link)
+    subprocess.run(["cp", dbg, link], check=True)
+    named = named_frames()
+    check(named, "a real debug file inside the chroot names the frames", sorted(named))
+
+
 def thread_exit_test():
     """#12: -p of a thread that is not its process's leader traces the process (and
     says so) instead of nothing; the run stops by itself when the process exits."""
@@ -304,6 +352,7 @@ def main():
     thread_exit_test()
     distinct_stacks_test()
     exit_cleanup_test()
+    chroot_debug_test()
     usage_test()
 
 
