@@ -31,7 +31,7 @@
 #define FILE_BUCKETS	 256
 #define MAX_MAPS	 65536U	      /* executable mappings kept per process */
 #define MAX_PERFMAP_MEM	 (64U << 20)  /* all perf maps together, bytes */
-#define MAX_PROCS	 4096U	      /* process snapshots kept (default) */
+#define MAX_PROCS	 2048U	      /* process snapshots kept (default) */
 #define MAX_FILES_MEM	 (128U << 20) /* parsed ELF files together, bytes (default) */
 
 struct file_ent {

@@ -45,7 +45,7 @@ struct kt_usyms_opts {
 	const char *proc_dir;  /* default "/proc" */
 	const char *debug_dir; /* default "/usr/lib/debug" */
 	const char *tmp_dir;   /* host directory of perf-PID.map files, default "/tmp" */
-	size_t max_procs;      /* process snapshots kept, default 4096 (0: default) */
+	size_t max_procs;      /* process snapshots kept, default 2048 (0: default) */
 	size_t max_files_mem;  /* bytes of parsed ELF files kept, default 128 MB (0: default) */
 };
 
