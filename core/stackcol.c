@@ -15,6 +15,7 @@
 
 #include "flamegraph.h"
 #include "ksyms.h"
+#include "kt_elf.h"
 #include "kt_stacks.bpf.h"
 #include "output.h"
 #include "perfmap.h"
@@ -455,6 +456,11 @@ static void report_cuts(struct kt_stackcol *sc)
 		kt_warn("%llu binaries were not read for symbols: the symbol cache is at its budget; "
 			"their frames show as module+offset",
 			(unsigned long long)(now.files_skipped - sc->us_seen.files_skipped));
+	if (now.files_truncated > sc->us_seen.files_truncated)
+		kt_warn("%s has more symbols than ktrace keeps per file (%u symbols, %u MB of names): "
+			"some of its functions show as a neighbour or module+offset",
+			now.last_truncated_file,
+			KT_ELF_MAX_SYMS, KT_ELF_MAX_NAMES >> 20);
 	sc->us_seen = now;
 }
 

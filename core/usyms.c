@@ -478,6 +478,11 @@ static struct file_ent *open_file(struct kt_usyms *us, int pid, const char *path
 	}
 	if (!f->elf->has_symtab)
 		f->dbg = find_debug(us, pid, path, f->elf);
+	if (f->elf->truncated || (f->dbg && f->dbg->truncated)) {
+		us->stats.files_truncated++;
+		snprintf(us->stats.last_truncated_file, sizeof(us->stats.last_truncated_file), "%s",
+			 f->base);
+	}
 	f->mem = sizeof(*f) + f->elf->mem + (f->dbg ? f->dbg->mem : 0);
 	us->files_mem += f->mem;
 	f->next = us->files[h];

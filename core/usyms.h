@@ -60,6 +60,8 @@ struct kt_usyms_stats {
 	uint64_t pids_reused;	/* pids seen again with another start time */
 	uint64_t procs_evicted; /* snapshots forgotten to stay within max_procs */
 	uint64_t files_skipped; /* ELF files not parsed: the parsed ones hold max_files_mem */
+	uint64_t files_truncated;	 /* ELF files with more symbols or names than kt_elf.h keeps */
+	char last_truncated_file[64];	 /* its name, cut */
 };
 
 /* @opts may be NULL for the defaults. Returns 0 or -errno. */
