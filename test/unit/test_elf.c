@@ -12,6 +12,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -468,6 +469,64 @@ static void test_size_bomb(void)
 	unlink(path);
 }
 
+/* More function symbols than KT_ELF_MAX_SYMS: the first ones are kept and the cut is flagged. */
+static void test_symbol_cap(void)
+{
+	char path[] = "/tmp/kt_elf_capXXXXXX";
+	size_t n = KT_ELF_MAX_SYMS + 16, i, chunk = 65536;
+	int fd = mkstemp(path);
+	Elf64_Ehdr eh = {0};
+	Elf64_Shdr sh[3] = {{0}};
+	Elf64_Sym *v = calloc(chunk, sizeof(*v));
+	struct kt_elf *e = NULL;
+	uint64_t symoff = 8192, stroff = symoff + n * sizeof(Elf64_Sym);
+	bool ok = fd >= 0 && v;
+
+	memcpy(eh.e_ident, ELFMAG, SELFMAG);
+	eh.e_ident[EI_CLASS] = ELFCLASS64;
+	eh.e_ident[EI_DATA] = ELFDATA2LSB;
+	eh.e_ident[EI_VERSION] = EV_CURRENT;
+	eh.e_type = ET_DYN;
+	eh.e_shoff = 4096;
+	eh.e_shentsize = sizeof(Elf64_Shdr);
+	eh.e_shnum = 3;
+	sh[1].sh_type = SHT_SYMTAB;
+	sh[1].sh_offset = symoff;
+	sh[1].sh_size = n * sizeof(Elf64_Sym);
+	sh[1].sh_link = 2;
+	sh[2].sh_type = SHT_STRTAB;
+	sh[2].sh_offset = stroff;
+	sh[2].sh_size = 4;
+	ok = ok && pwrite(fd, &eh, sizeof(eh), 0) == sizeof(eh) &&
+	     pwrite(fd, sh, sizeof(sh), 4096) == sizeof(sh) &&
+	     pwrite(fd, "\0fn", 4, (off_t)stroff) == 4;
+	for (i = 0; ok && i < n; i += chunk) {
+		size_t k, m = n - i < chunk ? n - i : chunk;
+
+		for (k = 0; k < m; k++) {
+			v[k].st_name = 1;
+			v[k].st_info = ELF64_ST_INFO(STB_GLOBAL, STT_FUNC);
+			v[k].st_shndx = 1;
+			v[k].st_value = 0x1000 + 16 * (i + k);
+			v[k].st_size = 16;
+		}
+		ok = pwrite(fd, v, m * sizeof(*v), (off_t)(symoff + i * sizeof(*v))) ==
+		     (ssize_t)(m * sizeof(*v));
+	}
+	CHECK(ok);
+	CHECK(ok && kt_elf_open(path, &e) == 0);
+	if (e) {
+		CHECK(e->truncated, "the cut is flagged");
+		CHECK(e->nsyms == KT_ELF_MAX_SYMS, "%zu symbols kept", e->nsyms);
+		CHECK(kt_elf_lookup(e, 0x1004, NULL) && !strcmp(kt_elf_lookup(e, 0x1004, NULL)->name, "fn"));
+	}
+	kt_elf_free(e);
+	free(v);
+	if (fd >= 0)
+		close(fd);
+	unlink(path);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -478,6 +537,7 @@ int main(int argc, char **argv)
 	test_fixtures();
 	test_not_elf();
 	test_size_bomb();
+	test_symbol_cap();
 	test_corpus("libktfixlib.so");
 	test_corpus("ktfix_stripped");
 	test_corpus("ktfix_nopie");
