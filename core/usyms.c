@@ -267,6 +267,16 @@ void kt_usyms_trim(struct kt_usyms *us)
 		kt_perfmap_free(o->pm);
 		free(o);
 	}
+	/* snapshots replaced by an exec or a reused pid: no frame points to them any more */
+	for (size_t i = 0; i < PID_BUCKETS; i++)
+		for (struct proc *p = us->pids[i]; p; p = p->next)
+			while (p->old) {
+				struct snapshot *s = p->old;
+
+				p->old = s->next;
+				release_maps(s->maps, s->n);
+				free(s);
+			}
 	if (us->files_mem > us->max_files_mem / 2)
 		files_trim(us);
 	us->frames_out = false;

@@ -517,6 +517,9 @@ static void test_pid_reuse(void)
 	check_child(us, &b_as_a, "after the pid is reused");
 	kt_usyms_stats(us, &stats);
 	CHECK(stats.pids_reused == 1);
+	/* trimming frees the old process's snapshot, never the current one */
+	kt_usyms_trim(us);
+	check_child(us, &b_as_a, "after the pid is reused and a trim");
 	/* the same process announced again is not read again */
 	CHECK(kt_usyms_add_pid(us, a.pid) == 0);
 	kt_usyms_stats(us, &stats);
