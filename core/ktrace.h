@@ -157,6 +157,8 @@ struct kt_ctx {
 	uint64_t events;            /* records handled */
 	bool counted_in_kernel;     /* STREAM run as a summary (set in validate): no records */
 	uint64_t lost;              /* records the BPF side counted as dropped */
+	bool has_stacks;            /* a stack command: the summary carries lost_stacks */
+	uint64_t lost_stacks;       /* stacks the kernel could not store (stack map full) */
 
 	/* extra string members of the JSON meta record (kt_meta_add) */
 #define KT_MAX_META 8

@@ -406,6 +406,8 @@ static void write_summary(struct kt_ctx *ctx, const char *why, uint64_t interval
 			cJSON_AddNumberToObject(o, "events", (double)ctx->events);
 		cJSON_AddNumberToObject(o, "lost", (double)ctx->lost);
 	}
+	if (ctx->has_stacks)
+		cJSON_AddNumberToObject(o, "lost_stacks", (double)ctx->lost_stacks);
 	kt_out_json_obj(ctx->out, o);
 }
 

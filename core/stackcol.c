@@ -262,6 +262,7 @@ int kt_stackcol_new(struct kt_ctx *ctx, const struct kt_stackcol_opts *o, struct
 		return -ENOMEM;
 	sc->ctx = ctx;
 	sc->o = o;
+	ctx->has_stacks = true;
 	sc->stacks_fd = sc->errors_fd = sc->target_fd = -1;
 	pthread_mutex_init(&sc->lock, NULL);
 	sc->ips = calloc(o->depth, sizeof(uint64_t));
@@ -416,6 +417,7 @@ static void report_errors(struct kt_stackcol *sc)
 		bpf_map_update_elem(sc->errors_fd, &zero, v, BPF_ANY);
 	}
 	free(v);
+	sc->ctx->lost_stacks += total.n[KT_SERR_KERNEL_FULL] + total.n[KT_SERR_USER_FULL];
 	kt_out_stacks_lost(sc->ctx->out, sc->o->events, total.n[KT_SERR_UNCOUNTED],
 			   "ktrace's kernel-side tables are full",
 			   "trace fewer tasks (e.g. -p) or for a shorter time");

@@ -187,6 +187,9 @@ def lost_test():
     check(lost and all(r["count"] > 0 and "--stack-storage-size" in r["fix"] for r in lost),
           "stacks that did not fit are reported with the fix", kt.records("lost"))
     check(kt.records("stacks"), "the time of stacks that did not fit is still reported")
+    summ = kt.records("summary")
+    check(summ and summ[-1].get("lost_stacks", 0) == sum(r["count"] for r in lost if "--stack-storage-size" in r["fix"]) > 0,
+          "the summary counts the lost stacks", (summ, lost))
     check_no_leak(kt)
     kt = Ktrace("offcpu", "--stack-storage-size", "2", "1")
     kt.wait(60)
@@ -206,6 +209,8 @@ def distinct_stacks_test():
     check(kt.rc == 0, "offcpu -U -p of stackfan exits 0", kt.stderr())
     lost = [r for r in kt.records("lost") if "stacks" in r.get("what", "") and r.get("count")]
     check(not lost, "no stack lost at the default --stack-storage-size", lost)
+    summ = kt.records("summary")
+    check(summ and summ[-1].get("lost_stacks") == 0, "the summary says lost_stacks 0", summ)
     fans = {tuple(f.get("symbol") for f in r["user_frames"]) for r in kt.records("stacks")
             if r["pid"] == w.pid and
             "kt_fan_leaf" in [f.get("symbol") for f in r["user_frames"][:2]]}
