@@ -247,6 +247,9 @@ static void procs_evict(struct kt_usyms *us)
 			}
 		}
 	}
+	/* the files only the forgotten processes mapped go too: the cache follows the snapshots */
+	if (!us->frames_out)
+		files_trim(us);
 }
 
 void kt_usyms_trim(struct kt_usyms *us)
