@@ -74,7 +74,7 @@ static const struct kt_col hook_cols[] = {
 static const struct kt_col cmd_cols[] = {
 	{ "cmd", "COMMAND", -10 },
 	{ "status", "STATUS", -7 },
-	{ "add_caps", "ADD", -20 },
+	{ "add", "ADD", -30, KT_COL_NOJSON },
 	{ "why", "WHY", 0 },
 };
 
@@ -242,7 +242,8 @@ static int report_commands(struct kt_ctx *ctx, const struct verdict *vs)
 		else
 			kt_rec_none(ctx->out);
 		kt_rec_str(ctx->out, v->why, strnlen(v->why, sizeof(v->why)));
-		kt_rec_extra_strlist(ctx->out, "add_caps_list", names, nn);
+		/* JSON: the capabilities to add, as a list */
+		kt_rec_extra_strlist(ctx->out, "add_caps", names, nn);
 		kt_rec_end(ctx->out);
 	}
 	kt_table_end(ctx->out);
@@ -254,7 +255,7 @@ static int run(struct kt_ctx *ctx)
 	uint64_t base_missing = kt_caps_missing(kt_caps_required());
 	struct verdict *vs = calloc(kt_n_cmds, sizeof(*vs));
 	char ml[128], req[128], tr[160];
-	int failing;
+	int failing, limited = 0;
 
 	if (!vs) {
 		kt_err("out of memory");
@@ -296,6 +297,8 @@ static int run(struct kt_ctx *ctx)
 	report_hooks(ctx, base_missing, vs);
 	judge(vs, base_missing);
 	failing = report_commands(ctx, vs);
+	for (size_t c = 0; c < kt_n_cmds; c++)
+		limited += !vs[c].fails && vs[c].add;
 	free(vs);
 	if (base_missing) {
 		char miss[128];
@@ -308,7 +311,8 @@ static int run(struct kt_ctx *ctx)
 		return KT_EXIT_FAIL;
 	kt_out_text(ctx->out, "\n%s\n",
 		    failing ? "Some commands cannot run with these credentials: see STATUS and WHY."
-			    : "Every command can run with these credentials.");
+		    : limited ? "Every command can run with these credentials; some with less (see WHY)."
+			      : "Every command can run with these credentials.");
 	return failing ? KT_EXIT_FAIL : KT_EXIT_OK;
 }
 

@@ -653,7 +653,9 @@ static void finish(struct kt_ctx *ctx)
  * calls. They need their ids from tracefs, which is root's (mode 0700); a
  * user with only CAP_BPF and CAP_PERFMON gets the raw tracepoints
  * sys_enter/sys_exit instead, one program for all four calls that runs (and
- * returns at once) for every system call.
+ * returns at once) for every system call: on 6.18, a getppid() loop took
+ * 137 ns a call untraced, 210 ns with the syscall tracepoints attached and
+ * 500-700 ns with the raw ones.
  */
 #define OPEN_HOOKS(sys, optional)                                                                \
 	{ "sys_enter_" #sys, optional,                                                           \

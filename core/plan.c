@@ -177,11 +177,11 @@ int kt_plan_choose(struct kt_ctx *ctx)
 			continue;
 		st->why = strdup(whys);
 		if (h->optional) {
-			kt_warn("hook %s is not available on this kernel (%s); continuing without it",
+			kt_warn("hook %s is not available here (%s); continuing without it",
 				h->name, whys);
 			continue;
 		}
-		kt_err("hook %s cannot be attached on this kernel: %s", h->name, whys);
+		kt_err("hook %s cannot be attached here: %s", h->name, whys);
 		return -ENOTSUP;
 	}
 	return 0;

@@ -80,12 +80,14 @@ uint64_t kt_now_real(void)
 
 static const char *tracefs_dir = "/sys/kernel/tracing";
 
+/* stat, not access(): access() ignores the capabilities of a non-root user (CAP_DAC_READ_SEARCH) */
 static bool is_tracefs(const char *dir)
 {
 	char p[PATH_MAX];
+	struct stat st;
 
 	snprintf(p, sizeof(p), "%s/events", dir);
-	return access(p, F_OK) == 0;
+	return stat(p, &st) == 0;
 }
 
 /* statfs needs no permission on the directory itself: it tells mounted from unreadable. */

@@ -7,7 +7,9 @@
  * tracepoints need no tracefs at all. Their price: the program runs for
  * every system call of every task (a call, a compare and a return for the
  * calls it does not want), where the per-syscall tracepoints filter by
- * number in the kernel before any BPF runs.
+ * number in the kernel before any BPF runs: several times the overhead
+ * per unrelated call (see the hook tables in cmd/exec.c and cmd/open.c),
+ * which is why they come second.
  *
  * Numbers are the x86-64 ones (the objects are built for x86 only). A
  * 32-bit task's calls are numbered from another table: they are left out,
