@@ -68,10 +68,8 @@ static const struct argp_option common_options[] = {
 
 static const struct argp_option stream_options[] = {
 	{ "duration", 'd', "SECONDS", 0, "Trace this long (e.g. 30, 90s, 5m, 1h), then stop", 0 },
-	{ "buffer", OPT_BUFFER, "SIZE", 0,
-	  "Ring buffer size (e.g. 512K, 16M; default 4M, tcpretrans 1M, oom 256K): raise it if "
-	  "events are lost",
-	  0 },
+	/* the help text is filled in with the command's default (parse_args) */
+	{ "buffer", OPT_BUFFER, "SIZE", 0, NULL, 0 },
 	{},
 };
 
@@ -208,13 +206,23 @@ static int parse_args(struct kt_ctx *ctx, int argc, char **argv)
 {
 	const struct kt_cmd *cmd = ctx->cmd;
 	struct argp common = { common_options, common_parse };
-	struct argp stream = { stream_options, common_parse };
+	struct argp_option sopts[sizeof(stream_options) / sizeof(stream_options[0])];
+	struct argp stream = { sopts, common_parse };
+	uint64_t rb = cmd->ringbuf_default ? cmd->ringbuf_default : 4ULL << 20;
+	char rb_doc[128];
 	struct argp_child children[3] = {
 		{ &common, 0, "Common options:", 100 },
 	};
 	const char *args_doc = cmd->args_doc;
 	struct argp argp = { cmd->options, top_parse, NULL, cmd->doc, children };
 
+	memcpy(sopts, stream_options, sizeof(sopts));
+	snprintf(rb_doc, sizeof(rb_doc),
+		 "Ring buffer size (e.g. 512K, 16M; default %" PRIu64 "%s): raise it if events are lost",
+		 rb >= 1 << 20 ? rb >> 20 : rb >> 10, rb >= 1 << 20 ? "M" : "K");
+	for (size_t i = 0; sopts[i].name; i++)
+		if (sopts[i].key == OPT_BUFFER)
+			sopts[i].doc = rb_doc;
 	if (cmd->kind == KT_STREAM)
 		children[1] = (struct argp_child){ &stream, 0, NULL, 100 };
 	if (!args_doc)
@@ -495,7 +503,7 @@ int kt_run(const struct kt_cmd *cmd, int argc, char **argv, int full_argc, char 
 	int err, rc = KT_EXIT_FAIL;
 	bool loaded = false;
 
-	/* 4 MiB holds ~3000 exec or ~25000 open records */
+	/* 4 MiB holds thousands of records of a kilobyte */
 	ctx.o.ringbuf_bytes = cmd->ringbuf_default ? cmd->ringbuf_default : 4ULL << 20;
 	ctx.hooks = calloc(cmd->n_hooks ? cmd->n_hooks : 1, sizeof(*ctx.hooks));
 	ctx.priv = calloc(1, cmd->priv_size ? cmd->priv_size : 1);
