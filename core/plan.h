@@ -30,9 +30,9 @@ void kt_plan_log(const struct kt_ctx *ctx);
  */
 unsigned kt_plan_forced(const struct kt_hook *h);
 /*
- * 0 if every item of KTRACE_ATTACH names an attach type, and a hook, that
- * one of cmds has; otherwise says what is wrong and what is valid, and
- * returns -EINVAL (a usage error).
+ * 0 if every item of KTRACE_ATTACH is a known attach type, or HOOK=TYPE with
+ * a hook of one of cmds that has an alternative of that type; otherwise
+ * says what is wrong and what is valid, and returns -EINVAL (a usage error).
  */
 int kt_plan_env_check(const struct kt_cmd *const *cmds, size_t n);
 

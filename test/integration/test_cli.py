@@ -133,10 +133,9 @@ kill -INT $! && wait $!
     bio = {h["hook"]: h["chosen"] for h in rows[0]["rows"] if h["cmd"] == "biolat"} if rows else {}
     check(bio.get("rq_issue") == "raw_tp", "check honours KTRACE_ATTACH=raw_tp", bio)
     # KTRACE_ATTACH items that name nothing real are usage errors listing the valid names
-    for val, says in (("bogus", "unknown attach type 'bogus' (valid: tp_btf, raw_tp)"),
+    for val, says in (("bogus", "unknown attach type 'bogus' (valid: fentry, fexit, kprobe, kretprobe, tp_btf, raw_tp, tracepoint, perf_event)"),
                       ("rq_issue=kprobe", "hook rq_issue has no kprobe alternative (valid: tp_btf, raw_tp)"),
                       ("nohook=raw_tp", "unknown hook 'nohook' (valid hooks of biolat: rq_insert, rq_issue, rq_complete)"),
-                      ("kprobe", "no hook of biolat has a kprobe alternative (valid: tp_btf, raw_tp)"),
                       ("raw_tp,rq_issue=bogus", "unknown attach type 'bogus' (valid for hook rq_issue: tp_btf, raw_tp)")):
         r = run_ktrace("biolat", "1", "1", env={"KTRACE_ATTACH": val})
         check(r.returncode == 2 and says in r.stderr and r.stdout == "",
@@ -144,6 +143,9 @@ kill -INT $! && wait $!
     r = run_ktrace("check", env={"KTRACE_ATTACH": "oom_kill=bogus"})
     check(r.returncode == 2 and "valid for hook oom_kill: fentry, kprobe, tp_btf, raw_tp, tracepoint" in r.stderr,
           "check: a bad KTRACE_ATTACH is a usage error too", (r.returncode, r.stderr))
+    # a bare type is a rule over hooks: one no hook has forces nothing
+    r = run_ktrace("biolat", "-j", "1", "1", env={"KTRACE_ATTACH": "kprobe"})
+    check(r.returncode == 0, "KTRACE_ATTACH=kprobe (no biolat hook has it): biolat runs", r.stderr)
     # two items for one hook allow either type, in the plan's order
     r = run_ktrace("oom", "-j", "-d", "1", env={"KTRACE_ATTACH": "oom_kill=raw_tp,oom_kill=tracepoint"})
     meta = json.loads(r.stdout.splitlines()[0]) if r.stdout.strip() else {}
