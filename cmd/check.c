@@ -217,16 +217,14 @@ static int report_commands(struct kt_ctx *ctx, const struct verdict *vs)
 		const struct verdict *v = &vs[c];
 		const char *st = v->fails ? "fails" : v->add ? "limited" : "ok";
 		const char *names[8];
+		char add[256], one[8][32];
 		size_t nn = 0;
-		char add[256];
 
 		if (!cmd->n_hooks)
 			continue;
 		failing += v->fails;
 		/* the names as a list for JSON; kt_caps_str gives the text */
 		for (int cap = 0; cap < 64 && nn < 8; cap++) {
-			static char one[8][32];
-
 			if (!(v->add & KT_CAP(cap)))
 				continue;
 			kt_caps_str(KT_CAP(cap), one[nn], sizeof(one[nn]));
