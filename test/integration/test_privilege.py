@@ -128,6 +128,7 @@ def test_exec(user, d):
         subprocess.run([missing, "m-" + UNIQUE])
     except OSError:
         pass
+    subprocess.run([workload("execer"), "at", marker, "at-" + UNIQUE])
     time.sleep(0.5)
     rc = kt.stop()
     check(rc == 0, "exec as the documented user: exit 0", kt.stderr()[-2000:])
@@ -137,9 +138,12 @@ def test_exec(user, d):
     check(att.get("sys_enter_execve") == "raw_tp" and att.get("sys_exit_execve") == "raw_tp",
           "exec: syscall hooks attached as raw_tp (no tracefs access)", att)
     ev = [e for e in recs if e.get("type") == "event"]
-    ok = [e for e in ev if e.get("path") == marker]
+    ok = [e for e in ev if e.get("path") == marker and e["syscall"] == "execve"]
     check(len(ok) == 1 and ok[0]["ret"] == 0 and ok[0]["args"] == [marker, "priv-" + UNIQUE],
           "exec: the marker's exec seen once, with its argv", ok or ev[-5:])
+    at = [e for e in ev if e.get("path") == marker and e["syscall"] == "execveat"]
+    check(len(at) == 1 and at[0]["args"] == [marker, "at-" + UNIQUE],
+          "exec: execveat through raw_tp seen once", at or ev[-5:])
     bad = [e for e in ev if e.get("path") == missing]
     check(len(bad) == 1 and bad[0]["errno"] == "ENOENT" and bad[0]["args"] == [missing, "m-" + UNIQUE],
           "exec: the failed exec (ENOENT) seen once, argv from the caller", bad or ev[-5:])
