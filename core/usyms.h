@@ -4,20 +4,25 @@
  *
  * The first time a pid is seen (kt_usyms_add_pid(), or implicitly on its
  * first lookup) its executable mappings are copied from /proc/PID/maps and
- * the mapped files are opened and parsed at once, through /proc/PID/root
- * (so processes in containers and chroots resolve; /proc/PID/map_files is
- * the fallback). A process that exits before the report is printed still
- * resolves. Call add_pid as early as possible: ideally when the pid's first
- * event arrives.
+ * the mapped files are opened and parsed at once, inside the process's root
+ * with kt_rootfs_open() (so processes in containers and chroots resolve, and
+ * none of their symlinks reaches a host file; /proc/PID/map_files is the
+ * fallback). A process that exits before the report is printed still
+ * resolves, unless the snapshot budget made ktrace forget it (see
+ * kt_usyms_trim()). Call add_pid as early as possible: ideally when the
+ * pid's first event arrives. A pid whose start time changed is a new
+ * process and is read again.
  *
  * Each ELF file is parsed once per run, whatever the number of processes
  * mapping it (the cache is keyed by device and inode). Symbols come from
  * .symtab, then .dynsym, then a separate debug file (build-id file under
  * <debug_dir>/.build-id/, or the .gnu_debuglink name in the file's
- * directory, its .debug/ subdirectory and <debug_dir>/<dir>/). Addresses in
- * mappings without an ELF (JIT code) are looked up in perf-PID.map, read
- * through the process's root (with its namespaced pid) and then the host
- * tmp_dir; the map must belong to the process's owner or to root.
+ * directory, its .debug/ subdirectory and <debug_dir>/<dir>/), looked up
+ * inside the process's root, then on the host under <debug_dir> only.
+ * Addresses in mappings without an ELF (JIT code) are looked up in
+ * perf-PID.map (core/perfmap.h), read inside the process's root (with its
+ * namespaced pid) and then the host tmp_dir; the map must be a regular file
+ * (not a symlink) owned by the process's owner or by root.
  *
  * An address that cannot be named gets sym == NULL and module + offset,
  * where offset is the ELF virtual address (what addr2line wants) or, for a
@@ -25,8 +30,8 @@
  *
  * An address outside every captured mapping makes the maps be read once
  * more (a library dlopen()ed since). A pid that exec()s is read again with
- * kt_usyms_refresh_pid(); every snapshot is kept until kt_usyms_free(), as
- * frames already handed out point to their names.
+ * kt_usyms_refresh_pid(); replaced snapshots are kept until kt_usyms_trim()
+ * or kt_usyms_free(), as frames already handed out point to their names.
  */
 #ifndef KT_USYMS_H
 #define KT_USYMS_H
