@@ -5,9 +5,9 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
-#include <sys/syscall.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
