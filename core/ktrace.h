@@ -17,10 +17,13 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "output.h"
+
 struct bpf_object;
 struct bpf_object_skeleton;
 struct kt_out;
 struct kt_ctx;
+struct kt_ofile;
 
 #define KT_VERSION "0.1.0"
 
@@ -158,6 +161,14 @@ struct kt_ctx {
 	bool counted_in_kernel;     /* STREAM run as a summary (set in validate): no records */
 	uint64_t lost;              /* records the BPF side counted as dropped */
 
+	/* output files besides -o (kt_output_file), closed and checked by core */
+#define KT_MAX_OFILES 4
+	struct {
+		const char *opt;
+		struct kt_ofile *of;
+	} ofiles[KT_MAX_OFILES];
+	int n_ofiles;
+
 	/* extra string members of the JSON meta record (kt_meta_add) */
 #define KT_MAX_META 8
 	const char *meta_keys[KT_MAX_META];
@@ -211,5 +222,16 @@ void kt_meta_add(struct kt_ctx *ctx, const char *key, const char *val);
 
 /* True when the run should stop (signal, output closed, duration over). */
 bool kt_stopping(void);
+/* Asks the run to stop at the next turn of its loop, e.g. KT_STOP_TARGET_EXITED. */
+void kt_stop_request(enum kt_stop why);
+
+/*
+ * An output file named by option opt (e.g. "--svg"), opened now, before
+ * tracing, by the rules of core/ofile.h; core flushes, closes and checks it
+ * at the end (a write error fails the run). Prints the error itself.
+ */
+int kt_output_file(struct kt_ctx *ctx, const char *opt, const char *path, struct kt_ofile **of);
+/* The file kt_output_file() opened for opt, or NULL. */
+struct kt_ofile *kt_output_file_get(struct kt_ctx *ctx, const char *opt);
 
 #endif

@@ -94,14 +94,6 @@ static cJSON *pct(const struct kt_hist *h, double p)
 	return cJSON_CreateRaw(b);
 }
 
-static cJSON *num(uint64_t v)
-{
-	char b[32];
-
-	snprintf(b, sizeof(b), "%" PRIu64, v);
-	return v > (1ULL << 53) ? cJSON_CreateString(b) : cJSON_CreateRaw(b);
-}
-
 void kt_out_hist(struct kt_out *out, const char *unit, const struct kt_kv *keys, size_t nkeys,
 		 const struct kt_hist *h, uint64_t start_ns, uint64_t end_ns)
 {
@@ -115,6 +107,7 @@ void kt_out_hist(struct kt_out *out, const char *unit, const struct kt_kv *keys,
 		text_keys(out->f, keys, nkeys);
 		text_hist(out, unit, h);
 		fputc('\n', out->f);
+		kt_out_check(out);
 		return;
 	}
 	o = cJSON_CreateObject();
@@ -124,12 +117,10 @@ void kt_out_hist(struct kt_out *out, const char *unit, const struct kt_kv *keys,
 	k = cJSON_AddObjectToObject(o, "key");
 	for (size_t i = 0; i < nkeys; i++) {
 		if (keys[i].str) {
-			char *clean = kt_utf8_clean(keys[i].str, strlen(keys[i].str), NULL);
-
-			cJSON_AddItemToObject(k, keys[i].key, cJSON_CreateString(clean ? clean : ""));
-			free(clean);
+			cJSON_AddItemToObject(k, keys[i].key,
+					      kt_json_bytes(keys[i].str, strlen(keys[i].str), NULL));
 		} else {
-			cJSON_AddItemToObject(k, keys[i].key, num((uint64_t)keys[i].num));
+			cJSON_AddItemToObject(k, keys[i].key, kt_json_i64(keys[i].num));
 		}
 	}
 	b = cJSON_AddArrayToObject(o, "buckets");
@@ -140,12 +131,12 @@ void kt_out_hist(struct kt_out *out, const char *unit, const struct kt_kv *keys,
 		if (h->kind == KT_HIST_LINEAR && !h->slots[i])
 			continue;
 		e = cJSON_CreateObject();
-		cJSON_AddItemToObject(e, "min", num(kt_hist_slot_min(h, i)));
-		cJSON_AddItemToObject(e, "max", num(kt_hist_slot_max(h, i)));
-		cJSON_AddItemToObject(e, "count", num(h->slots[i]));
+		cJSON_AddItemToObject(e, "min", kt_json_u64(kt_hist_slot_min(h, i)));
+		cJSON_AddItemToObject(e, "max", kt_json_u64(kt_hist_slot_max(h, i)));
+		cJSON_AddItemToObject(e, "count", kt_json_u64(h->slots[i]));
 		cJSON_AddItemToArray(b, e);
 	}
-	cJSON_AddItemToObject(o, "count", num(kt_hist_total(h)));
+	cJSON_AddItemToObject(o, "count", kt_json_u64(kt_hist_total(h)));
 	cJSON_AddItemToObject(o, "p50", pct(h, 50));
 	cJSON_AddItemToObject(o, "p90", pct(h, 90));
 	cJSON_AddItemToObject(o, "p99", pct(h, 99));

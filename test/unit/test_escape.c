@@ -72,7 +72,7 @@ static cJSON *json_record(const char *s, size_t len)
 	kt_rec_begin(out, "event", cols, 1, 0);
 	kt_rec_str(out, s, len);
 	kt_rec_end(out);
-	kt_out_close(out);
+	kt_out_close(out, false);
 	f = fopen(o.path, "r");
 	CHECK(f && fgets(line, sizeof(line), f), "read back");
 	if (f)

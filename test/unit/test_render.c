@@ -63,7 +63,7 @@ static void hist_log2(void)
 	kt_out_hist(out, "msecs", NULL, 0, &h, 0, 0);
 	s[20] = 3; /* a wide bound: columns widen to fit */
 	kt_out_hist(out, "usecs", NULL, 0, &h, 0, 0);
-	kt_out_close(out);
+	kt_out_close(out, false);
 	compare(tmp, "hist_log2.txt");
 }
 
@@ -76,7 +76,7 @@ static void hist_linear(void)
 	struct kt_out *out = open_text(tmp);
 
 	kt_out_hist(out, "ms", keys, 1, &h, 0, 0);
-	kt_out_close(out);
+	kt_out_close(out, false);
 	compare(tmp, "hist_linear.txt");
 }
 
@@ -113,7 +113,7 @@ static void table(void)
 	kt_rec_begin(out, "event", argcols, 1, 0);
 	kt_rec_strv(out, argv, lens, 3, true, true);
 	kt_rec_end(out);
-	kt_out_close(out);
+	kt_out_close(out, false);
 	compare(tmp, "table.txt");
 }
 

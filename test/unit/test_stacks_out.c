@@ -45,7 +45,7 @@ static char *render(bool json, int (*fn)(struct kt_out *, const struct kt_stacks
 	if (kt_out_open(&out, &o))
 		return NULL;
 	fn(out, st, arg);
-	kt_out_close(out);
+	kt_out_close(out, false);
 	f = fopen(path, "r");
 	if (!f)
 		return NULL;
