@@ -381,7 +381,7 @@ static size_t group_by(const struct count *c, size_t n, struct group *g,
 			g[ng - 1].parents++;
 		prev = &c[i];
 	}
-	qsort(g, ng, sizeof(*g), cmp_group);
+	kt_qsort(g, ng, sizeof(*g), cmp_group);
 	return ng;
 }
 
@@ -477,7 +477,7 @@ static void print_groups(struct kt_ctx *ctx, struct count *c, size_t n, struct g
 	struct kt_out *out = ctx->out;
 	size_t ng;
 
-	qsort(c, n, sizeof(*c), cmp_comm_ppid);
+	kt_qsort(c, n, sizeof(*c), cmp_comm_ppid);
 	ng = group_by(c, n, g, same_comm, false);
 	kt_table_begin(out, "exec_commands", "Commands started (top 10):", cc, 4);
 	for (size_t i = 0; i < ng && i < TOP_N; i++) {
@@ -490,7 +490,7 @@ static void print_groups(struct kt_ctx *ctx, struct count *c, size_t n, struct g
 	}
 	kt_table_end(out);
 
-	qsort(c, n, sizeof(*c), cmp_err);
+	kt_qsort(c, n, sizeof(*c), cmp_err);
 	ng = group_by(c, n, g, same_err, true);
 	kt_table_begin(out, "exec_failures", "Failed execs by error:", ec, 3);
 	for (size_t i = 0; i < ng && i < TOP_N; i++) {
@@ -508,7 +508,7 @@ static void print_groups(struct kt_ctx *ctx, struct count *c, size_t n, struct g
 	}
 	kt_table_end(out);
 
-	qsort(c, n, sizeof(*c), cmp_uid);
+	kt_qsort(c, n, sizeof(*c), cmp_uid);
 	ng = group_by(c, n, g, same_uid, false);
 	kt_table_begin(out, "exec_users", "Users:", uc, 3);
 	for (size_t i = 0; i < ng && i < TOP_N; i++) {
@@ -534,7 +534,7 @@ static void print_parents(struct kt_out *out, struct parent *p, size_t np, doubl
 		{ "exec_per_s", "EXEC/s", 8 }, { "exit_per_s", "EXIT/s", 8 },
 	};
 
-	qsort(p, np, sizeof(*p), cmp_parent);
+	kt_qsort(p, np, sizeof(*p), cmp_parent);
 	kt_table_begin(out, "exec_parents", "Top parents (forks, execs by children, children exited):",
 		       pc, sizeof(pc) / sizeof(pc[0]));
 	for (size_t i = 0; i < np && i < TOP_N; i++) {

@@ -278,7 +278,7 @@ static void text_cell_end(struct kt_out *out, const struct kt_col *c)
 		fprintf(out->f, "%*s", (int)(-c->width - len), "");
 }
 
-/* HH:MM:SS, local time, followed by sep (a column separator or a newline). */
+/* HH:MM:SS.mmm, local time, followed by sep (a column separator or a newline). */
 static void text_time(struct kt_out *out, uint64_t wall_ns, char sep)
 {
 	time_t s = (time_t)(wall_ns / 1000000000ULL);
@@ -287,7 +287,7 @@ static void text_time(struct kt_out *out, uint64_t wall_ns, char sep)
 
 	localtime_r(&s, &tm);
 	strftime(b, sizeof(b), "%H:%M:%S", &tm);
-	fprintf(out->f, "%-8s%c", b, sep);
+	fprintf(out->f, "%s.%03u%c", b, (unsigned)(wall_ns % 1000000000ULL / 1000000), sep);
 }
 
 void kt_out_header(struct kt_out *out, const struct kt_col *cols, size_t n)
@@ -297,7 +297,7 @@ void kt_out_header(struct kt_out *out, const struct kt_col *cols, size_t n)
 	if (out->json || out->err)
 		return;
 	if (out->ts)
-		fprintf(out->f, "%-8s ", "TIME");
+		fprintf(out->f, "%-12s ", "TIME");
 	for (size_t i = 0; i < n; i++) {
 		const struct kt_col *c = &cols[i];
 

@@ -147,8 +147,8 @@ kill -INT $! && wait $!
     check(r.returncode == 0 and r.stdout == "" and types[0] == "meta" and types[-1] == "summary"
           and "hist" in types, "-o FILE gets the records, stdout nothing", (r.stdout, types))
     r = run_ktrace("biolat", "-T", "1", "1")
-    check(r.returncode == 0 and re.search(r"^\d\d:\d\d:\d\d$", r.stdout, re.M),
-          "-T prints the time before the interval's histogram", r.stdout)
+    check(r.returncode == 0 and re.search(r"^\d\d:\d\d:\d\d\.\d\d\d$", r.stdout, re.M),
+          "-T prints the time (HH:MM:SS.mmm) before the interval's histogram", r.stdout)
 
 
 main(test)

@@ -97,12 +97,15 @@ int main(void)
 	CHECK(kt_stacks_add(st, 7, "reader", k1, 3, 0, NULL, 0, 5) == 0);
 	CHECK(kt_stacks_add(st, 7, "reader", k2, 3, 0, NULL, 0, 3) == 0);
 	CHECK(kt_stacks_add(st, 8, "evil;comm\nx", k1, 1, 0, NULL, 0, 20) == 0);
+	/* C1 CSI (U+009B as \xc2\x9b) and an invalid byte: escaped as text output does */
+	CHECK(kt_stacks_add(st, 9, "c1\xc2\x9b\xff", k1, 1, 0, NULL, 0, 1) == 0);
 	CHECK(kt_stacks_resolve(st, ks, NULL) == 0);
 	kt_stacks_sort(st);
 
 	s = render(false, folded, st, &delim);
-	CHECK(s && !strcmp(s, "evil_comm_x;schedule 20\n"
-			      "reader;entry_syscall;do_read;schedule 8\n"));
+	CHECK(s && !strcmp(s, "evil_comm\\nx;schedule 20\n"
+			      "reader;entry_syscall;do_read;schedule 8\n"
+			      "c1\\xc2\\x9b\\xff;schedule 1\n"));
 	free(s);
 
 	/* a user part: the delimiter goes between user and kernel frames */
