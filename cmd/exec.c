@@ -168,10 +168,8 @@ static int validate(struct kt_ctx *ctx)
 		kt_hook_disable(ctx, "process_fork");
 		kt_hook_disable(ctx, "process_exit");
 	}
-	if (x->time)
-		cols[C_TIME].flags &= ~KT_COL_HIDDEN;
-	if (x->print_uid)
-		cols[C_USER].flags &= ~KT_COL_HIDDEN;
+	kt_col_show(cols, N_COLS, "time_s", x->time);
+	kt_col_show(cols, N_COLS, "user", x->print_uid);
 	return 0;
 }
 

@@ -27,6 +27,12 @@ static int digits(uint64_t v)
 	return n;
 }
 
+/* v >= 0 rounded down to a multiple of 1/scale (no libm: the unit tests link without it). */
+static double down(double v, double scale)
+{
+	return v < 0 ? v : (double)(uint64_t)(v * scale) / scale;
+}
+
 static void text_keys(FILE *f, const struct kt_kv *keys, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -78,9 +84,10 @@ static void text_hist(struct kt_out *out, const char *unit, const struct kt_hist
 			kt_hist_slot_min(h, i), w, kt_hist_slot_max(h, i), h->slots[i], BAR_WIDTH,
 			stars, "****************************************");
 	}
+	/* whole units, rounded down: a value of the bucket the estimate lies in */
 	fprintf(f, "count %" PRIu64 ", p50 ~ %.0f, p90 ~ %.0f, p99 ~ %.0f %s (estimated from buckets)\n",
-		total, kt_hist_percentile(h, 50), kt_hist_percentile(h, 90),
-		kt_hist_percentile(h, 99), unit);
+		total, down(kt_hist_percentile(h, 50), 1), down(kt_hist_percentile(h, 90), 1),
+		down(kt_hist_percentile(h, 99), 1), unit);
 }
 
 static cJSON *pct(const struct kt_hist *h, double p)
@@ -90,7 +97,8 @@ static cJSON *pct(const struct kt_hist *h, double p)
 
 	if (v < 0)
 		return cJSON_CreateNull();
-	snprintf(b, sizeof(b), "%.1f", v);
+	/* one decimal, rounded down: 1.96 in bucket [1, 1] must not print as 2.0 */
+	snprintf(b, sizeof(b), "%.1f", down(v, 10));
 	return cJSON_CreateRaw(b);
 }
 

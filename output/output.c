@@ -16,6 +16,7 @@
 #include "ofile.h"
 #include "output.h"
 #include "output_int.h"
+#include "util.h"
 
 
 int kt_out_open(struct kt_out **outp, const struct kt_out_opts *opts)
@@ -327,6 +328,7 @@ void kt_rec_begin(struct kt_out *out, const char *type, const struct kt_col *col
 	out->cols = cols;
 	out->ncols = n;
 	out->idx = 0;
+	out->overflow = 0;
 	out->shown = 0;
 	if (out->json) {
 		char b[48];
@@ -346,8 +348,10 @@ static const struct kt_col *next_col(struct kt_out *out, bool *text, bool *json)
 {
 	const struct kt_col *c;
 
-	if (out->idx >= out->ncols)
+	if (out->idx >= out->ncols) {
+		out->overflow++;
 		return NULL;
+	}
 	c = &out->cols[out->idx];
 	*text = !out->json && !(c->flags & KT_COL_HIDDEN) && !out->err;
 	*json = out->json && !(c->flags & KT_COL_NOJSON) && out->obj;
@@ -582,8 +586,48 @@ void kt_rec_extra_strlist(struct kt_out *out, const char *key, const char *const
 	cJSON_AddItemToObject(out->obj, key, a);
 }
 
+/*
+ * Values are matched to columns by position: a record with more or fewer
+ * values than columns is a bug in its command that would shift every field
+ * after it. Abort in a debug build; otherwise say so and fail the run.
+ */
+static void check_count(struct kt_out *out)
+{
+	size_t got = out->idx + out->overflow;
+
+	if (got == out->ncols)
+		return;
+	kt_err("internal error: a record had %zu values for its %zu columns (first column '%s'); please report this",
+	       got, out->ncols, out->ncols ? out->cols[0].key : "");
+#ifndef NDEBUG
+	abort();
+#endif
+	if (!out->err)
+		out->err = EPROTO;
+}
+
+int kt_col_show(struct kt_col *cols, size_t n, const char *key, bool show)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(cols[i].key, key))
+			continue;
+		if (show)
+			cols[i].flags &= ~KT_COL_HIDDEN;
+		else
+			cols[i].flags |= KT_COL_HIDDEN;
+		return 0;
+	}
+	kt_err("internal error: no column '%s' to show or hide", key);
+#ifndef NDEBUG
+	abort();
+#endif
+	return -ENOENT;
+}
+
 void kt_rec_end(struct kt_out *out)
 {
+	check_count(out);
+	out->overflow = 0;
 	if (out->json) {
 		if (out->in_table)
 			return; /* the row stays in the table's array */
@@ -627,6 +671,7 @@ void kt_table_begin(struct kt_out *out, const char *name, const char *title,
 void kt_table_row(struct kt_out *out)
 {
 	out->idx = 0;
+	out->overflow = 0;
 	out->shown = 0;
 	if (out->json) {
 		out->obj = cJSON_CreateObject();

@@ -16,7 +16,10 @@
  *	kt_rec_end(out);
  *
  * Text prints the visible columns (width > 0: right-aligned, < 0: left, 0:
- * unpadded), JSON prints every column under its key. Strings are treated as
+ * unpadded), JSON prints every column under its key. kt_rec_end() checks
+ * that the record had exactly one value per column: a mismatch is a bug
+ * that would shift fields, so it aborts a debug build and otherwise fails
+ * the run (kt_out_err() is EPROTO). Strings are treated as
  * hostile: text escapes control characters and invalid UTF-8, JSON is always
  * valid (invalid UTF-8 becomes U+FFFD and the raw bytes are kept in hex under
  * "<key>_hex").
@@ -33,7 +36,8 @@ struct kt_out;
 struct kt_hist;
 
 enum {
-	KT_COL_HIDDEN = 1 << 0, /* not shown in text (JSON still has it) */
+	/* not shown in text (JSON still has it); switch it at run time with kt_col_show() only */
+	KT_COL_HIDDEN = 1 << 0,
 	KT_COL_NOJSON = 1 << 1, /* text only (e.g. a column derived for display) */
 };
 
@@ -43,6 +47,12 @@ struct kt_col {
 	int width;	 /* text width: >0 right-aligned, <0 left-aligned, 0 free */
 	unsigned flags;
 };
+
+/*
+ * The one way to show or hide a text column at run time (e.g. an option
+ * that adds a column): by key. 0, or -ENOENT for a key cols does not have.
+ */
+int kt_col_show(struct kt_col *cols, size_t n, const char *key, bool show);
 
 struct kt_out_opts {
 	const char *path; /* NULL or "-": stdout */

@@ -22,6 +22,7 @@ struct kt_out {
 	/* the record being built */
 	const struct kt_col *cols;
 	size_t ncols, idx;
+	size_t overflow; /* values passed beyond the last column */
 	size_t shown; /* text cells printed in this record */
 	struct cJSON *obj;   /* JSON: the record, or the current table row */
 	struct cJSON *table; /* JSON: the table record while a table is open */
