@@ -131,6 +131,8 @@ static struct kt_col cols[] = {
 	{ "errno", "", 0, KT_COL_HIDDEN },
 	{ "syscall", "", 0, KT_COL_HIDDEN },
 	{ "path", "", 0, KT_COL_HIDDEN },
+	/* the kernel gave no file name (e.g. execveat with AT_EMPTY_PATH): not a silent "" */
+	{ "path_empty", "", 0, KT_COL_HIDDEN },
 };
 #define N_COLS (sizeof(cols) / sizeof(cols[0]))
 
@@ -296,6 +298,7 @@ static int handle(struct kt_ctx *ctx, const void *data, size_t size)
 	kt_rec_str(ctx->out, (e->flags & EXEC_F_AT) ? "execveat" : "execve",
 		   (e->flags & EXEC_F_AT) ? 8 : 6);
 	kt_rec_str(ctx->out, v[0], lens[0]);
+	kt_rec_bool(ctx->out, !v[0][0] || !lens[0]);
 	kt_rec_end(ctx->out);
 	return 0;
 }

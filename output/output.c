@@ -202,6 +202,9 @@ static cJSON *json_double(double v, int decimals)
 	if (v != v || v > 1e300 || v < -1e300)
 		return cJSON_CreateNull();
 	snprintf(b, sizeof(b), "%.*f", decimals, v);
+	/* past 2^53 a JSON reader no longer holds the integer part exactly */
+	if (v >= 9007199254740992.0 || v <= -9007199254740992.0)
+		return cJSON_CreateString(b);
 	return cJSON_CreateRaw(b);
 }
 
@@ -488,7 +491,8 @@ void kt_rec_strv(struct kt_out *out, const char *const *v, const size_t *lens, s
 		for (size_t i = 0; i < n; i++) {
 			if (i)
 				fputc(' ', out->scratch);
-			if (quote)
+			/* an empty argument would vanish between two spaces: '' shows it */
+			if (quote || !strnlen(v[i], lens[i]))
 				quote_arg(out->scratch, v[i], lens[i]);
 			else
 				kt_esc_text(out->scratch, v[i], lens[i]);
