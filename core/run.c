@@ -700,8 +700,9 @@ static int step_teardown(struct run *r, int rc)
 		ctx->skel_destroy(ctx->skel);
 	for (int i = 0; i < ctx->n_ofiles; i++) {
 		struct kt_ofile *of = ctx->ofiles[i].of;
-		const char *name = kt_ofile_name(of);
+		char name[4096];
 
+		snprintf(name, sizeof(name), "%s", kt_ofile_name(of));
 		err = kt_ofile_close(of, rc != KT_EXIT_OK);
 		if (err && err != -EPIPE) {
 			kt_err("%s %s: writing the file failed: %s", ctx->ofiles[i].opt, name,

@@ -129,6 +129,33 @@ int main(void)
 	CHECK(s && strstr(s, "\"type\":\"stacks\"") && strstr(s, "\"count\":4") &&
 	      strstr(s, "\"kernel_frames\":[{\"address\":\"0xffffffff81000210\",\"symbol\":\"schedule\",\"offset\":16") &&
 	      strstr(s, "\"user_frames\":[{\"address\":\"0x401000\",\"symbol\":null"));
+	/* no symbol, no module: no offset (it would only repeat the address as a number) */
+	CHECK(s && strstr(s, "{\"address\":\"0x401000\",\"symbol\":null,\"module\":null}"));
+	free(s);
+
+	/*
+	 * A kernel address no symbol covers: the address as a hex string, no
+	 * offset, and no integer above 2^53 anywhere in the record.
+	 */
+	kt_stacks_clear(st);
+	{
+		uint64_t k[] = { 0xffffffff00000010ULL };
+
+		CHECK(kt_stacks_add(st, 10, "nosym", k, 1, 0, NULL, 0, 1) == 0);
+	}
+	CHECK(kt_stacks_resolve(st, ks, NULL) == 0);
+	s = render(true, stacks, st, &fmt);
+	CHECK(s && strstr(s, "{\"address\":\"0xffffffff00000010\",\"symbol\":null,\"module\":\"[kernel]\"}"));
+	CHECK(s && !strstr(s, "\"offset\""));
+	for (const char *p = s; p && *p; p++) {
+		/* every run of digits outside a string is a number: none longer than 2^53's 16 digits */
+		static int in_str, digits;
+
+		if (*p == '"' && (p == s || p[-1] != '\\'))
+			in_str = !in_str;
+		digits = !in_str && *p >= '0' && *p <= '9' ? digits + 1 : 0;
+		CHECK(digits <= 16);
+	}
 	free(s);
 
 	kt_stacks_free(st);
