@@ -174,6 +174,12 @@ int kt_ofile_close(struct kt_ofile *of, bool failed)
 
 	if (!of)
 		return 0;
+	/* a run that succeeded without a byte to write still replaces the old contents */
+	if (!failed && of->pending_trunc && fflush(of->f) == 0 && of->pending_trunc) {
+		of->pending_trunc = false;
+		if (ftruncate(of->fd, 0))
+			set_err(of, errno);
+	}
 	if (of->f) {
 		if (fclose(of->f))
 			set_err(of, errno);

@@ -11,7 +11,8 @@
  *   file); devices such as /dev/null or /dev/full and pipes are accepted.
  * - A new file is created 0600: evidence with other users' command lines is
  *   not made world-readable.
- * - An existing file is not truncated at open but at the first byte written:
+ * - An existing file is not truncated at open but at the first byte written
+ *   (or at the close of a successful run that wrote nothing):
  *   a run that fails before writing (attach failure, bad option combination)
  *   leaves it byte-identical. A new file nothing was written to is removed
  *   when the run fails.

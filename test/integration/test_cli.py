@@ -50,7 +50,7 @@ def test():
     expect(["biolat", "-c", "/nonexistent"], 2, "bad cgroup", stderr_has="-c /nonexistent")
     expect(["biolat", "-c", "/proc"], 2, "not a cgroup", stderr_has="not a cgroup-v2 directory")
     expect(["biolat", "-o", "/nonexistent/dir/out", "1", "1"], 1, "unwritable output",
-           stderr_has="cannot open output file")
+           stderr_has="-o /nonexistent/dir/out: cannot open the file for writing: No such file or directory")
 
     # a process filter naming no process is a usage error, not an empty trace
     p = subprocess.Popen(["true"])

@@ -106,6 +106,14 @@ static void existing_file(void)
 	      text ? text : "(null)");
 	free(text);
 
+	/* a run that succeeds with nothing to write leaves an empty file, not the old one */
+	put(p, "old\n");
+	CHECK(kt_ofile_open(&of, p) == 0, "open it again");
+	CHECK(kt_ofile_close(of, false) == 0, "close after success, nothing written");
+	text = kt_test_slurp(p);
+	CHECK(text && !strcmp(text, ""), "emptied: %s", text ? text : "(null)");
+	free(text);
+
 	/* a second name for the same file: not ours to overwrite */
 	CHECK(link(p, path_of("hardlink")) == 0, "hard link");
 	CHECK(kt_ofile_open(&of, p) == -EPERM, "a file with two links is refused");
