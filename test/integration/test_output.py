@@ -259,6 +259,9 @@ def stacks_json():
                   for f in rec["kernel_frames"] + rec["user_frames"]]
         bad_addr = [f for f in frames if not re.fullmatch(r"0x[0-9a-f]+", str(f.get("address")))]
         check(frames and not bad_addr, "%s: every frame address is a hex string" % cmd[0], bad_addr[:5])
+        ufr = [f for rec in recs if rec.get("type") == "stacks" for f in rec["user_frames"]]
+        wild = [f for f in ufr if int(str(f.get("address", "0x0")), 16) >= 2 ** 56]
+        check(not wild, "%s: no user frame at an address user space cannot have" % cmd[0], wild[:5])
         loose = [f for f in frames if "offset" in f and f.get("symbol") is None and f.get("module") is None]
         check(not loose, "%s: no offset without a symbol or module" % cmd[0], loose[:5])
         sym_off = [f for f in frames if f.get("symbol") and not isinstance(f.get("offset"), int)]

@@ -158,6 +158,22 @@ int main(void)
 	}
 	free(s);
 
+	/* a user stack walked into data: the frames from the first impossible address on are dropped */
+	kt_stacks_clear(st);
+	{
+		uint64_t u[] = { 0x401000, 0x7f0000001000, 0x5f687361622f706dULL, 0x402000 };
+		const struct kt_stack *sk;
+
+		CHECK(kt_stacks_add(st, 11, "fpwalk", NULL, 0, 0, u, 4, 1) == 0);
+		sk = kt_stacks_count(st) == 1 ? kt_stacks_get(st, 0) : NULL;
+		CHECK(sk && sk->nuser == 2);
+	}
+	CHECK(kt_stacks_resolve(st, ks, NULL) == 0);
+	s = render(true, stacks, st, &fmt);
+	CHECK(s && strstr(s, "\"0x7f0000001000\"") && !strstr(s, "0x5f687361622f706d") &&
+	      !strstr(s, "0x402000"));
+	free(s);
+
 	kt_stacks_free(st);
 	kt_ksyms_free(ks);
 	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
