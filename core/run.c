@@ -525,7 +525,7 @@ static int step_prepare(struct run *r, int argc, char **argv)
 	struct kt_out_opts oo = {};
 	int err;
 
-	/* 4 MiB holds ~3000 exec or ~25000 open records */
+	/* 4 MiB holds thousands of records of a few hundred bytes */
 	ctx->o.ringbuf_bytes = cmd->ringbuf_default ? cmd->ringbuf_default : 4ULL << 20;
 	ctx->hooks = calloc(cmd->n_hooks ? cmd->n_hooks : 1, sizeof(*ctx->hooks));
 	ctx->priv = calloc(1, cmd->priv_size ? cmd->priv_size : 1);
