@@ -510,6 +510,7 @@ struct run {
 	struct kt_ctx ctx;
 	struct ring_buffer *rb;
 	bool loaded;
+	bool started; /* the command's start() succeeded: its drain may run */
 };
 
 static int fail(int err)
@@ -646,6 +647,7 @@ static enum kt_stop step_trace(struct run *r, uint64_t *intervals)
 	write_meta(ctx);
 	if (cmd->start && cmd->start(ctx))
 		return KT_STOP_ERROR;
+	r->started = true;
 	kt_out_flush(ctx->out);
 	if (output_state(ctx))
 		return output_state(ctx);
@@ -659,8 +661,8 @@ static enum kt_stop step_report(struct run *r, enum kt_stop why, uint64_t interv
 	struct kt_ctx *ctx = &r->ctx;
 	const struct kt_cmd *cmd = ctx->cmd;
 
-	if (why == KT_STOP_OUTPUT_CLOSED || why == KT_STOP_OUTPUT_ERROR)
-		return why; /* nothing more can be written */
+	if (!r->started || why == KT_STOP_OUTPUT_CLOSED || why == KT_STOP_OUTPUT_ERROR)
+		return why; /* nothing was started, or nothing more can be written */
 	if (r->rb)
 		ring_buffer__consume(r->rb);
 	kt_out_set_final(ctx->out);

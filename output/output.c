@@ -129,11 +129,10 @@ struct cJSON *kt_json_i64(int64_t v)
 {
 	char b[32];
 
-	if (v > (int64_t)(1LL << 53) || v < -(int64_t)(1LL << 53)) {
-		snprintf(b, sizeof(b), "%" PRId64, v);
-		return cJSON_CreateString(b);
-	}
 	snprintf(b, sizeof(b), "%" PRId64, v);
+	/* beyond ±2^53 as a string, like kt_json_u64 */
+	if (v > (int64_t)(1LL << 53) || v < -(int64_t)(1LL << 53))
+		return cJSON_CreateString(b);
 	return cJSON_CreateRaw(b);
 }
 
@@ -502,10 +501,8 @@ void kt_rec_strv(struct kt_out *out, const char *const *v, const size_t *lens, s
 		text_cell_end(out, c);
 	}
 	if (j) {
-		cJSON *a = cJSON_CreateArray();
+		cJSON *a = cJSON_CreateArray(), *hex = NULL;
 		char kb[128];
-
-		cJSON *hex = NULL;
 
 		for (size_t i = 0; i < n; i++) {
 			bool bad;

@@ -22,7 +22,9 @@
  * the run (kt_out_err() is EPROTO). Strings are treated as
  * hostile: text escapes control characters and invalid UTF-8, JSON is always
  * valid (invalid UTF-8 becomes U+FFFD and the raw bytes are kept in hex under
- * "<key>_hex").
+ * "<key>_hex"; every control character, DEL and C1 included, is a \u
+ * escape). No integer above 2^53 is written as a JSON number: such values
+ * are decimal strings.
  */
 #ifndef KT_OUTPUT_H
 #define KT_OUTPUT_H
