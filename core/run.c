@@ -488,7 +488,7 @@ static enum kt_stop run_loop(struct kt_ctx *ctx, struct ring_buffer *rb, uint64_
 				kt_out_set_final(ctx->out);
 			if (ctx->cmd->drain && ctx->cmd->drain(ctx, last))
 				return output_state(ctx) ? output_state(ctx) : KT_STOP_ERROR;
-			report_lost(ctx, last);
+			report_lost(ctx, false);
 			kt_out_flush(ctx->out);
 			why = output_state(ctx);
 			if (why)
