@@ -170,8 +170,8 @@ static int validate(struct kt_ctx *ctx)
 		kt_hook_disable(ctx, "process_fork");
 		kt_hook_disable(ctx, "process_exit");
 	}
-	kt_col_show(cols, N_COLS, "time_s", x->time);
-	kt_col_show(cols, N_COLS, "user", x->print_uid);
+	kt_col_show(cols, N_COLS, "time_s", KT_IN_TEXT, x->time);
+	kt_col_show(cols, N_COLS, "user", KT_IN_TEXT, x->print_uid);
 	return 0;
 }
 

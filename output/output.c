@@ -607,15 +607,17 @@ static void check_count(struct kt_out *out)
 		out->err = EPROTO;
 }
 
-int kt_col_show(struct kt_col *cols, size_t n, const char *key, bool show)
+int kt_col_show(struct kt_col *cols, size_t n, const char *key, unsigned in, bool show)
 {
+	unsigned off = ((in & KT_IN_TEXT) ? KT_COL_HIDDEN : 0) | ((in & KT_IN_JSON) ? KT_COL_NOJSON : 0);
+
 	for (size_t i = 0; i < n; i++) {
 		if (strcmp(cols[i].key, key))
 			continue;
 		if (show)
-			cols[i].flags &= ~KT_COL_HIDDEN;
+			cols[i].flags &= ~off;
 		else
-			cols[i].flags |= KT_COL_HIDDEN;
+			cols[i].flags |= off;
 		return 0;
 	}
 	kt_err("internal error: no column '%s' to show or hide", key);

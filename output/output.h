@@ -38,8 +38,7 @@ struct kt_out;
 struct kt_hist;
 
 enum {
-	/* not shown in text (JSON still has it); switch it at run time with kt_col_show() only */
-	KT_COL_HIDDEN = 1 << 0,
+	KT_COL_HIDDEN = 1 << 0, /* not shown in text (JSON still has it) */
 	KT_COL_NOJSON = 1 << 1, /* text only (e.g. a column derived for display) */
 };
 
@@ -50,11 +49,15 @@ struct kt_col {
 	unsigned flags;
 };
 
+/* Where kt_col_show() shows or hides a column. */
+enum { KT_IN_TEXT = 1 << 0, KT_IN_JSON = 1 << 1 };
 /*
- * The one way to show or hide a text column at run time (e.g. an option
- * that adds a column): by key. 0, or -ENOENT for a key cols does not have.
+ * The one way to show or hide a column at run time (e.g. an option that
+ * adds one): by key, in text and/or JSON (the KT_COL_HIDDEN and
+ * KT_COL_NOJSON flags a column is declared with are its defaults). 0, or
+ * -ENOENT for a key cols does not have.
  */
-int kt_col_show(struct kt_col *cols, size_t n, const char *key, bool show);
+int kt_col_show(struct kt_col *cols, size_t n, const char *key, unsigned in, bool show);
 
 struct kt_out_opts {
 	const char *path; /* NULL or "-": stdout */

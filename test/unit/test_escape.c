@@ -284,6 +284,19 @@ static void column_count(void)
 	unlink(o.path);
 }
 
+/* kt_col_show: by key, in text and/or JSON. */
+static void column_show(void)
+{
+	struct kt_col cols[] = { { "a", "A", 0, KT_COL_HIDDEN | KT_COL_NOJSON }, { "b", "B", 0, 0 } };
+
+	CHECK(kt_col_show(cols, 2, "a", KT_IN_JSON, true) == 0, "show a in JSON");
+	CHECK(cols[0].flags == KT_COL_HIDDEN, "a: JSON yes, text still hidden");
+	CHECK(kt_col_show(cols, 2, "a", KT_IN_TEXT, true) == 0 && cols[0].flags == 0, "a: shown");
+	CHECK(kt_col_show(cols, 2, "b", KT_IN_TEXT | KT_IN_JSON, false) == 0 &&
+		      cols[1].flags == (KT_COL_HIDDEN | KT_COL_NOJSON),
+	      "b: hidden everywhere");
+}
+
 int main(void)
 {
 	text();
@@ -293,5 +306,6 @@ int main(void)
 	json_args_hex();
 	json_numbers();
 	column_count();
+	column_show();
 	return kt_test_done("test_escape");
 }
