@@ -222,8 +222,12 @@ void kt_meta_add(struct kt_ctx *ctx, const char *key, const char *val);
 
 /* True when the run should stop (signal, output closed, duration over). */
 bool kt_stopping(void);
-/* Asks the run to stop at the next turn of its loop, e.g. KT_STOP_TARGET_EXITED. */
-void kt_stop_request(enum kt_stop why);
+/*
+ * Ends the run as if by Ctrl-C (the final results are printed), with why
+ * (e.g. KT_STOP_TARGET_EXITED) as the summary's stopped_by. May be called
+ * from any thread; the first reason wins.
+ */
+void kt_stop(enum kt_stop why);
 
 /*
  * An output file named by option opt (e.g. "--svg"), opened now, before

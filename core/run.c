@@ -25,17 +25,25 @@
 #include "util.h"
 
 static volatile sig_atomic_t stop_signal;
-static enum kt_stop stop_request;
+/* Set by kt_stop(), maybe from another thread; the first reason wins. */
+static int stop_request;
+
+static enum kt_stop stop_requested(void)
+{
+	return (enum kt_stop)__atomic_load_n(&stop_request, __ATOMIC_SEQ_CST);
+}
 
 bool kt_stopping(void)
 {
-	return stop_signal || stop_request;
+	return stop_signal || stop_requested();
 }
 
-void kt_stop_request(enum kt_stop why)
+void kt_stop(enum kt_stop why)
 {
-	if (!stop_request)
-		stop_request = why;
+	int none = KT_STOP_NONE;
+
+	__atomic_compare_exchange_n(&stop_request, &none, (int)why, false, __ATOMIC_SEQ_CST,
+				    __ATOMIC_SEQ_CST);
 }
 
 static void on_signal(int sig)
@@ -459,8 +467,8 @@ static enum kt_stop poll_once(struct kt_ctx *ctx, struct ring_buffer *rb, int ti
 	why = output_state(ctx);
 	if (why)
 		return why;
-	if (stop_request)
-		return stop_request;
+	if (stop_requested())
+		return stop_requested();
 	if (stop_signal)
 		return KT_STOP_SIGNAL;
 	return KT_STOP_NONE;
