@@ -95,6 +95,12 @@ def write_errors():
           "exec -o /dev/full (text): exit 1 naming the file and ENOSPC", (r.returncode, r.stderr))
     no_new_programs(before, "exec -o /dev/full")
 
+    # a command without BPF (check) is held to the same rule
+    with open("/dev/full", "w") as full:
+        r = run_to(full, "check")
+    check(r.returncode == 1 and NOSPACE in r.stderr, "check > /dev/full: exit 1 with ENOSPC",
+          (r.returncode, r.stderr))
+
     # -o on a small tmpfs that fills while tracing: the run ends by itself
     d = small_tmpfs()
     out = os.path.join(d, "exec.jsonl")
