@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The lifecycle every subcommand goes through:
- *   parse -> validate -> checks -> open -> plan -> configure -> load ->
- *   attach -> meta + readiness -> poll/drain loop -> final print -> detach.
+ * The lifecycle every subcommand goes through, one function per step:
+ *   step_prepare:  parse, open the output (before anything is traced), validate
+ *   step_load:     checks, open, plan, configure, load
+ *   step_attach:   attach, clocks, ring buffer
+ *   step_trace:    meta, start, readiness line, poll/drain loop -> enum kt_stop
+ *   step_report:   final drain, lost, summary
+ *   step_teardown: detach, free, then close and check every output file
  * Subcommands only supply the descriptor hooks; nothing here knows about
- * any particular subcommand.
+ * any particular subcommand, and every record is rendered by output/.
  */
 #include <errno.h>
 #include <inttypes.h>
