@@ -232,7 +232,8 @@ void kt_stop(enum kt_stop why);
 /*
  * An output file named by option opt (e.g. "--svg"), opened now, before
  * tracing, by the rules of core/ofile.h; core flushes, closes and checks it
- * at the end (a write error fails the run). Prints the error itself.
+ * at the end (a write error fails the run). Prints the error itself;
+ * -EINVAL when the file is one -o or another such option already names.
  */
 int kt_output_file(struct kt_ctx *ctx, const char *opt, const char *path, struct kt_ofile **of);
 /* The file kt_output_file() opened for opt, or NULL. */

@@ -205,3 +205,12 @@ const char *kt_ofile_strerror(int err)
 		return strerror(err < 0 ? -err : err);
 	}
 }
+
+bool kt_ofile_same(const struct kt_ofile *a, const struct kt_ofile *b)
+{
+	struct stat sa, sb;
+
+	if (!a || !b || fstat(a->fd, &sa) || fstat(b->fd, &sb))
+		return false;
+	return S_ISREG(sa.st_mode) && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}

@@ -52,6 +52,8 @@ int kt_ofile_flush(struct kt_ofile *of);
  * Returns 0 or -errno of the first write, flush or close error. NULL is a no-op.
  */
 int kt_ofile_close(struct kt_ofile *of, bool failed);
+/* True when a and b are the same regular file (two options naming one file). */
+bool kt_ofile_same(const struct kt_ofile *a, const struct kt_ofile *b);
 /* Why kt_ofile_open() failed, in words (strerror, or what ELOOP and EPERM mean here). */
 const char *kt_ofile_strerror(int err);
 

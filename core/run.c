@@ -389,6 +389,17 @@ int kt_output_file(struct kt_ctx *ctx, const char *opt, const char *path, struct
 	ctx->ofiles[ctx->n_ofiles].opt = opt;
 	ctx->ofiles[ctx->n_ofiles].of = *of;
 	ctx->n_ofiles++;
+	/* two outputs written into one file would interleave into neither */
+	if (kt_ofile_same(*of, kt_out_ofile(ctx->out))) {
+		kt_err("%s %s: the same file as -o: give each output its own file", opt, path);
+		return -EINVAL;
+	}
+	for (int i = 0; i < ctx->n_ofiles - 1; i++)
+		if (kt_ofile_same(*of, ctx->ofiles[i].of)) {
+			kt_err("%s %s: the same file as %s: give each output its own file", opt, path,
+			       ctx->ofiles[i].opt);
+			return -EINVAL;
+		}
 	return 0;
 }
 

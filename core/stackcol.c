@@ -97,8 +97,10 @@ int kt_stackcol_validate(struct kt_ctx *ctx, const struct kt_stackcol_opts *o)
 		/* opened now, once: a bad path fails before tracing; written at the end */
 		struct kt_ofile *of;
 
-		if (kt_output_file(ctx, "--svg", o->svg, &of))
-			return -EIO;
+		int err = kt_output_file(ctx, "--svg", o->svg, &of);
+
+		if (err)
+			return err == -EINVAL ? err : -EIO;
 	}
 	return 0;
 }

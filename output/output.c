@@ -69,6 +69,11 @@ int kt_out_fd(const struct kt_out *out)
 	return kt_ofile_fd(out->of);
 }
 
+struct kt_ofile *kt_out_ofile(struct kt_out *out)
+{
+	return out->of;
+}
+
 const char *kt_out_name(const struct kt_out *out)
 {
 	return kt_ofile_name(out->of);

@@ -36,6 +36,7 @@
 
 struct kt_out;
 struct kt_hist;
+struct kt_ofile;
 
 enum {
 	KT_COL_HIDDEN = 1 << 0, /* not shown in text (JSON still has it) */
@@ -75,6 +76,8 @@ int kt_out_close(struct kt_out *out, bool failed);
 bool kt_out_json(const struct kt_out *out);
 /* The descriptor written to, e.g. to notice a pipe's reader going away. */
 int kt_out_fd(const struct kt_out *out);
+/* The file underneath (core/ofile.h). */
+struct kt_ofile *kt_out_ofile(struct kt_out *out);
 /* "standard output" or the file's path, for messages. */
 const char *kt_out_name(const struct kt_out *out);
 /* Positive errno once writing failed (EPIPE from `| head`, ENOSPC): the run should stop. */

@@ -203,6 +203,12 @@ def output_files():
             now = f.read()
         check(r.returncode == want_rc and now == content,
               "%s: exit %d, existing file byte-identical" % (what, want_rc), (r.returncode, r.stderr))
+    # -o and --svg naming one file: a usage error, nothing written
+    same = os.path.join(d, "same")
+    r = run_ktrace("profile", "-o", same, "--svg", os.path.join(d, ".", "same"), "1")
+    check(r.returncode == 2 and "the same file as -o" in r.stderr and not os.path.exists(same),
+          "-o and --svg naming one file: exit 2, no file left", r.stderr)
+
     # and a run that fails before writing removes a file it created
     fresh = os.path.join(d, "fresh")
     r = run_ktrace("biolat", "-o", fresh, "1", "1", env={"KTRACE_ATTACH": "rq_issue=kprobe"})

@@ -124,6 +124,24 @@ static void existing_file(void)
 	}
 	unlink(p);
 	CHECK(kt_ofile_open(&of, dir) == -EISDIR, "a directory is refused");
+
+	/* two options naming one file are told apart from two files */
+	{
+		struct kt_ofile *a = NULL, *b = NULL, *c = NULL;
+		char rel[300];
+
+		snprintf(rel, sizeof(rel), "%s/./same", dir);
+		CHECK(kt_ofile_open(&a, path_of("same")) == 0 && kt_ofile_open(&b, rel) == 0 &&
+			      kt_ofile_open(&c, path_of("other")) == 0,
+		      "open three");
+		CHECK(kt_ofile_same(a, b), "the same file by two names");
+		CHECK(!kt_ofile_same(a, c), "two files");
+		kt_ofile_close(a, false);
+		kt_ofile_close(b, false);
+		kt_ofile_close(c, false);
+		unlink(path_of("same"));
+		unlink(path_of("other"));
+	}
 }
 
 static void write_errors(void)
