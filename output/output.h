@@ -150,6 +150,7 @@ enum kt_stop {
 	KT_STOP_OUTPUT_CLOSED, /* the reader of standard output went away (EPIPE) */
 	KT_STOP_OUTPUT_ERROR,  /* writing the output failed (ENOSPC, EIO, ...) */
 	KT_STOP_TARGET_EXITED, /* the traced process (-p) exited */
+	KT_STOP_COMPLETE,      /* a command without tracing (check) did all it does */
 	KT_STOP_ERROR,	       /* a runtime failure */
 	KT_STOP_N,
 };

@@ -23,6 +23,7 @@ static const char *const stop_names[KT_STOP_N] = {
 	[KT_STOP_OUTPUT_CLOSED] = "output_closed",
 	[KT_STOP_OUTPUT_ERROR] = "output_error",
 	[KT_STOP_TARGET_EXITED] = "target_exited",
+	[KT_STOP_COMPLETE] = "complete",
 	[KT_STOP_ERROR] = "error",
 };
 
