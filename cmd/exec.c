@@ -131,6 +131,8 @@ static struct kt_col cols[] = {
 	{ "errno", "", 0, KT_COL_HIDDEN },
 	{ "syscall", "", 0, KT_COL_HIDDEN },
 	{ "path", "", 0, KT_COL_HIDDEN },
+	/* the kernel gave no file name (e.g. execveat with AT_EMPTY_PATH): not a silent "" */
+	{ "path_empty", "", 0, KT_COL_HIDDEN },
 };
 #define N_COLS (sizeof(cols) / sizeof(cols[0]))
 
@@ -168,10 +170,8 @@ static int validate(struct kt_ctx *ctx)
 		kt_hook_disable(ctx, "process_fork");
 		kt_hook_disable(ctx, "process_exit");
 	}
-	if (x->time)
-		cols[C_TIME].flags &= ~KT_COL_HIDDEN;
-	if (x->print_uid)
-		cols[C_USER].flags &= ~KT_COL_HIDDEN;
+	kt_col_show(cols, N_COLS, "time_s", KT_IN_TEXT, x->time);
+	kt_col_show(cols, N_COLS, "user", KT_IN_TEXT, x->print_uid);
 	return 0;
 }
 
@@ -310,6 +310,7 @@ static int handle(struct kt_ctx *ctx, const void *data, size_t size)
 	kt_rec_str(ctx->out, (e->flags & EXEC_F_AT) ? "execveat" : "execve",
 		   (e->flags & EXEC_F_AT) ? 8 : 6);
 	kt_rec_str(ctx->out, v[0], lens[0]);
+	kt_rec_bool(ctx->out, !v[0][0] || !lens[0]);
 	kt_rec_end(ctx->out);
 	return 0;
 }
@@ -393,7 +394,7 @@ static size_t group_by(const struct count *c, size_t n, struct group *g,
 			g[ng - 1].parents++;
 		prev = &c[i];
 	}
-	qsort(g, ng, sizeof(*g), cmp_group);
+	kt_qsort(g, ng, sizeof(*g), cmp_group);
 	return ng;
 }
 
@@ -489,7 +490,7 @@ static void print_groups(struct kt_ctx *ctx, struct count *c, size_t n, struct g
 	struct kt_out *out = ctx->out;
 	size_t ng;
 
-	qsort(c, n, sizeof(*c), cmp_comm_ppid);
+	kt_qsort(c, n, sizeof(*c), cmp_comm_ppid);
 	ng = group_by(c, n, g, same_comm, false);
 	kt_table_begin(out, "exec_commands", "Commands started (top 10):", cc, 4);
 	for (size_t i = 0; i < ng && i < TOP_N; i++) {
@@ -502,7 +503,7 @@ static void print_groups(struct kt_ctx *ctx, struct count *c, size_t n, struct g
 	}
 	kt_table_end(out);
 
-	qsort(c, n, sizeof(*c), cmp_err);
+	kt_qsort(c, n, sizeof(*c), cmp_err);
 	ng = group_by(c, n, g, same_err, true);
 	kt_table_begin(out, "exec_failures", "Failed execs by error:", ec, 3);
 	for (size_t i = 0; i < ng && i < TOP_N; i++) {
@@ -520,7 +521,7 @@ static void print_groups(struct kt_ctx *ctx, struct count *c, size_t n, struct g
 	}
 	kt_table_end(out);
 
-	qsort(c, n, sizeof(*c), cmp_uid);
+	kt_qsort(c, n, sizeof(*c), cmp_uid);
 	ng = group_by(c, n, g, same_uid, false);
 	kt_table_begin(out, "exec_users", "Users:", uc, 3);
 	for (size_t i = 0; i < ng && i < TOP_N; i++) {
@@ -546,7 +547,7 @@ static void print_parents(struct kt_out *out, struct parent *p, size_t np, doubl
 		{ "exec_per_s", "EXEC/s", 8 }, { "exit_per_s", "EXIT/s", 8 },
 	};
 
-	qsort(p, np, sizeof(*p), cmp_parent);
+	kt_qsort(p, np, sizeof(*p), cmp_parent);
 	kt_table_begin(out, "exec_parents", "Top parents (forks, execs by children, children exited):",
 		       pc, sizeof(pc) / sizeof(pc[0]));
 	for (size_t i = 0; i < np && i < TOP_N; i++) {

@@ -360,7 +360,7 @@ static int cmp_tally(const void *a, const void *b)
 static void print_tallies(struct kt_out *out, struct tallies *t, const char *name,
 			  const char *title, const struct kt_col *tcols)
 {
-	qsort(t->t, t->n, sizeof(*t->t), cmp_tally);
+	kt_qsort(t->t, t->n, sizeof(*t->t), cmp_tally);
 	kt_table_begin(out, name, title, tcols, 2);
 	for (size_t i = 0; i < t->n; i++) {
 		kt_table_row(out);

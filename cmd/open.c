@@ -165,11 +165,11 @@ static struct kt_col cols[] = {
 	{ "errno", "", 0, KT_COL_HIDDEN },
 	{ "syscall", "", 0, KT_COL_HIDDEN },
 	{ "path", "", 0, KT_COL_HIDDEN },
-#define C_EXT (C_N_TEXT + 6) /* JSON-only, with -e */
+	/* JSON only with -e (kt_col_show in validate) */
 	{ "dirfd", "", 0, KT_COL_HIDDEN | KT_COL_NOJSON },
 	{ "flags", "", 0, KT_COL_HIDDEN | KT_COL_NOJSON },
 	{ "mode", "", 0, KT_COL_HIDDEN | KT_COL_NOJSON },
-#define C_FULL (C_EXT + 3) /* JSON-only, with -F */
+	/* JSON only with -F */
 	{ "full_path", "", 0, KT_COL_HIDDEN | KT_COL_NOJSON },
 	/* where full_path comes from: "path" (absolute), "kernel" (at the call), "proc" (later) */
 	{ "full_path_source", "", 0, KT_COL_HIDDEN | KT_COL_NOJSON },
@@ -204,18 +204,14 @@ static int validate(struct kt_ctx *ctx)
 		kt_err("-e, -F and -U only apply to the per-open output, not to --summary");
 		return -EINVAL;
 	}
-	if (o->print_uid)
-		cols[C_USER].flags &= ~KT_COL_HIDDEN;
-	if (o->extended) {
-		cols[C_FLAGS_T].flags &= ~KT_COL_HIDDEN;
-		cols[C_MODE_T].flags &= ~KT_COL_HIDDEN;
-		for (int i = C_EXT; i < C_EXT + 3; i++)
-			cols[i].flags &= ~KT_COL_NOJSON;
-	}
-	if (o->full_path) {
-		cols[C_FULL].flags &= ~KT_COL_NOJSON;
-		cols[C_FULL + 1].flags &= ~KT_COL_NOJSON;
-	}
+	kt_col_show(cols, N_COLS, "user", KT_IN_TEXT, o->print_uid);
+	kt_col_show(cols, N_COLS, "flags_text", KT_IN_TEXT, o->extended);
+	kt_col_show(cols, N_COLS, "mode_text", KT_IN_TEXT, o->extended);
+	kt_col_show(cols, N_COLS, "dirfd", KT_IN_JSON, o->extended);
+	kt_col_show(cols, N_COLS, "flags", KT_IN_JSON, o->extended);
+	kt_col_show(cols, N_COLS, "mode", KT_IN_JSON, o->extended);
+	kt_col_show(cols, N_COLS, "full_path", KT_IN_JSON, o->full_path);
+	kt_col_show(cols, N_COLS, "full_path_source", KT_IN_JSON, o->full_path);
 	return 0;
 }
 

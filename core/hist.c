@@ -46,7 +46,7 @@ size_t kt_hist_used(const struct kt_hist *h)
 double kt_hist_percentile(const struct kt_hist *h, double p)
 {
 	uint64_t total = kt_hist_total(h);
-	double rank, seen = 0;
+	double rank, seen = 0, v;
 
 	if (!total || p <= 0 || p > 100)
 		return -1;
@@ -61,8 +61,14 @@ double kt_hist_percentile(const struct kt_hist *h, double p)
 			continue;
 		}
 		lo = (double)kt_hist_slot_min(h, i);
-		hi = (double)kt_hist_slot_max(h, i) + 1;
-		return lo + (hi - lo) * ((rank - seen) / c);
+		hi = (double)kt_hist_slot_max(h, i);
+		/*
+		 * Spread over [lo, hi + 1) but never past hi: the estimate stays
+		 * inside the inclusive bucket it comes from, so printed with
+		 * its fraction dropped it still names a value of that bucket.
+		 */
+		v = lo + (hi + 1 - lo) * ((rank - seen) / c);
+		return v > hi ? hi : v;
 	}
 	return (double)kt_hist_slot_max(h, kt_hist_used(h) - 1);
 }

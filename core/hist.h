@@ -32,7 +32,9 @@ uint64_t kt_hist_total(const struct kt_hist *h);
 size_t kt_hist_used(const struct kt_hist *h);
 /*
  * Estimate of the p-th percentile (0 < p <= 100) assuming values spread
- * evenly within a bucket; returns -1 for an empty histogram.
+ * evenly within a bucket; returns -1 for an empty histogram. The estimate
+ * lies inside the bucket it comes from: min <= v <= max (inclusive), so
+ * floor(v) is a value of that bucket.
  */
 double kt_hist_percentile(const struct kt_hist *h, double p);
 

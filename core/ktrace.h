@@ -17,11 +17,14 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "output.h"
+
 struct bpf_object;
 struct bpf_object_open_opts;
 struct bpf_object_skeleton;
 struct kt_out;
 struct kt_ctx;
+struct kt_ofile;
 
 #define KT_VERSION "0.1.0"
 
@@ -171,6 +174,14 @@ struct kt_ctx {
 	bool has_stacks;            /* a stack command: the summary carries lost_stacks */
 	uint64_t lost_stacks;       /* stacks the kernel could not store (stack map full) */
 
+	/* output files besides -o (kt_output_file), closed and checked by core */
+#define KT_MAX_OFILES 4
+	struct {
+		const char *opt;
+		struct kt_ofile *of;
+	} ofiles[KT_MAX_OFILES];
+	int n_ofiles;
+
 	/* extra string members of the JSON meta record (kt_meta_add) */
 #define KT_MAX_META 8
 	const char *meta_keys[KT_MAX_META];
@@ -227,12 +238,21 @@ void kt_meta_add(struct kt_ctx *ctx, const char *key, const char *val);
 
 /* True when the run should stop (signal, output closed, duration over, kt_stop()). */
 bool kt_stopping(void);
+/*
+ * Ends the run as if by Ctrl-C (the final results are printed), with why
+ * (e.g. KT_STOP_TARGET_EXITED) as the summary's stopped_by. May be called
+ * from any thread; the first reason wins.
+ */
+void kt_stop(enum kt_stop why);
 
 /*
- * Ends the run as if by Ctrl-C (the final results are printed), with @why
- * (a static string, e.g. "target_exited") as the summary's stopped_by. May
- * be called from any thread; the first reason wins.
+ * An output file named by option opt (e.g. "--svg"), opened now, before
+ * tracing, by the rules of core/ofile.h; core flushes, closes and checks it
+ * at the end (a write error fails the run). Prints the error itself;
+ * -EINVAL when the file is one -o or another such option already names.
  */
-void kt_stop(const char *why);
+int kt_output_file(struct kt_ctx *ctx, const char *opt, const char *path, struct kt_ofile **of);
+/* The file kt_output_file() opened for opt, or NULL. */
+struct kt_ofile *kt_output_file_get(struct kt_ctx *ctx, const char *opt);
 
 #endif

@@ -1,10 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The lifecycle every subcommand goes through:
- *   parse -> validate -> checks -> open -> plan -> configure -> load ->
- *   attach -> meta + readiness -> poll/drain loop -> final print -> detach.
+ * The lifecycle every subcommand goes through, one function per step:
+ *   step_prepare:  parse, open the output (before anything is traced), validate
+ *   (step_info:    a command without BPF: meta, its run(), summary)
+ *   step_load:     checks, open, plan, configure, load
+ *   step_attach:   attach, clocks, ring buffer
+ *   step_trace:    meta, start, readiness line, poll/drain loop -> enum kt_stop
+ *   step_report:   final drain, lost, summary
+ *   step_teardown: detach, free, then close and check every output file
  * Subcommands only supply the descriptor hooks; nothing here knows about
- * any particular subcommand.
+ * any particular subcommand, and every record is rendered by output/.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -17,33 +22,35 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <cJSON.h>
 
 #include "caps.h"
 #include "features.h"
 #include "output.h"
-#include "output_int.h"
+#include "ofile.h"
 #include "plan.h"
 #include "rlimits.h"
 #include "util.h"
 
 static volatile sig_atomic_t stop_signal;
-static bool output_gone;
+/* Set by kt_stop(), maybe from another thread; the first reason wins. */
+static int stop_request;
 
-/* Set by kt_stop(), maybe from another thread: the summary's stopped_by. */
-static const char *stop_why;
-
-void kt_stop(const char *why)
+static enum kt_stop stop_requested(void)
 {
-	const char *none = NULL;
-
-	__atomic_compare_exchange_n(&stop_why, &none, why, false, __ATOMIC_SEQ_CST,
-				    __ATOMIC_SEQ_CST);
+	return (enum kt_stop)__atomic_load_n(&stop_request, __ATOMIC_SEQ_CST);
 }
 
 bool kt_stopping(void)
 {
-	return stop_signal || output_gone || __atomic_load_n(&stop_why, __ATOMIC_SEQ_CST);
+	return stop_signal || stop_requested();
+}
+
+void kt_stop(enum kt_stop why)
+{
+	int none = KT_STOP_NONE;
+
+	__atomic_compare_exchange_n(&stop_request, &none, (int)why, false, __ATOMIC_SEQ_CST,
+				    __ATOMIC_SEQ_CST);
 }
 
 static void on_signal(int sig)
@@ -73,7 +80,7 @@ enum {
 static const struct argp_option common_options[] = {
 	{ "json", 'j', NULL, 0, "Print JSON Lines (one object per line) instead of text", 0 },
 	{ "output", 'o', "FILE", 0, "Write data to FILE instead of standard output", 0 },
-	{ "timestamp", 'T', NULL, 0, "Include wall-clock time (HH:MM:SS) in text output", 0 },
+	{ "timestamp", 'T', NULL, 0, "Include wall-clock time (HH:MM:SS.mmm) in text output", 0 },
 	{ "verbose", 'v', NULL, 0, "Show attach choices and libbpf's messages", 0 },
 	{},
 };
@@ -256,63 +263,51 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return vfprintf(stderr, fmt, ap);
 }
 
-/* ---- records core writes itself ---- */
+
+/* ---- the records around the data: core fills them, output/ renders them ---- */
 
 static void write_meta(struct kt_ctx *ctx)
 {
-	cJSON *m, *a;
-	char host[256] = "", t[48], ns[32];
+	const struct kt_cmd *cmd = ctx->cmd;
+	struct kt_meta_attach *at = calloc(cmd->n_hooks ? cmd->n_hooks : 1, sizeof(*at));
+	char host[256] = "";
+	struct kt_meta_rec m = {
+		.version = KT_VERSION,
+		.subcommand = cmd->name,
+		.argc = ctx->argc,
+		.argv = ctx->argv,
+		.hostname = host,
+		.kernel = kt_kernel_release(),
+		.start_realtime_ns = ctx->start_realtime_ns,
+		.pid = getpid(),
+		.interval_s = ctx->o.interval_s,
+		.count = ctx->o.count,
+		.duration_s = ctx->o.duration_s,
+		.attach = at,
+		.nattach = at ? cmd->n_hooks : 0,
+		.extra_keys = ctx->meta_keys,
+		.extra_vals = ctx->meta_vals,
+		.nextra = (size_t)ctx->n_meta,
+	};
 
-	if (!kt_out_json(ctx->out))
-		return;
 	gethostname(host, sizeof(host) - 1);
-	m = cJSON_CreateObject();
-	cJSON_AddStringToObject(m, "type", "meta");
-	cJSON_AddStringToObject(m, "version", KT_VERSION);
-	cJSON_AddStringToObject(m, "subcommand", ctx->cmd->name);
-	a = cJSON_AddArrayToObject(m, "cmdline");
-	for (int i = 0; i < ctx->argc; i++) {
-		char *c = kt_utf8_clean(ctx->argv[i], strlen(ctx->argv[i]), NULL);
-
-		cJSON_AddItemToArray(a, cJSON_CreateString(c ? c : ""));
-		free(c);
-	}
-	cJSON_AddStringToObject(m, "hostname", host);
-	cJSON_AddStringToObject(m, "kernel", kt_kernel_release());
-	kt_fmt_rfc3339(t, sizeof(t), ctx->start_realtime_ns);
-	cJSON_AddStringToObject(m, "start_time", t);
-	snprintf(ns, sizeof(ns), "%" PRIu64, ctx->start_realtime_ns);
-	cJSON_AddStringToObject(m, "start_time_ns", ns);
-	cJSON_AddNumberToObject(m, "pid", getpid());
-	if (ctx->o.interval_s)
-		cJSON_AddNumberToObject(m, "interval_s", (double)ctx->o.interval_s);
-	if (ctx->o.count)
-		cJSON_AddNumberToObject(m, "count", (double)ctx->o.count);
-	if (ctx->o.duration_s)
-		cJSON_AddNumberToObject(m, "duration_s", (double)ctx->o.duration_s);
-	a = cJSON_AddArrayToObject(m, "attach");
-	for (size_t i = 0; i < ctx->cmd->n_hooks; i++) {
-		const struct kt_hook *h = &ctx->cmd->hooks[i];
+	for (size_t i = 0; at && i < cmd->n_hooks; i++) {
+		const struct kt_hook *h = &cmd->hooks[i];
 		const struct kt_hook_state *st = &ctx->hooks[i];
-		cJSON *e = cJSON_CreateObject();
 
-		cJSON_AddStringToObject(e, "hook", h->name);
+		at[i].hook = h->name;
 		if (st->disabled) {
-			cJSON_AddNullToObject(e, "type");
-			cJSON_AddStringToObject(e, "note", "not needed with these options");
+			at[i].note = "not needed with these options";
 		} else if (st->chosen < 0) {
-			cJSON_AddNullToObject(e, "type");
-			cJSON_AddStringToObject(e, "note", st->why ? st->why : "unavailable");
+			at[i].note = st->why ? st->why : "unavailable";
 		} else {
-			cJSON_AddStringToObject(e, "type", kt_attach_name(h->alts[st->chosen].type));
-			cJSON_AddStringToObject(e, "target", h->alts[st->chosen].target);
+			at[i].type = kt_attach_name(h->alts[st->chosen].type);
+			at[i].target = h->alts[st->chosen].target;
 		}
-		cJSON_AddItemToArray(a, e);
 	}
-	for (int i = 0; i < ctx->n_meta; i++)
-		cJSON_AddStringToObject(m, ctx->meta_keys[i], ctx->meta_vals[i]);
-	kt_out_json_obj(ctx->out, m);
+	kt_out_meta(ctx->out, &m);
 	kt_out_flush(ctx->out);
+	free(at);
 }
 
 void kt_meta_add(struct kt_ctx *ctx, const char *key, const char *val)
@@ -350,74 +345,83 @@ static uint64_t read_drops(struct kt_ctx *ctx, uint64_t **per_cpu, int *ncpu)
 	return sum;
 }
 
-/* A "lost" record (JSON) or a line on stderr (text); always at the end of a stream. */
+/* Events the ring buffer could not take since the last report; always once at the end. */
 static void report_lost(struct kt_ctx *ctx, bool final)
 {
+	struct kt_lost_rec l = {
+		.what = "events",
+		.reason = "ring buffer or in-flight table full",
+		.fix = "raise --buffer or narrow the filters",
+		.always = final,
+	};
 	uint64_t *pc, total;
 	int n;
-	uint64_t delta;
 
 	if (ctx->cmd->kind != KT_STREAM)
 		return;
 	total = read_drops(ctx, &pc, &n);
-	delta = total - ctx->lost;
+	l.count = total - ctx->lost;
+	l.per_cpu = pc;
+	l.ncpu = (size_t)n;
 	ctx->lost = total;
-	if (!delta && !final) {
-		free(pc);
-		return;
-	}
-	if (kt_out_json(ctx->out)) {
-		cJSON *o = cJSON_CreateObject(), *a;
-		char t[48];
-
-		cJSON_AddStringToObject(o, "type", "lost");
-		kt_fmt_rfc3339(t, sizeof(t), kt_now_real());
-		cJSON_AddStringToObject(o, "time", t);
-		cJSON_AddNumberToObject(o, "count", (double)delta);
-		cJSON_AddNumberToObject(o, "total", (double)total);
-		a = cJSON_AddArrayToObject(o, "per_cpu");
-		for (int i = 0; i < n; i++)
-			cJSON_AddItemToArray(a, cJSON_CreateNumber((double)pc[i]));
-		cJSON_AddBoolToObject(o, "final", final);
-		kt_out_json_obj(ctx->out, o);
-	}
-	if (delta)
-		kt_warn("%" PRIu64 " events lost (ring buffer or in-flight table full; %" PRIu64
-			" lost in total): raise --buffer or narrow the filters",
-			delta, total);
+	kt_out_lost(ctx->out, &l);
 	free(pc);
 }
 
-static void write_summary(struct kt_ctx *ctx, const char *why, uint64_t intervals)
+static void write_summary(struct kt_ctx *ctx, enum kt_stop why, uint64_t intervals)
 {
-	cJSON *o;
-	char t[48];
+	struct kt_summary_rec s = {
+		.stopped_by = why,
+		.duration_ms = (kt_now_mono() - ctx->start_ns) / 1000000,
+		.intervals = intervals,
+		.stream = ctx->cmd->kind == KT_STREAM,
+		.has_events = !ctx->counted_in_kernel,
+		.events = ctx->events,
+		.lost = ctx->lost,
+		.has_stacks = ctx->has_stacks,
+		.lost_stacks = ctx->lost_stacks,
+	};
 
-	if (ctx->cmd->kind == KT_STREAM && !kt_out_json(ctx->out)) {
-		if (!ctx->counted_in_kernel)
-			fprintf(stderr, "ktrace: %" PRIu64 " events reported, %" PRIu64 " lost\n",
-				ctx->events, ctx->lost);
-		else if (ctx->lost)
-			fprintf(stderr, "ktrace: %" PRIu64 " events lost\n", ctx->lost);
+	kt_out_summary(ctx->out, &s);
+}
+
+/* ---- output files other than -o (e.g. --svg): opened by core, closed and checked by core ---- */
+
+int kt_output_file(struct kt_ctx *ctx, const char *opt, const char *path, struct kt_ofile **of)
+{
+	int err;
+
+	if (ctx->n_ofiles >= KT_MAX_OFILES)
+		return -ENOSPC;
+	err = kt_ofile_open(of, path);
+	if (err) {
+		kt_err("%s %s: cannot open the file for writing: %s", opt, path,
+		       kt_ofile_strerror(err));
+		return err;
 	}
-	if (!kt_out_json(ctx->out))
-		return;
-	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "type", "summary");
-	kt_fmt_rfc3339(t, sizeof(t), kt_now_real());
-	cJSON_AddStringToObject(o, "end_time", t);
-	cJSON_AddNumberToObject(o, "duration_s",
-				(double)((kt_now_mono() - ctx->start_ns) / 1000000) / 1000.0);
-	cJSON_AddStringToObject(o, "stopped_by", why);
-	cJSON_AddNumberToObject(o, "intervals", (double)intervals);
-	if (ctx->cmd->kind == KT_STREAM) {
-		if (!ctx->counted_in_kernel)
-			cJSON_AddNumberToObject(o, "events", (double)ctx->events);
-		cJSON_AddNumberToObject(o, "lost", (double)ctx->lost);
+	ctx->ofiles[ctx->n_ofiles].opt = opt;
+	ctx->ofiles[ctx->n_ofiles].of = *of;
+	ctx->n_ofiles++;
+	/* two outputs written into one file would interleave into neither */
+	if (kt_ofile_same(*of, kt_out_ofile(ctx->out))) {
+		kt_err("%s %s: the same file as -o: give each output its own file", opt, path);
+		return -EINVAL;
 	}
-	if (ctx->has_stacks)
-		cJSON_AddNumberToObject(o, "lost_stacks", (double)ctx->lost_stacks);
-	kt_out_json_obj(ctx->out, o);
+	for (int i = 0; i < ctx->n_ofiles - 1; i++)
+		if (kt_ofile_same(*of, ctx->ofiles[i].of)) {
+			kt_err("%s %s: the same file as %s: give each output its own file", opt, path,
+			       ctx->ofiles[i].opt);
+			return -EINVAL;
+		}
+	return 0;
+}
+
+struct kt_ofile *kt_output_file_get(struct kt_ctx *ctx, const char *opt)
+{
+	for (int i = 0; i < ctx->n_ofiles; i++)
+		if (!strcmp(ctx->ofiles[i].opt, opt))
+			return ctx->ofiles[i].of;
+	return NULL;
 }
 
 /* ---- polling ---- */
@@ -435,16 +439,70 @@ static int on_record(void *arg, void *data, size_t size)
 }
 
 /* A reader that closed our stdout pipe shows up as POLLERR on it. */
-static bool stdout_closed(struct kt_ctx *ctx, int timeout_ms)
+static bool output_closed(struct kt_ctx *ctx, int timeout_ms)
 {
-	struct pollfd p = { .fd = fileno(kt_out_file(ctx->out)), .events = 0 };
+	struct pollfd p = { .fd = kt_out_fd(ctx->out), .events = 0 };
 
 	if (poll(&p, 1, timeout_ms) > 0 && (p.revents & (POLLERR | POLLHUP)))
 		return true;
 	return false;
 }
 
-static const char *run_loop(struct kt_ctx *ctx, struct ring_buffer *rb, uint64_t *intervals)
+/* Why the output stopped taking data, if it did. */
+static enum kt_stop output_state(struct kt_ctx *ctx)
+{
+	int err = kt_out_err(ctx->out);
+
+	if (!err)
+		return KT_STOP_NONE;
+	return err == EPIPE ? KT_STOP_OUTPUT_CLOSED : KT_STOP_OUTPUT_ERROR;
+}
+
+/* Milliseconds poll may sleep before the next interval or the end. */
+static int loop_timeout(uint64_t next, uint64_t end)
+{
+	uint64_t now = kt_now_mono(), wake = UINT64_MAX;
+	uint64_t ms;
+
+	if (next && next < wake)
+		wake = next;
+	if (end && end < wake)
+		wake = end;
+	if (wake == UINT64_MAX)
+		return 200;
+	ms = (wake > now ? wake - now : 0) / 1000000;
+	return ms > 200 ? 200 : (int)ms;
+}
+
+/* Waits for records (or just for time to pass); a stop reason, or KT_STOP_NONE. */
+static enum kt_stop poll_once(struct kt_ctx *ctx, struct ring_buffer *rb, int timeout)
+{
+	enum kt_stop why;
+
+	if (rb) {
+		int err = ring_buffer__poll(rb, timeout);
+
+		if (err < 0 && err != -EINTR) {
+			kt_err("polling the ring buffer failed: %s", strerror(-err));
+			return KT_STOP_ERROR;
+		}
+		if (output_closed(ctx, 0))
+			return KT_STOP_OUTPUT_CLOSED;
+	} else if (output_closed(ctx, timeout)) {
+		return KT_STOP_OUTPUT_CLOSED;
+	}
+	kt_out_flush(ctx->out);
+	why = output_state(ctx);
+	if (why)
+		return why;
+	if (stop_requested())
+		return stop_requested();
+	if (stop_signal)
+		return KT_STOP_SIGNAL;
+	return KT_STOP_NONE;
+}
+
+static enum kt_stop run_loop(struct kt_ctx *ctx, struct ring_buffer *rb, uint64_t *intervals)
 {
 	uint64_t iv_ns = ctx->o.interval_s * 1000000000ULL;
 	uint64_t end = ctx->o.duration_s ? ctx->start_ns + ctx->o.duration_s * 1000000000ULL : 0;
@@ -452,118 +510,114 @@ static const char *run_loop(struct kt_ctx *ctx, struct ring_buffer *rb, uint64_t
 
 	ctx->interval_start_ns = ctx->start_ns;
 	for (;;) {
-		uint64_t now = kt_now_mono(), wake = UINT64_MAX;
-		int timeout;
+		enum kt_stop why = poll_once(ctx, rb, loop_timeout(next, end));
+		uint64_t now;
 
-		if (next && next < wake)
-			wake = next;
-		if (end && end < wake)
-			wake = end;
-		timeout = wake == UINT64_MAX ? 200 : (int)((wake > now ? wake - now : 0) / 1000000);
-		if (timeout > 200)
-			timeout = 200;
-		if (rb) {
-			int err = ring_buffer__poll(rb, timeout);
-
-			if (err < 0 && err != -EINTR) {
-				kt_err("polling the ring buffer failed: %s", strerror(-err));
-				return "error";
-			}
-			if (stdout_closed(ctx, 0))
-				output_gone = true;
-		} else if (stdout_closed(ctx, timeout)) {
-			output_gone = true;
-		}
-		kt_out_flush(ctx->out);
-		if (kt_out_err(ctx->out))
-			output_gone = true;
-		if (output_gone)
-			return "output_closed";
-		if (stop_signal)
-			return "signal";
-		if (__atomic_load_n(&stop_why, __ATOMIC_SEQ_CST))
-			return __atomic_load_n(&stop_why, __ATOMIC_SEQ_CST);
+		if (why)
+			return why;
 		now = kt_now_mono();
 		if (next && now >= next) {
 			bool last = ctx->o.count && *intervals + 1 >= ctx->o.count;
 
 			(*intervals)++;
+			if (last)
+				kt_out_set_final(ctx->out);
 			if (ctx->cmd->drain && ctx->cmd->drain(ctx, last))
-				return "error";
+				return output_state(ctx) ? output_state(ctx) : KT_STOP_ERROR;
 			report_lost(ctx, false);
 			kt_out_flush(ctx->out);
+			why = output_state(ctx);
+			if (why)
+				return why;
 			ctx->interval_start_ns = now;
 			next += iv_ns;
 			if (last)
-				return "count";
+				return KT_STOP_COUNT;
 		}
 		if (end && now >= end)
-			return "duration";
+			return KT_STOP_DURATION;
 	}
 }
 
-/* ---- the lifecycle ---- */
+/* ---- the lifecycle, one step per function ---- */
+
+/* Everything a run holds, for the steps and the teardown. */
+struct run {
+	struct kt_ctx ctx;
+	struct ring_buffer *rb;
+	bool loaded;
+	bool started; /* the command's start() succeeded: its drain may run */
+};
 
 static int fail(int err)
 {
 	return err == -EINVAL ? KT_EXIT_USAGE : KT_EXIT_FAIL;
 }
 
-int kt_run(const struct kt_cmd *cmd, int argc, char **argv, int full_argc, char **full_argv)
+/* Options, the output (opened before anything is traced) and the command's own checks. */
+static int step_prepare(struct run *r, int argc, char **argv)
 {
-	struct kt_ctx ctx = { .cmd = cmd, .argc = full_argc, .argv = full_argv };
+	struct kt_ctx *ctx = &r->ctx;
+	const struct kt_cmd *cmd = ctx->cmd;
 	struct kt_out_opts oo = {};
-	struct ring_buffer *rb = NULL;
-	const char *why = "error";
-	uint64_t intervals = 0;
-	int err, rc = KT_EXIT_FAIL;
-	bool loaded = false;
+	int err;
 
 	/* 4 MiB holds thousands of records of a kilobyte */
-	ctx.o.ringbuf_bytes = cmd->ringbuf_default ? cmd->ringbuf_default : 4ULL << 20;
-	ctx.hooks = calloc(cmd->n_hooks ? cmd->n_hooks : 1, sizeof(*ctx.hooks));
-	ctx.priv = calloc(1, cmd->priv_size ? cmd->priv_size : 1);
-	if (!ctx.hooks || !ctx.priv) {
+	ctx->o.ringbuf_bytes = cmd->ringbuf_default ? cmd->ringbuf_default : 4ULL << 20;
+	ctx->hooks = calloc(cmd->n_hooks ? cmd->n_hooks : 1, sizeof(*ctx->hooks));
+	ctx->priv = calloc(1, cmd->priv_size ? cmd->priv_size : 1);
+	if (!ctx->hooks || !ctx->priv) {
 		kt_err("out of memory");
-		goto out;
+		return KT_EXIT_FAIL;
 	}
 	for (size_t i = 0; i < cmd->n_hooks; i++)
-		ctx.hooks[i].chosen = -1;
-	if (parse_args(&ctx, argc, argv)) {
-		rc = KT_EXIT_USAGE;
-		goto out;
-	}
-	kt_verbose = ctx.o.verbose;
-	oo.path = ctx.o.output;
-	oo.json = ctx.o.json;
-	oo.timestamp = ctx.o.timestamp;
-	err = kt_out_open(&ctx.out, &oo);
+		ctx->hooks[i].chosen = -1;
+	if (parse_args(ctx, argc, argv))
+		return KT_EXIT_USAGE;
+	kt_verbose = ctx->o.verbose;
+	oo.path = ctx->o.output;
+	oo.json = ctx->o.json;
+	oo.timestamp = ctx->o.timestamp;
+	err = kt_out_open(&ctx->out, &oo);
 	if (err) {
-		kt_err("cannot open output file '%s': %s", ctx.o.output, strerror(-err));
-		goto out;
+		kt_err("-o %s: cannot open the file for writing: %s", ctx->o.output,
+		       kt_ofile_strerror(err));
+		return KT_EXIT_FAIL;
 	}
 	if (cmd->validate) {
-		err = cmd->validate(&ctx);
-		if (err) {
-			rc = fail(err);
-			goto out;
-		}
+		err = cmd->validate(ctx);
+		if (err)
+			return fail(err);
 	}
 	/* a command without hooks (check) looks at every command's */
-	if (cmd->n_hooks ? kt_plan_env_check(&cmd, 1) : kt_plan_env_check(kt_cmds, kt_n_cmds)) {
-		rc = KT_EXIT_USAGE;
-		goto out;
-	}
+	if (cmd->n_hooks ? kt_plan_env_check(&cmd, 1) : kt_plan_env_check(kt_cmds, kt_n_cmds))
+		return KT_EXIT_USAGE;
 	setup_signals();
-	if (cmd->kind == KT_INFO) {
-		ctx.start_ns = kt_now_mono();
-		ctx.start_realtime_ns = kt_now_real();
-		write_meta(&ctx);
-		rc = cmd->run(&ctx);
-		write_summary(&ctx, rc == KT_EXIT_OK ? "complete" : "error", 0);
-		kt_out_flush(ctx.out);
-		goto out;
-	}
+	return KT_EXIT_OK;
+}
+
+/* A command without BPF (check): its own run() between the meta and summary records. */
+static int step_info(struct run *r)
+{
+	struct kt_ctx *ctx = &r->ctx;
+	int rc;
+
+	ctx->start_ns = kt_now_mono();
+	ctx->start_realtime_ns = kt_now_real();
+	write_meta(ctx);
+	rc = ctx->cmd->run(ctx);
+	write_summary(ctx, rc == KT_EXIT_OK ? KT_STOP_COMPLETE : KT_STOP_ERROR, 0);
+	kt_out_flush(ctx->out);
+	return rc;
+}
+
+/* Privileges, BTF, open -> plan -> configure -> load. */
+static int step_load(struct run *r)
+{
+	struct kt_ctx *ctx = &r->ctx;
+	const struct kt_cmd *cmd = ctx->cmd;
+	int err;
+
 	if (kt_check_privileges()) {
 		uint64_t need = kt_caps_required();
 		char all[128], miss[128], sp[128];
@@ -572,104 +626,191 @@ int kt_run(const struct kt_cmd *cmd, int argc, char **argv, int full_argc, char 
 		       kt_caps_str(need, all, sizeof(all)),
 		       kt_caps_str(kt_caps_missing(need), miss, sizeof(miss)), kt_privileges_desc(),
 		       kt_caps_setpriv(need, sp, sizeof(sp)), sp);
-		goto out;
+		return KT_EXIT_FAIL;
 	}
 	if (!kt_have_btf()) {
 		kt_err("kernel BTF not found at /sys/kernel/btf/vmlinux: ktrace needs a kernel built with CONFIG_DEBUG_INFO_BTF=y (most distribution kernels since 2020)");
-		goto out;
+		return KT_EXIT_FAIL;
 	}
 	libbpf_set_print(libbpf_print);
 	kt_memlock_raise();
 	if (kt_nofile_ensure())
-		goto out;
+		return KT_EXIT_FAIL;
 
-	err = cmd->open(&ctx);
+	err = cmd->open(ctx);
 	if (err) {
 		kt_err("cannot open the BPF object of %s: %s", cmd->name, strerror(-err));
-		goto out;
+		return KT_EXIT_FAIL;
 	}
-	err = kt_plan_choose(&ctx);
-	if (err)
-		goto out;
-	kt_plan_log(&ctx);
-	kt_plan_apply(&ctx);
+	if (kt_plan_choose(ctx))
+		return KT_EXIT_FAIL;
+	kt_plan_log(ctx);
+	kt_plan_apply(ctx);
 	if (cmd->kind == KT_STREAM) {
-		struct bpf_map *ev = bpf_object__find_map_by_name(ctx.obj, "events");
+		struct bpf_map *ev = bpf_object__find_map_by_name(ctx->obj, "events");
 		uint64_t sz = 4096;
 
 		/* a ring buffer is a power of two pages */
-		while (sz < ctx.o.ringbuf_bytes)
+		while (sz < ctx->o.ringbuf_bytes)
 			sz <<= 1;
 		if (ev)
 			bpf_map__set_max_entries(ev, (uint32_t)sz);
 	}
 	if (cmd->configure) {
-		err = cmd->configure(&ctx);
-		if (err) {
-			rc = fail(err);
-			goto out;
-		}
+		err = cmd->configure(ctx);
+		if (err)
+			return fail(err);
 	}
 	/* libbpf parses its own copy to load: do not hold two */
 	kt_vmlinux_btf_release();
-	err = bpf_object__load_skeleton(ctx.skel_obj);
+	err = bpf_object__load_skeleton(ctx->skel_obj);
 	/* give the BTF parses' memory back to the system */
 	malloc_trim(0);
 	if (err) {
 		kt_err("loading the BPF programs of %s failed: %s (run with -v to see the verifier's log)",
 		       cmd->name, strerror(-err));
-		goto out;
+		return KT_EXIT_FAIL;
 	}
-	loaded = true;
-	err = kt_plan_attach(&ctx);
-	if (err)
-		goto out;
+	r->loaded = true;
+	return KT_EXIT_OK;
+}
 
-	ctx.start_ns = kt_now_mono();
-	ctx.start_realtime_ns = kt_now_real();
-	kt_out_set_clock(ctx.out, ctx.start_ns, ctx.start_realtime_ns);
-	if (cmd->kind == KT_STREAM) {
-		struct bpf_map *ev = bpf_object__find_map_by_name(ctx.obj, "events");
+/* Attach, start the clocks, set up the ring buffer. */
+static int step_attach(struct run *r)
+{
+	struct kt_ctx *ctx = &r->ctx;
+
+	if (kt_plan_attach(ctx))
+		return KT_EXIT_FAIL;
+	ctx->start_ns = kt_now_mono();
+	ctx->start_realtime_ns = kt_now_real();
+	kt_out_set_clock(ctx->out, ctx->start_ns, ctx->start_realtime_ns);
+	if (ctx->cmd->kind == KT_STREAM) {
+		struct bpf_map *ev = bpf_object__find_map_by_name(ctx->obj, "events");
 
 		if (ev) {
-			rb = ring_buffer__new(bpf_map__fd(ev), on_record, &ctx, NULL);
-			if (!rb) {
+			r->rb = ring_buffer__new(bpf_map__fd(ev), on_record, ctx, NULL);
+			if (!r->rb) {
 				kt_err("cannot set up the ring buffer: %s", strerror(errno));
-				goto out;
+				return KT_EXIT_FAIL;
 			}
 		}
 	}
-	write_meta(&ctx);
-	if (cmd->start && cmd->start(&ctx))
-		goto out;
-	kt_out_flush(ctx.out);
-	fprintf(stderr, "%s\n", cmd->tracing_msg ? cmd->tracing_msg : "Tracing... Hit Ctrl-C to end.");
+	return KT_EXIT_OK;
+}
 
-	why = run_loop(&ctx, rb, &intervals);
-	if (rb)
-		ring_buffer__consume(rb);
+/* Meta record, the command's start, readiness line, then the loop until a stop. */
+static enum kt_stop step_trace(struct run *r, uint64_t *intervals)
+{
+	struct kt_ctx *ctx = &r->ctx;
+	const struct kt_cmd *cmd = ctx->cmd;
+
+	write_meta(ctx);
+	if (cmd->start && cmd->start(ctx))
+		return KT_STOP_ERROR;
+	r->started = true;
+	kt_out_flush(ctx->out);
+	if (output_state(ctx))
+		return output_state(ctx);
+	fprintf(stderr, "%s\n", cmd->tracing_msg ? cmd->tracing_msg : "Tracing... Hit Ctrl-C to end.");
+	return run_loop(ctx, r->rb, intervals);
+}
+
+/* What is left to print after the loop: the final drain, lost events, the summary. */
+static enum kt_stop step_report(struct run *r, enum kt_stop why, uint64_t intervals)
+{
+	struct kt_ctx *ctx = &r->ctx;
+	const struct kt_cmd *cmd = ctx->cmd;
+
+	if (!r->started || why == KT_STOP_OUTPUT_CLOSED || why == KT_STOP_OUTPUT_ERROR)
+		return why; /* nothing was started, or nothing more can be written */
+	if (r->rb)
+		ring_buffer__consume(r->rb);
+	kt_out_set_final(ctx->out);
 	/* the count-th interval was the final print already */
-	if (strcmp(why, "count") && strcmp(why, "output_closed") && cmd->drain &&
-	    (ctx.o.interval_s == 0 || kt_now_mono() > ctx.interval_start_ns))
-		cmd->drain(&ctx, true);
-	if (strcmp(why, "output_closed")) {
-		report_lost(&ctx, true);
-		write_summary(&ctx, why, intervals);
-		kt_out_flush(&ctx.out[0]);
+	if (why != KT_STOP_COUNT && cmd->drain &&
+	    (ctx->o.interval_s == 0 || kt_now_mono() > ctx->interval_start_ns)) {
+		if (cmd->drain(ctx, true) && why != KT_STOP_ERROR)
+			why = output_state(ctx) ? output_state(ctx) : KT_STOP_ERROR;
 	}
-	rc = strcmp(why, "error") ? KT_EXIT_OK : KT_EXIT_FAIL;
-out:
-	ring_buffer__free(rb);
-	if (loaded || ctx.obj)
-		kt_plan_detach(&ctx);
+	if (!output_state(ctx)) {
+		report_lost(ctx, true);
+		write_summary(ctx, why, intervals);
+		kt_out_flush(ctx->out);
+	}
+	if (output_state(ctx) && why != KT_STOP_ERROR)
+		why = output_state(ctx);
+	return why;
+}
+
+/*
+ * Detach and free everything, then close the outputs: a write error found
+ * at the last flush or close still fails the run, after the programs are
+ * gone. A reader that went away (EPIPE) is no error.
+ */
+static int step_teardown(struct run *r, int rc)
+{
+	struct kt_ctx *ctx = &r->ctx;
+	const struct kt_cmd *cmd = ctx->cmd;
+	int err;
+
+	ring_buffer__free(r->rb);
+	if (r->loaded || ctx->obj)
+		kt_plan_detach(ctx);
 	if (cmd->finish)
-		cmd->finish(&ctx);
-	if (ctx.skel && ctx.skel_destroy)
-		ctx.skel_destroy(ctx.skel);
-	kt_out_close(ctx.out);
-	for (size_t i = 0; i < cmd->n_hooks; i++)
-		free((void *)ctx.hooks[i].why);
-	free(ctx.hooks);
-	free(ctx.priv);
+		cmd->finish(ctx);
+	if (ctx->skel && ctx->skel_destroy)
+		ctx->skel_destroy(ctx->skel);
+	for (int i = 0; i < ctx->n_ofiles; i++) {
+		struct kt_ofile *of = ctx->ofiles[i].of;
+		char name[4096];
+
+		snprintf(name, sizeof(name), "%s", kt_ofile_name(of));
+		err = kt_ofile_close(of, rc != KT_EXIT_OK);
+		if (err && err != -EPIPE) {
+			kt_err("%s %s: writing the file failed: %s", ctx->ofiles[i].opt, name,
+			       strerror(-err));
+			rc = KT_EXIT_FAIL;
+		}
+	}
+	if (ctx->out) {
+		char name[4096];
+
+		snprintf(name, sizeof(name), "%s", kt_out_name(ctx->out));
+		err = kt_out_close(ctx->out, rc != KT_EXIT_OK);
+		if (err && err != -EPIPE) {
+			kt_err("writing to %s failed: %s%s", name, strerror(-err),
+			       err == -ENOSPC ? " (free some space, or write to another file system with -o)"
+					      : "");
+			rc = KT_EXIT_FAIL;
+		}
+	}
+	for (size_t i = 0; ctx->hooks && i < cmd->n_hooks; i++)
+		free((void *)ctx->hooks[i].why);
+	free(ctx->hooks);
+	free(ctx->priv);
 	return rc;
+}
+
+int kt_run(const struct kt_cmd *cmd, int argc, char **argv, int full_argc, char **full_argv)
+{
+	struct run r = { .ctx = { .cmd = cmd, .argc = full_argc, .argv = full_argv } };
+	enum kt_stop why;
+	uint64_t intervals = 0;
+	int rc;
+
+	rc = step_prepare(&r, argc, argv);
+	if (rc == KT_EXIT_OK && cmd->kind == KT_INFO)
+		rc = step_info(&r);
+	else if (rc == KT_EXIT_OK)
+		rc = step_load(&r);
+	if (rc == KT_EXIT_OK && cmd->kind != KT_INFO)
+		rc = step_attach(&r);
+	if (rc == KT_EXIT_OK && cmd->kind != KT_INFO) {
+		why = step_trace(&r, &intervals);
+		why = step_report(&r, why, intervals);
+		kt_info("stopped by %s", kt_stop_name(why));
+		rc = why == KT_STOP_ERROR || why == KT_STOP_OUTPUT_ERROR ? KT_EXIT_FAIL : KT_EXIT_OK;
+	}
+	return step_teardown(&r, rc);
 }

@@ -17,6 +17,7 @@
 #include "ksyms.h"
 #include "kt_elf.h"
 #include "kt_stacks.bpf.h"
+#include "ofile.h"
 #include "output.h"
 #include "perfmap.h"
 #include "stackcol.h"
@@ -129,15 +130,13 @@ int kt_stackcol_validate(struct kt_ctx *ctx, const struct kt_stackcol_opts *o)
 		return -EINVAL;
 	}
 	if (o->svg) {
-		/* find out now, not after a long trace, that the flame graph cannot be written */
-		FILE *f = fopen(o->svg, "w");
+		/* opened now, once: a bad path fails before tracing; written at the end */
+		struct kt_ofile *of;
 
-		if (!f) {
-			kt_err("--svg %s: cannot write the flame graph there: %s", o->svg,
-			       strerror(errno));
-			return -EINVAL;
-		}
-		fclose(f);
+		int err = kt_output_file(ctx, "--svg", o->svg, &of);
+
+		if (err)
+			return err == -EINVAL ? err : -EIO;
 	}
 	return 0;
 }
@@ -237,7 +236,7 @@ static void *pid_thread(void *arg)
 			break;
 		if (!sc->target_done && target_gone(sc)) {
 			kt_warn("process %u exited: stopping, as perf -p does", sc->o->target);
-			kt_stop("target_exited");
+			kt_stop(KT_STOP_TARGET_EXITED);
 			sc->target_done = true;
 		}
 		for (unsigned int i = 0; i < sc->npending; i++) {
@@ -466,22 +465,21 @@ static void report_cuts(struct kt_stackcol *sc)
 	sc->us_seen = now;
 }
 
+
+/* Write errors are reported by core when it closes the file. */
 static int write_svg(struct kt_stackcol *sc)
 {
 	struct kt_flamegraph_opts fo = { sc->o->svg_title, sc->o->svg_unit, KT_FLAMEGRAPH_AUTO, 0 };
-	FILE *f = fopen(sc->o->svg, "w");
+	struct kt_ofile *of = kt_output_file_get(sc->ctx, "--svg");
 	int err;
 
-	if (!f) {
-		err = -errno;
-		kt_err("cannot write the flame graph to %s: %s", sc->o->svg, strerror(-err));
-		return err;
-	}
-	err = kt_flamegraph_write_opts(f, sc->st, &fo);
-	if (fclose(f) && !err)
-		err = -EIO;
+	if (!of)
+		return -EBADF;
+	err = kt_flamegraph_write_opts(kt_ofile_stream(of), sc->st, &fo);
+	if (kt_ofile_flush(of))
+		return kt_ofile_flush(of);
 	if (err)
-		kt_err("writing the flame graph to %s failed: %s", sc->o->svg, strerror(-err));
+		kt_err("--svg %s: drawing the flame graph failed: %s", sc->o->svg, strerror(-err));
 	return err;
 }
 

@@ -68,6 +68,24 @@ static uint64_t fnv(uint64_t h, const void *p, size_t len)
 	return h;
 }
 
+/*
+ * No user address reaches 2^56 (the top of user space with 5-level paging;
+ * 2^47 with 4-level). A frame-pointer walk through code built without frame
+ * pointers reads data as return addresses (e.g. 0x5f687361622f706d, which is
+ * ASCII): the walk went off the rails there, so it and every frame beyond it
+ * are dropped rather than shown as frames.
+ */
+#define KT_USER_ADDR_END (1ULL << 56)
+
+static size_t user_len(const uint64_t *ips, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && ips[i] < KT_USER_ADDR_END; i++)
+		;
+	return i;
+}
+
 static size_t ip_len(const uint64_t *ips, size_t n)
 {
 	size_t i;
@@ -121,7 +139,7 @@ int kt_stacks_add(struct kt_stacks *st, uint32_t pid, const char *comm, const ui
 	nk = ip_len(kips, nkern);
 	nk = kskip < nk ? nk - kskip : 0;
 	kips = nk ? kips + kskip : NULL;
-	nu = ip_len(uips, nuser);
+	nu = user_len(uips, ip_len(uips, nuser));
 	if (comm)
 		snprintf(c, sizeof(c), "%.*s", KT_COMM_LEN, comm);
 	h = fnv(0xcbf29ce484222325ULL, &pid, sizeof(pid));

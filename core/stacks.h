@@ -45,7 +45,9 @@ void kt_stacks_clear(struct kt_stacks *st);
  * Add @value to the stack (@pid, @comm, @kips, @uips), creating it at 0.
  * The first @kskip kernel frames are dropped: a stack taken from a tp_btf
  * or raw_tp program starts with the BPF program and bpf_trace_run*(), which
- * are ktrace's own. Arrays longer than KT_STACK_MAX_DEPTH are cut; either
+ * are ktrace's own. A user stack is cut before the first address no user
+ * space can hold (>= 2^56: a frame-pointer walk that read data). Arrays
+ * longer than KT_STACK_MAX_DEPTH are cut; either
  * array may be NULL with a count of 0. Returns 0 or -errno.
  */
 int kt_stacks_add(struct kt_stacks *st, uint32_t pid, const char *comm, const uint64_t *kips,

@@ -304,6 +304,12 @@ int kt_cgroup_id(const char *path, uint64_t *id)
 	return 0;
 }
 
+void kt_qsort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(base, n, size, cmp);
+}
+
 const char *kt_kernel_release(void)
 {
 	static struct utsname u;

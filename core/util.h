@@ -52,6 +52,9 @@ int kt_check_pid(const char *opt, uint32_t id);
 /* Cgroup id (inode of a cgroup-v2 directory); -errno. */
 int kt_cgroup_id(const char *path, uint64_t *id);
 
+/* qsort() that accepts an empty array with a NULL base (qsort(NULL, 0) is undefined). */
+void kt_qsort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *));
+
 /* Kernel release string (uname -r). */
 const char *kt_kernel_release(void);
 

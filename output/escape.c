@@ -3,7 +3,8 @@
  * Strings from the kernel are hostile: file names, argv and comm can hold
  * newlines, terminal escape sequences and invalid UTF-8. Text output escapes
  * everything that is not printable valid UTF-8; JSON output gets a valid
- * UTF-8 copy (cJSON then escapes the control characters).
+ * UTF-8 copy, which kt_json_string() (output.c) writes with every control
+ * character escaped, DEL and C1 included (cJSON itself leaves those raw).
  */
 #include <stdlib.h>
 #include <string.h>

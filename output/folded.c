@@ -5,19 +5,29 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "folded.h"
+#include "output.h"
 
 void kt_folded_put_name(FILE *f, const char *name)
 {
-	const unsigned char *p = (const unsigned char *)name;
+	const char *p = name;
 
 	if (!*p) {
 		fputs("[unknown]", f);
 		return;
 	}
-	for (; *p; p++)
-		fputc(*p == ';' || *p < 0x20 || *p == 0x7f ? '_' : *p, f);
+	/* ';' separates frames: '_' for it; the rest escaped as text output does */
+	for (;;) {
+		size_t n = strcspn(p, ";");
+
+		kt_esc_text(f, p, n);
+		if (!p[n])
+			break;
+		fputc('_', f);
+		p += n + 1;
+	}
 }
 
 static void put_frame(FILE *f, const struct kt_frame *frames, const uint64_t *ips, size_t i,

@@ -11,9 +11,10 @@
  * names without offsets, so that a function's samples merge; an unresolved
  * frame reads "module+0xoff" or "[unknown]".
  *
- * Names come from the traced binaries and may hold anything: ';', newlines
- * and other control characters are written as '_' so that each stack stays
- * one line and each frame one field. Stacks are written in table order
+ * Names come from the traced binaries and may hold anything: ';' is written
+ * as '_' so that each frame stays one field, and the rest is escaped as text
+ * output escapes it (newline "\n", ESC "\x1b", the C1 CSI "\xc2\x9b",
+ * invalid UTF-8 byte by byte) so that each stack stays one printable line. Stacks are written in table order
  * (call kt_stacks_sort() first for most significant first), after
  * kt_stacks_resolve(); unresolved tables print raw addresses.
  */
@@ -29,7 +30,7 @@
 
 /* Returns 0, or -EIO when writing failed. */
 int kt_folded_write(FILE *f, const struct kt_stacks *st, unsigned int flags);
-/* Write one frame name (or comm) with ';', newlines and controls replaced. */
+/* Write one frame name (or comm): ";" as "_", the rest escaped as in text output. */
 void kt_folded_put_name(FILE *f, const char *name);
 
 #endif /* KT_FOLDED_H */

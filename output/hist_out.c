@@ -27,6 +27,12 @@ static int digits(uint64_t v)
 	return n;
 }
 
+/* v >= 0 rounded down to a multiple of 1/scale (no libm: the unit tests link without it). */
+static double down(double v, double scale)
+{
+	return v < 0 ? v : (double)(uint64_t)(v * scale) / scale;
+}
+
 static void text_keys(FILE *f, const struct kt_kv *keys, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -78,9 +84,10 @@ static void text_hist(struct kt_out *out, const char *unit, const struct kt_hist
 			kt_hist_slot_min(h, i), w, kt_hist_slot_max(h, i), h->slots[i], BAR_WIDTH,
 			stars, "****************************************");
 	}
+	/* whole units, rounded down: a value of the bucket the estimate lies in */
 	fprintf(f, "count %" PRIu64 ", p50 ~ %.0f, p90 ~ %.0f, p99 ~ %.0f %s (estimated from buckets)\n",
-		total, kt_hist_percentile(h, 50), kt_hist_percentile(h, 90),
-		kt_hist_percentile(h, 99), unit);
+		total, down(kt_hist_percentile(h, 50), 1), down(kt_hist_percentile(h, 90), 1),
+		down(kt_hist_percentile(h, 99), 1), unit);
 }
 
 static cJSON *pct(const struct kt_hist *h, double p)
@@ -90,16 +97,9 @@ static cJSON *pct(const struct kt_hist *h, double p)
 
 	if (v < 0)
 		return cJSON_CreateNull();
-	snprintf(b, sizeof(b), "%.1f", v);
+	/* one decimal, rounded down: 1.96 in bucket [1, 1] must not print as 2.0 */
+	snprintf(b, sizeof(b), "%.1f", down(v, 10));
 	return cJSON_CreateRaw(b);
-}
-
-static cJSON *num(uint64_t v)
-{
-	char b[32];
-
-	snprintf(b, sizeof(b), "%" PRIu64, v);
-	return v > (1ULL << 53) ? cJSON_CreateString(b) : cJSON_CreateRaw(b);
 }
 
 void kt_out_hist(struct kt_out *out, const char *unit, const struct kt_kv *keys, size_t nkeys,
@@ -115,6 +115,7 @@ void kt_out_hist(struct kt_out *out, const char *unit, const struct kt_kv *keys,
 		text_keys(out->f, keys, nkeys);
 		text_hist(out, unit, h);
 		fputc('\n', out->f);
+		kt_out_check(out);
 		return;
 	}
 	o = cJSON_CreateObject();
@@ -124,12 +125,10 @@ void kt_out_hist(struct kt_out *out, const char *unit, const struct kt_kv *keys,
 	k = cJSON_AddObjectToObject(o, "key");
 	for (size_t i = 0; i < nkeys; i++) {
 		if (keys[i].str) {
-			char *clean = kt_utf8_clean(keys[i].str, strlen(keys[i].str), NULL);
-
-			cJSON_AddItemToObject(k, keys[i].key, cJSON_CreateString(clean ? clean : ""));
-			free(clean);
+			cJSON_AddItemToObject(k, keys[i].key,
+					      kt_json_bytes(keys[i].str, strlen(keys[i].str), NULL));
 		} else {
-			cJSON_AddItemToObject(k, keys[i].key, num((uint64_t)keys[i].num));
+			cJSON_AddItemToObject(k, keys[i].key, kt_json_i64(keys[i].num));
 		}
 	}
 	b = cJSON_AddArrayToObject(o, "buckets");
@@ -140,12 +139,12 @@ void kt_out_hist(struct kt_out *out, const char *unit, const struct kt_kv *keys,
 		if (h->kind == KT_HIST_LINEAR && !h->slots[i])
 			continue;
 		e = cJSON_CreateObject();
-		cJSON_AddItemToObject(e, "min", num(kt_hist_slot_min(h, i)));
-		cJSON_AddItemToObject(e, "max", num(kt_hist_slot_max(h, i)));
-		cJSON_AddItemToObject(e, "count", num(h->slots[i]));
+		cJSON_AddItemToObject(e, "min", kt_json_u64(kt_hist_slot_min(h, i)));
+		cJSON_AddItemToObject(e, "max", kt_json_u64(kt_hist_slot_max(h, i)));
+		cJSON_AddItemToObject(e, "count", kt_json_u64(h->slots[i]));
 		cJSON_AddItemToArray(b, e);
 	}
-	cJSON_AddItemToObject(o, "count", num(kt_hist_total(h)));
+	cJSON_AddItemToObject(o, "count", kt_json_u64(kt_hist_total(h)));
 	cJSON_AddItemToObject(o, "p50", pct(h, 50));
 	cJSON_AddItemToObject(o, "p90", pct(h, 90));
 	cJSON_AddItemToObject(o, "p99", pct(h, 99));

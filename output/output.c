@@ -13,52 +13,50 @@
 
 #include <cJSON.h>
 
+#include "ofile.h"
 #include "output.h"
 #include "output_int.h"
+#include "util.h"
 
 
 int kt_out_open(struct kt_out **outp, const struct kt_out_opts *opts)
 {
 	struct kt_out *out = calloc(1, sizeof(*out));
+	int err;
 
 	if (!out)
 		return -ENOMEM;
 	out->json = opts->json;
 	out->ts = opts->timestamp;
-	if (opts->path && strcmp(opts->path, "-")) {
-		out->f = fopen(opts->path, "w");
-		if (!out->f) {
-			int err = -errno;
-
-			free(out);
-			return err;
-		}
-		out->owned = true;
-	} else {
-		out->f = stdout;
+	err = kt_ofile_open(&out->of, opts->path);
+	if (err) {
+		free(out);
+		return err;
 	}
+	out->f = kt_ofile_stream(out->of);
 	out->scratch = open_memstream(&out->sbuf, &out->slen);
 	if (!out->scratch) {
-		kt_out_close(out);
+		kt_out_close(out, true);
 		return -ENOMEM;
 	}
 	*outp = out;
 	return 0;
 }
 
-void kt_out_close(struct kt_out *out)
+int kt_out_close(struct kt_out *out, bool failed)
 {
+	int err;
+
 	if (!out)
-		return;
-	kt_out_flush(out);
-	if (out->owned && out->f)
-		fclose(out->f);
+		return 0;
+	err = kt_ofile_close(out->of, failed);
 	if (out->scratch)
 		fclose(out->scratch);
 	free(out->sbuf);
 	cJSON_Delete(out->obj);
 	cJSON_Delete(out->table);
 	free(out);
+	return err;
 }
 
 bool kt_out_json(const struct kt_out *out)
@@ -66,9 +64,19 @@ bool kt_out_json(const struct kt_out *out)
 	return out->json;
 }
 
-FILE *kt_out_file(struct kt_out *out)
+int kt_out_fd(const struct kt_out *out)
 {
-	return out->f;
+	return kt_ofile_fd(out->of);
+}
+
+struct kt_ofile *kt_out_ofile(struct kt_out *out)
+{
+	return out->of;
+}
+
+const char *kt_out_name(const struct kt_out *out)
+{
+	return kt_ofile_name(out->of);
 }
 
 int kt_out_err(const struct kt_out *out)
@@ -76,19 +84,18 @@ int kt_out_err(const struct kt_out *out)
 	return out->err;
 }
 
-static void check_err(struct kt_out *out)
+void kt_out_check(struct kt_out *out)
 {
-	if (!out->err && ferror(out->f))
-		out->err = errno ? errno : EIO;
+	if (!out->err && (kt_ofile_err(out->of) || ferror(out->f)))
+		out->err = kt_ofile_err(out->of) ? kt_ofile_err(out->of) : EIO;
 }
 
 void kt_out_flush(struct kt_out *out)
 {
 	if (out->err)
 		return;
-	if (fflush(out->f))
-		out->err = errno ? errno : EIO;
-	check_err(out);
+	kt_ofile_flush(out->of);
+	kt_out_check(out);
 }
 
 void kt_out_set_clock(struct kt_out *out, uint64_t mono_ns, uint64_t real_ns)
@@ -123,21 +130,73 @@ static uint64_t now_ns(clockid_t c)
 
 /* ---- JSON helpers ---- */
 
-static cJSON *json_int(int64_t v)
+struct cJSON *kt_json_i64(int64_t v)
 {
 	char b[32];
 
 	snprintf(b, sizeof(b), "%" PRId64, v);
+	/* beyond ±2^53 as a string, like kt_json_u64 */
+	if (v > (int64_t)(1LL << 53) || v < -(int64_t)(1LL << 53))
+		return cJSON_CreateString(b);
 	return cJSON_CreateRaw(b);
 }
 
 /* Integers beyond 2^53 lose precision in most JSON readers: write those as strings. */
-static cJSON *json_uint(uint64_t v)
+struct cJSON *kt_json_u64(uint64_t v)
 {
 	char b[32];
 
 	snprintf(b, sizeof(b), "%" PRIu64, v);
 	return v > (1ULL << 53) ? cJSON_CreateString(b) : cJSON_CreateRaw(b);
+}
+
+struct cJSON *kt_json_string(const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t n = strlen(str), o = 0;
+	/* worst case: every byte a 6-byte \u escape, plus quotes and NUL */
+	char *b = malloc(6 * n + 3);
+	cJSON *j;
+
+	if (!b)
+		return cJSON_CreateNull();
+	b[o++] = '"';
+	for (size_t i = 0; i < n; i++) {
+		unsigned c = s[i];
+
+		if (c == '"' || c == '\\') {
+			b[o++] = '\\';
+			b[o++] = (char)c;
+		} else if (c == '\n') {
+			memcpy(b + o, "\\n", 2), o += 2;
+		} else if (c == '\t') {
+			memcpy(b + o, "\\t", 2), o += 2;
+		} else if (c == '\r') {
+			memcpy(b + o, "\\r", 2), o += 2;
+		} else if (c < 0x20 || c == 0x7f) {
+			o += (size_t)sprintf(b + o, "\\u%04x", c);
+		} else if (c == 0xc2 && i + 1 < n && s[i + 1] >= 0x80 && s[i + 1] < 0xa0) {
+			/* U+0080..U+009F, the C1 controls (e.g. CSI, 0x9b) */
+			o += (size_t)sprintf(b + o, "\\u%04x", s[i + 1]);
+			i++;
+		} else {
+			b[o++] = (char)c;
+		}
+	}
+	b[o++] = '"';
+	b[o] = 0;
+	j = cJSON_CreateRaw(b);
+	free(b);
+	return j;
+}
+
+struct cJSON *kt_json_bytes(const char *s, size_t len, bool *bad)
+{
+	char *clean = kt_utf8_clean(s ? s : "", s ? len : 0, bad);
+	cJSON *j = clean ? kt_json_string(clean) : cJSON_CreateNull();
+
+	free(clean);
+	return j;
 }
 
 static cJSON *json_double(double v, int decimals)
@@ -147,29 +206,40 @@ static cJSON *json_double(double v, int decimals)
 	if (v != v || v > 1e300 || v < -1e300)
 		return cJSON_CreateNull();
 	snprintf(b, sizeof(b), "%.*f", decimals, v);
+	/* past 2^53 a JSON reader no longer holds the integer part exactly */
+	if (v >= 9007199254740992.0 || v <= -9007199254740992.0)
+		return cJSON_CreateString(b);
 	return cJSON_CreateRaw(b);
+}
+
+/* Lowercase hex of the bytes of s up to NUL or len, as a JSON string. */
+static cJSON *json_hex(const char *s, size_t len)
+{
+	size_t n = strnlen(s, len);
+	char *hex = malloc(2 * n + 1);
+	cJSON *j;
+
+	if (!hex)
+		return cJSON_CreateNull();
+	for (size_t i = 0; i < n; i++)
+		sprintf(hex + 2 * i, "%02x", (unsigned char)s[i]);
+	hex[2 * n] = 0;
+	j = cJSON_CreateString(hex);
+	free(hex);
+	return j;
 }
 
 static void json_add_str(cJSON *obj, const char *key, const char *s, size_t len)
 {
 	bool bad;
-	char *clean = kt_utf8_clean(s, len, &bad);
 
-	cJSON_AddItemToObject(obj, key, clean ? cJSON_CreateString(clean) : cJSON_CreateNull());
-	free(clean);
+	cJSON_AddItemToObject(obj, key, kt_json_bytes(s, len, &bad));
 	if (bad) {
 		/* Lossless copy of what the kernel gave, for the cases U+FFFD hides. */
-		size_t n = strnlen(s, len);
-		char *hex = malloc(2 * n + 1), kb[128];
+		char kb[128];
 
-		if (!hex)
-			return;
-		for (size_t i = 0; i < n; i++)
-			sprintf(hex + 2 * i, "%02x", (unsigned char)s[i]);
-		hex[2 * n] = 0;
 		snprintf(kb, sizeof(kb), "%s_hex", key);
-		cJSON_AddItemToObject(obj, kb, cJSON_CreateString(hex));
-		free(hex);
+		cJSON_AddItemToObject(obj, kb, json_hex(s, len));
 	}
 }
 
@@ -190,7 +260,7 @@ void kt_out_json_obj(struct kt_out *out, void *json)
 	fputs(s, out->f);
 	fputc('\n', out->f);
 	free(s);
-	check_err(out);
+	kt_out_check(out);
 }
 
 /* ---- text helpers ---- */
@@ -216,7 +286,7 @@ static void text_cell_end(struct kt_out *out, const struct kt_col *c)
 		fprintf(out->f, "%*s", (int)(-c->width - len), "");
 }
 
-/* HH:MM:SS, local time, followed by sep (a column separator or a newline). */
+/* HH:MM:SS.mmm, local time, followed by sep (a column separator or a newline). */
 static void text_time(struct kt_out *out, uint64_t wall_ns, char sep)
 {
 	time_t s = (time_t)(wall_ns / 1000000000ULL);
@@ -225,7 +295,7 @@ static void text_time(struct kt_out *out, uint64_t wall_ns, char sep)
 
 	localtime_r(&s, &tm);
 	strftime(b, sizeof(b), "%H:%M:%S", &tm);
-	fprintf(out->f, "%-8s%c", b, sep);
+	fprintf(out->f, "%s.%03u%c", b, (unsigned)(wall_ns % 1000000000ULL / 1000000), sep);
 }
 
 void kt_out_header(struct kt_out *out, const struct kt_col *cols, size_t n)
@@ -235,7 +305,7 @@ void kt_out_header(struct kt_out *out, const struct kt_col *cols, size_t n)
 	if (out->json || out->err)
 		return;
 	if (out->ts)
-		fprintf(out->f, "%-8s ", "TIME");
+		fprintf(out->f, "%-12s ", "TIME");
 	for (size_t i = 0; i < n; i++) {
 		const struct kt_col *c = &cols[i];
 
@@ -252,7 +322,7 @@ void kt_out_header(struct kt_out *out, const struct kt_col *cols, size_t n)
 			fputs(c->hdr, out->f);
 	}
 	fputc('\n', out->f);
-	check_err(out);
+	kt_out_check(out);
 }
 
 /* ---- records ---- */
@@ -265,6 +335,7 @@ void kt_rec_begin(struct kt_out *out, const char *type, const struct kt_col *col
 	out->cols = cols;
 	out->ncols = n;
 	out->idx = 0;
+	out->overflow = 0;
 	out->shown = 0;
 	if (out->json) {
 		char b[48];
@@ -284,8 +355,10 @@ static const struct kt_col *next_col(struct kt_out *out, bool *text, bool *json)
 {
 	const struct kt_col *c;
 
-	if (out->idx >= out->ncols)
+	if (out->idx >= out->ncols) {
+		out->overflow++;
 		return NULL;
+	}
 	c = &out->cols[out->idx];
 	*text = !out->json && !(c->flags & KT_COL_HIDDEN) && !out->err;
 	*json = out->json && !(c->flags & KT_COL_NOJSON) && out->obj;
@@ -315,7 +388,7 @@ void kt_rec_i64(struct kt_out *out, int64_t v)
 		TEXT_CELL(out, c, "%" PRId64, v);
 	}
 	if (j)
-		cJSON_AddItemToObject(out->obj, c->key, json_int(v));
+		cJSON_AddItemToObject(out->obj, c->key, kt_json_i64(v));
 	advance(out);
 }
 
@@ -330,7 +403,7 @@ void kt_rec_u64(struct kt_out *out, uint64_t v)
 		TEXT_CELL(out, c, "%" PRIu64, v);
 	}
 	if (j)
-		cJSON_AddItemToObject(out->obj, c->key, json_uint(v));
+		cJSON_AddItemToObject(out->obj, c->key, kt_json_u64(v));
 	advance(out);
 }
 
@@ -422,7 +495,8 @@ void kt_rec_strv(struct kt_out *out, const char *const *v, const size_t *lens, s
 		for (size_t i = 0; i < n; i++) {
 			if (i)
 				fputc(' ', out->scratch);
-			if (quote)
+			/* an empty argument would vanish between two spaces: '' shows it */
+			if (quote || !strnlen(v[i], lens[i]))
 				quote_arg(out->scratch, v[i], lens[i]);
 			else
 				kt_esc_text(out->scratch, v[i], lens[i]);
@@ -432,16 +506,29 @@ void kt_rec_strv(struct kt_out *out, const char *const *v, const size_t *lens, s
 		text_cell_end(out, c);
 	}
 	if (j) {
-		cJSON *a = cJSON_CreateArray();
+		cJSON *a = cJSON_CreateArray(), *hex = NULL;
 		char kb[128];
 
 		for (size_t i = 0; i < n; i++) {
-			char *clean = kt_utf8_clean(v[i], lens[i], NULL);
+			bool bad;
 
-			cJSON_AddItemToArray(a, clean ? cJSON_CreateString(clean) : cJSON_CreateNull());
-			free(clean);
+			cJSON_AddItemToArray(a, kt_json_bytes(v[i], lens[i], &bad));
+			if (bad && !hex) {
+				/* the first lossy element: nulls for the clean ones before it */
+				hex = cJSON_CreateArray();
+				for (size_t k = 0; k < i; k++)
+					cJSON_AddItemToArray(hex, cJSON_CreateNull());
+			}
+			if (hex)
+				cJSON_AddItemToArray(hex, bad ? json_hex(v[i], lens[i])
+							      : cJSON_CreateNull());
 		}
 		cJSON_AddItemToObject(out->obj, c->key, a);
+		if (hex) {
+			/* raw bytes of each element whose text lost bytes to U+FFFD, null for the others */
+			snprintf(kb, sizeof(kb), "%s_hex", c->key);
+			cJSON_AddItemToObject(out->obj, kb, hex);
+		}
 		snprintf(kb, sizeof(kb), "%s_truncated", c->key);
 		cJSON_AddItemToObject(out->obj, kb, cJSON_CreateBool(truncated));
 	}
@@ -465,27 +552,10 @@ void kt_rec_enum(struct kt_out *out, const char *name, int64_t raw)
 		char kb[128];
 
 		cJSON_AddItemToObject(out->obj, c->key,
-				      name ? cJSON_CreateString(name) : cJSON_CreateNull());
+				      name ? kt_json_bytes(name, strlen(name), NULL) : cJSON_CreateNull());
 		snprintf(kb, sizeof(kb), "%s_raw", c->key);
-		cJSON_AddItemToObject(out->obj, kb, json_int(raw));
+		cJSON_AddItemToObject(out->obj, kb, kt_json_i64(raw));
 	}
-	advance(out);
-}
-
-void kt_rec_hex(struct kt_out *out, uint64_t v)
-{
-	bool t, j;
-	const struct kt_col *c = next_col(out, &t, &j);
-	char b[24];
-
-	if (!c)
-		return;
-	snprintf(b, sizeof(b), "0x%" PRIx64, v);
-	if (t) {
-		TEXT_CELL(out, c, "%s", b);
-	}
-	if (j)
-		cJSON_AddItemToObject(out->obj, c->key, cJSON_CreateString(b));
 	advance(out);
 }
 
@@ -504,12 +574,6 @@ void kt_rec_none(struct kt_out *out)
 	advance(out);
 }
 
-void kt_rec_extra_u64(struct kt_out *out, const char *key, uint64_t v)
-{
-	if (out->json && out->obj)
-		cJSON_AddItemToObject(out->obj, key, json_uint(v));
-}
-
 void kt_rec_extra_str(struct kt_out *out, const char *key, const char *s)
 {
 	if (out->json && out->obj)
@@ -523,17 +587,55 @@ void kt_rec_extra_strlist(struct kt_out *out, const char *key, const char *const
 	if (!out->json || !out->obj)
 		return;
 	a = cJSON_CreateArray();
-	for (size_t i = 0; i < n; i++) {
-		char *clean = kt_utf8_clean(v[i], strlen(v[i]), NULL);
-
-		cJSON_AddItemToArray(a, clean ? cJSON_CreateString(clean) : cJSON_CreateNull());
-		free(clean);
-	}
+	for (size_t i = 0; i < n; i++)
+		cJSON_AddItemToArray(a, kt_json_bytes(v[i], strlen(v[i]), NULL));
 	cJSON_AddItemToObject(out->obj, key, a);
+}
+
+/*
+ * Values are matched to columns by position: a record with more or fewer
+ * values than columns is a bug in its command that would shift every field
+ * after it. Abort in a debug build; otherwise say so and fail the run.
+ */
+static void check_count(struct kt_out *out)
+{
+	size_t got = out->idx + out->overflow;
+
+	if (got == out->ncols)
+		return;
+	kt_err("internal error: a record had %zu values for its %zu columns (first column '%s'); please report this",
+	       got, out->ncols, out->ncols ? out->cols[0].key : "");
+#ifndef NDEBUG
+	abort();
+#endif
+	if (!out->err)
+		out->err = EPROTO;
+}
+
+int kt_col_show(struct kt_col *cols, size_t n, const char *key, unsigned in, bool show)
+{
+	unsigned off = ((in & KT_IN_TEXT) ? KT_COL_HIDDEN : 0) | ((in & KT_IN_JSON) ? KT_COL_NOJSON : 0);
+
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(cols[i].key, key))
+			continue;
+		if (show)
+			cols[i].flags &= ~off;
+		else
+			cols[i].flags |= off;
+		return 0;
+	}
+	kt_err("internal error: no column '%s' to show or hide", key);
+#ifndef NDEBUG
+	abort();
+#endif
+	return -ENOENT;
 }
 
 void kt_rec_end(struct kt_out *out)
 {
+	check_count(out);
+	out->overflow = 0;
 	if (out->json) {
 		if (out->in_table)
 			return; /* the row stays in the table's array */
@@ -543,7 +645,7 @@ void kt_rec_end(struct kt_out *out)
 	}
 	if (!out->err) {
 		fputc('\n', out->f);
-		check_err(out);
+		kt_out_check(out);
 	}
 }
 
@@ -577,6 +679,7 @@ void kt_table_begin(struct kt_out *out, const char *name, const char *title,
 void kt_table_row(struct kt_out *out)
 {
 	out->idx = 0;
+	out->overflow = 0;
 	out->shown = 0;
 	if (out->json) {
 		out->obj = cJSON_CreateObject();
@@ -604,7 +707,7 @@ void kt_out_text(struct kt_out *out, const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(out->f, fmt, ap);
 	va_end(ap);
-	check_err(out);
+	kt_out_check(out);
 }
 
 void kt_out_time_line(struct kt_out *out)

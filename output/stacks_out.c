@@ -66,29 +66,29 @@ static int merged_write(struct kt_out *out, const struct kt_stacks *st,
 
 static cJSON *json_str(const char *s)
 {
-	char *clean;
-	cJSON *j;
-
-	if (!s)
-		return cJSON_CreateNull();
-	clean = kt_utf8_clean(s, strlen(s), NULL);
-	j = cJSON_CreateString(clean ? clean : "");
-	free(clean);
-	return j;
+	return s ? kt_json_bytes(s, strlen(s), NULL) : cJSON_CreateNull();
 }
 
+/*
+ * A frame: "address" always, as a hex string (kernel addresses exceed 2^53);
+ * "offset" only when it is relative to something: the symbol, or the module
+ * when no symbol was found. An address nothing was found for (no symbol, no
+ * mapping) has no offset: the resolvers then hold the address itself there.
+ */
 static cJSON *json_frames(const struct kt_frame *fr, size_t n)
 {
 	cJSON *a = cJSON_CreateArray();
 
 	for (size_t i = 0; fr && i < n; i++) {
 		cJSON *o = cJSON_CreateObject();
+		bool relative = fr[i].sym || (fr[i].module && fr[i].offset != fr[i].addr);
 		char addr[24];
 
 		snprintf(addr, sizeof(addr), "0x%" PRIx64, fr[i].addr);
 		cJSON_AddStringToObject(o, "address", addr);
 		cJSON_AddItemToObject(o, "symbol", json_str(fr[i].sym));
-		cJSON_AddNumberToObject(o, "offset", (double)fr[i].offset);
+		if (relative)
+			cJSON_AddItemToObject(o, "offset", kt_json_u64(fr[i].offset));
 		cJSON_AddItemToObject(o, "module", json_str(fr[i].module));
 		cJSON_AddItemToArray(a, o);
 	}
@@ -205,10 +205,9 @@ static int merged_write(struct kt_out *out, const struct kt_stacks *st,
 		fwrite(k[i].text, 1, k[i].len, out->f);
 		fprintf(out->f, value_fmt, k[i].value);
 	}
-	if (ferror(out->f)) {
-		out->err = EIO;
-		err = -EIO;
-	}
+	kt_out_check(out);
+	if (out->err)
+		err = -out->err;
 out:
 	for (size_t i = 0; i < n; i++)
 		free(l[i].text);
@@ -227,19 +226,7 @@ int kt_out_stacks_folded(struct kt_out *out, const struct kt_stacks *st, bool de
 void kt_out_stacks_lost(struct kt_out *out, const char *what, uint64_t n, const char *why,
 			const char *fix)
 {
-	cJSON *o;
+	struct kt_lost_rec l = { .what = what, .count = n, .reason = why, .fix = fix };
 
-	if (!n)
-		return;
-	if (!out->json) {
-		kt_warn("%" PRIu64 " %s were not captured (%s): %s", n, what, why, fix);
-		return;
-	}
-	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "type", "lost");
-	cJSON_AddStringToObject(o, "what", what);
-	cJSON_AddNumberToObject(o, "count", (double)n);
-	cJSON_AddStringToObject(o, "reason", why);
-	cJSON_AddStringToObject(o, "fix", fix);
-	kt_out_json_obj(out, o);
+	kt_out_lost(out, &l);
 }

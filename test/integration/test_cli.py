@@ -50,7 +50,7 @@ def test():
     expect(["biolat", "-c", "/nonexistent"], 2, "bad cgroup", stderr_has="-c /nonexistent")
     expect(["biolat", "-c", "/proc"], 2, "not a cgroup", stderr_has="not a cgroup-v2 directory")
     expect(["biolat", "-o", "/nonexistent/dir/out", "1", "1"], 1, "unwritable output",
-           stderr_has="cannot open output file")
+           stderr_has="-o /nonexistent/dir/out: cannot open the file for writing: No such file or directory")
 
     # a process filter naming no process is a usage error, not an empty trace
     p = subprocess.Popen(["true"])
@@ -162,8 +162,8 @@ kill -INT $! && wait $!
     check(r.returncode == 0 and r.stdout == "" and types[0] == "meta" and types[-1] == "summary"
           and "hist" in types, "-o FILE gets the records, stdout nothing", (r.stdout, types))
     r = run_ktrace("biolat", "-T", "1", "1")
-    check(r.returncode == 0 and re.search(r"^\d\d:\d\d:\d\d$", r.stdout, re.M),
-          "-T prints the time before the interval's histogram", r.stdout)
+    check(r.returncode == 0 and re.search(r"^\d\d:\d\d:\d\d\.\d\d\d$", r.stdout, re.M),
+          "-T prints the time (HH:MM:SS.mmm) before the interval's histogram", r.stdout)
 
 
 main(test)

@@ -105,10 +105,14 @@ def kernel_cpu_test():
 def usage_test():
     for args, what in ((["-F", "0"], "-F 0"), (["-C", "100000"], "-C 100000"),
                        (["-U", "-K"], "-U with -K"), (["-f", "-j"], "-f with -j"),
-                       (["--stack-storage-size", "x"], "--stack-storage-size x"),
-                       (["--svg", "/nonexistent-%s/x.svg" % ktlib.UNIQUE], "--svg into a missing directory")):
+                       (["--stack-storage-size", "x"], "--stack-storage-size x")):
         r = ktlib.run_ktrace("profile", *args)
         check(r.returncode == 2, "%s is a usage error (exit 2)" % what, r.stderr)
+    # an output file that cannot be opened fails at once, as -o does (exit 1)
+    r = ktlib.run_ktrace("profile", "--svg", "/nonexistent-%s/x.svg" % ktlib.UNIQUE)
+    check(r.returncode == 1 and "cannot open the file for writing" in r.stderr
+          and "Tracing" not in r.stderr and "Sampling" not in r.stderr,
+          "--svg into a missing directory fails before tracing (exit 1)", r.stderr)
 
 
 def nofile_test():

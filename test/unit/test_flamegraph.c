@@ -167,11 +167,11 @@ static void test_outputs(void)
 	text = kt_test_slurp(fpath);
 	CHECK(text != NULL);
 	if (text) {
-		CHECK(strstr(text, "we_ird_<comm>;[unknown];[unknown];start_kernel_[k];"
+		CHECK(strstr(text, "we_ird\\n<comm>;[unknown];[unknown];start_kernel_[k];"
 				   "bad") == text);
 		CHECK(strstr(text, "semi_colon_[k];evil<script>&\"'name_[k] 700\n") != NULL);
 		CHECK(strstr(text, "worker;start_kernel_[k];mod_func_[k];ok_\xc3\xa9t\xc3\xa9_"
-				   "\xe2\x82\xac_[k];ctl___x_[k] 300\n") != NULL);
+				   "\xe2\x82\xac_[k];ctl\\x01\\x1b\\x7fx_[k] 300\n") != NULL);
 		for (line = text; (line = strchr(line, '\n')); line++)
 			lines++;
 		CHECK(lines == 3);

@@ -63,7 +63,7 @@ static void hist_log2(void)
 	kt_out_hist(out, "msecs", NULL, 0, &h, 0, 0);
 	s[20] = 3; /* a wide bound: columns widen to fit */
 	kt_out_hist(out, "usecs", NULL, 0, &h, 0, 0);
-	kt_out_close(out);
+	kt_out_close(out, false);
 	compare(tmp, "hist_log2.txt");
 }
 
@@ -76,7 +76,7 @@ static void hist_linear(void)
 	struct kt_out *out = open_text(tmp);
 
 	kt_out_hist(out, "ms", keys, 1, &h, 0, 0);
-	kt_out_close(out);
+	kt_out_close(out, false);
 	compare(tmp, "hist_linear.txt");
 }
 
@@ -113,8 +113,76 @@ static void table(void)
 	kt_rec_begin(out, "event", argcols, 1, 0);
 	kt_rec_strv(out, argv, lens, 3, true, true);
 	kt_rec_end(out);
-	kt_out_close(out);
+	kt_out_close(out, false);
 	compare(tmp, "table.txt");
+}
+
+/* The records around the data: every lost record has one shape, summary names its stop. */
+static void lost_and_summary(void)
+{
+	const char *tmp = "/tmp/kt_render_lost.json";
+	struct kt_out_opts o = { .path = tmp, .json = true };
+	struct kt_out *out = NULL;
+	const uint64_t pc[] = { 2, 1 };
+	struct kt_lost_rec ev = { .what = "events", .count = 3, .reason = "ring buffer full",
+				  .fix = "raise --buffer", .per_cpu = pc, .ncpu = 2 };
+	struct kt_lost_rec ks = { .what = "kernel stacks", .count = 4, .reason = "map full",
+				  .fix = "raise --stack-storage-size" };
+	struct kt_summary_rec sum = { .stopped_by = KT_STOP_OUTPUT_ERROR, .duration_ms = 1500,
+				      .intervals = 2, .stream = true, .has_events = true,
+				      .events = 10, .lost = 5 };
+	static const char *const keys[] = { "count", "total", "reason", "fix", "per_cpu", "final",
+					    "what", "time" };
+	char *text, *line, *save = NULL;
+	int n = 0;
+
+	CHECK(kt_out_open(&out, &o) == 0, "open");
+	kt_out_lost(out, &ev);
+	kt_out_lost(out, &ks);
+	ev.count = 2;
+	kt_out_set_final(out);
+	kt_out_lost(out, &ev);
+	ks.count = 0; /* nothing lost: no record... */
+	kt_out_lost(out, &ks);
+	ev.count = 0;
+	ev.always = true; /* ...unless asked for */
+	kt_out_lost(out, &ev);
+	kt_out_summary(out, &sum);
+	kt_out_close(out, false);
+	text = kt_test_slurp(tmp);
+	unlink(tmp);
+	CHECK(text != NULL, "read back");
+	for (line = text ? strtok_r(text, "\n", &save) : NULL; line; line = strtok_r(NULL, "\n", &save)) {
+		n++;
+		if (strstr(line, "\"type\":\"lost\""))
+			for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+				char kk[32];
+
+				snprintf(kk, sizeof(kk), "\"%s\":", keys[k]);
+				CHECK(strstr(line, kk), "lost record %d has %s: %s", n, keys[k], line);
+			}
+		if (n == 1)
+			CHECK(strstr(line, "\"what\":\"events\",\"count\":3,\"total\":3,") &&
+				      strstr(line, "\"per_cpu\":[2,1],\"final\":false"),
+			      "first events record: %s", line);
+		if (n == 2)
+			CHECK(strstr(line, "\"count\":4,\"total\":4,") && strstr(line, "\"per_cpu\":null"),
+			      "stacks record: %s", line);
+		if (n == 3)
+			CHECK(strstr(line, "\"count\":2,\"total\":5,") && strstr(line, "\"final\":true"),
+			      "totals run per kind, final after kt_out_set_final: %s", line);
+		if (n == 4)
+			CHECK(strstr(line, "\"count\":0,\"total\":5,"), "an always record: %s", line);
+		if (n == 5)
+			CHECK(strstr(line, "\"type\":\"summary\"") && strstr(line, "\"duration_s\":1.500") &&
+				      strstr(line, "\"stopped_by\":\"output_error\"") &&
+				      strstr(line, "\"events\":10,\"lost\":5"),
+			      "summary: %s", line);
+	}
+	CHECK(n == 5, "five lines, got %d", n);
+	free(text);
+	for (int i = 0; i < KT_STOP_N; i++)
+		CHECK(strcmp(kt_stop_name((enum kt_stop)i), "unknown"), "stop %d has a name", i);
 }
 
 int main(void)
@@ -122,5 +190,6 @@ int main(void)
 	hist_log2();
 	hist_linear();
 	table();
+	lost_and_summary();
 	return kt_test_done("test_render");
 }

@@ -45,7 +45,7 @@ static char *render(bool json, int (*fn)(struct kt_out *, const struct kt_stacks
 	if (kt_out_open(&out, &o))
 		return NULL;
 	fn(out, st, arg);
-	kt_out_close(out);
+	kt_out_close(out, false);
 	f = fopen(path, "r");
 	if (!f)
 		return NULL;
@@ -97,12 +97,15 @@ int main(void)
 	CHECK(kt_stacks_add(st, 7, "reader", k1, 3, 0, NULL, 0, 5) == 0);
 	CHECK(kt_stacks_add(st, 7, "reader", k2, 3, 0, NULL, 0, 3) == 0);
 	CHECK(kt_stacks_add(st, 8, "evil;comm\nx", k1, 1, 0, NULL, 0, 20) == 0);
+	/* C1 CSI (U+009B as \xc2\x9b) and an invalid byte: escaped as text output does */
+	CHECK(kt_stacks_add(st, 9, "c1\xc2\x9b\xff", k1, 1, 0, NULL, 0, 1) == 0);
 	CHECK(kt_stacks_resolve(st, ks, NULL) == 0);
 	kt_stacks_sort(st);
 
 	s = render(false, folded, st, &delim);
-	CHECK(s && !strcmp(s, "evil_comm_x;schedule 20\n"
-			      "reader;entry_syscall;do_read;schedule 8\n"));
+	CHECK(s && !strcmp(s, "evil_comm\\nx;schedule 20\n"
+			      "reader;entry_syscall;do_read;schedule 8\n"
+			      "c1\\xc2\\x9b\\xff;schedule 1\n"));
 	free(s);
 
 	/* a user part: the delimiter goes between user and kernel frames */
@@ -126,6 +129,49 @@ int main(void)
 	CHECK(s && strstr(s, "\"type\":\"stacks\"") && strstr(s, "\"count\":4") &&
 	      strstr(s, "\"kernel_frames\":[{\"address\":\"0xffffffff81000210\",\"symbol\":\"schedule\",\"offset\":16") &&
 	      strstr(s, "\"user_frames\":[{\"address\":\"0x401000\",\"symbol\":null"));
+	/* no symbol, no module: no offset (it would only repeat the address as a number) */
+	CHECK(s && strstr(s, "{\"address\":\"0x401000\",\"symbol\":null,\"module\":null}"));
+	free(s);
+
+	/*
+	 * A kernel address no symbol covers: the address as a hex string, no
+	 * offset, and no integer above 2^53 anywhere in the record.
+	 */
+	kt_stacks_clear(st);
+	{
+		uint64_t k[] = { 0xffffffff00000010ULL };
+
+		CHECK(kt_stacks_add(st, 10, "nosym", k, 1, 0, NULL, 0, 1) == 0);
+	}
+	CHECK(kt_stacks_resolve(st, ks, NULL) == 0);
+	s = render(true, stacks, st, &fmt);
+	CHECK(s && strstr(s, "{\"address\":\"0xffffffff00000010\",\"symbol\":null,\"module\":\"[kernel]\"}"));
+	CHECK(s && !strstr(s, "\"offset\""));
+	for (const char *p = s; p && *p; p++) {
+		/* every run of digits outside a string is a number: none longer than 2^53's 16 digits */
+		static int in_str, digits;
+
+		if (*p == '"' && (p == s || p[-1] != '\\'))
+			in_str = !in_str;
+		digits = !in_str && *p >= '0' && *p <= '9' ? digits + 1 : 0;
+		CHECK(digits <= 16);
+	}
+	free(s);
+
+	/* a user stack walked into data: the frames from the first impossible address on are dropped */
+	kt_stacks_clear(st);
+	{
+		uint64_t u[] = { 0x401000, 0x7f0000001000, 0x5f687361622f706dULL, 0x402000 };
+		const struct kt_stack *sk;
+
+		CHECK(kt_stacks_add(st, 11, "fpwalk", NULL, 0, 0, u, 4, 1) == 0);
+		sk = kt_stacks_count(st) == 1 ? kt_stacks_get(st, 0) : NULL;
+		CHECK(sk && sk->nuser == 2);
+	}
+	CHECK(kt_stacks_resolve(st, ks, NULL) == 0);
+	s = render(true, stacks, st, &fmt);
+	CHECK(s && strstr(s, "\"0x7f0000001000\"") && !strstr(s, "0x5f687361622f706d") &&
+	      !strstr(s, "0x402000"));
 	free(s);
 
 	kt_stacks_free(st);
