@@ -388,6 +388,9 @@ int kt_run(const struct kt_cmd *cmd, int argc, char **argv, int full_argc, char 
 		if (ev)
 			bpf_map__set_max_entries(ev, (uint32_t)sz);
 	}
+	err = kt_filter_write(&ctx);
+	if (err)
+		goto out;
 	if (cmd->configure) {
 		err = cmd->configure(&ctx);
 		if (err) {
