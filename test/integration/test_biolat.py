@@ -64,7 +64,7 @@ def test():
     check_no_leak(kt)
 
     # -d filters one disk, in the kernel
-    kt = Ktrace("biolat", "-D", "-d", name_a, "-j")
+    kt = Ktrace("biolat", "-D", "-b", name_a, "-j")
     direct_read(dev_a, 10, 100)
     direct_read(dev_b, 10, 100)
     time.sleep(0.3)
@@ -76,8 +76,8 @@ def test():
     check_no_leak(kt)
 
     # text and JSON count the same requests (two instances over the same I/O)
-    kt_j = Ktrace("biolat", "-d", name_b, "-j")
-    kt_t = Ktrace("biolat", "-d", name_b)
+    kt_j = Ktrace("biolat", "-b", name_b, "-j")
+    kt_t = Ktrace("biolat", "-b", name_b)
     direct_read(dev_b, 25, 300)
     time.sleep(0.3)
     kt_t.stop()
@@ -143,7 +143,7 @@ def test_slow():
         skip("no /sys/block/vda: the throttled-loop recipe needs the root disk vda")
     cg = cgroup_v1("blkio", "slowio", {"blkio.throttle.read_iops_device": "%s 10" % vda,
                                         "blkio.throttle.write_iops_device": "%s 10" % vda})
-    kt = Ktrace("biolat", "-m", "-d", name, "-j")
+    kt = Ktrace("biolat", "-m", "-b", name, "-j")
     t0 = time.time()
     direct_read(dev, 10, 2000, prefix=in_cgroup(cg, []))
     log("10 throttled reads took %.2fs" % (time.time() - t0))

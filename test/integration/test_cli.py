@@ -45,18 +45,19 @@ def test():
     expect(["biolat", "abc"], 2, "non-numeric interval", stderr_has="invalid interval")
     expect(["biolat", "1", "0"], 2, "zero count", stderr_has="invalid value for count")
     expect(["biolat", "1", "2", "3"], 2, "too many arguments", stderr_has="unexpected argument")
-    expect(["biolat", "-d", "nosuchdisk"], 2, "unknown disk", stderr_has="no block device named")
-    expect(["biolat", "-d", "../../etc"], 2, "disk name with a path", stderr_has="no block device")
-    expect(["biolat", "-c", "/nonexistent"], 2, "bad cgroup", stderr_has="-c /nonexistent")
-    expect(["biolat", "-c", "/proc"], 2, "not a cgroup", stderr_has="not a cgroup-v2 directory")
+    expect(["biolat", "-b", "nosuchdisk"], 2, "unknown disk", stderr_has="no block device named")
+    expect(["biolat", "-b", "../../etc"], 2, "disk name with a path", stderr_has="no block device")
+    expect(["biolat", "--cgroup", "/nonexistent"], 2, "bad cgroup", stderr_has="--cgroup /nonexistent")
+    expect(["biolat", "--cgroup", "/proc"], 2, "not a cgroup", stderr_has="not a cgroup-v2 directory")
     expect(["biolat", "-o", "/nonexistent/dir/out", "1", "1"], 1, "unwritable output",
            stderr_has="cannot open output file")
 
     # a process filter naming no process is a usage error, not an empty trace
     p = subprocess.Popen(["true"])
     p.wait()
-    for args in (["open", "-p"], ["open", "-t"], ["exec", "-P"], ["tcpretrans", "-p"],
-                 ["runqlat", "-p"], ["offcpu", "-p"], ["offcpu", "-t"], ["profile", "-p"]):
+    for args in (["open", "-p"], ["open", "-t"], ["exec", "--ppid"], ["exec", "-p"], ["tcpretrans", "-p"],
+                 ["runqlat", "-p"], ["offcpu", "-p"], ["offcpu", "-t"], ["profile", "-p"],
+                 ["profile", "-t"], ["runqlat", "-t"]):
         expect(args + [str(p.pid)], 2, "%s of a process that is gone" % " ".join(args),
                stderr_has="%s %d: no such process" % (args[1], p.pid))
 
@@ -123,7 +124,7 @@ kill -INT $! && wait $!
     tables = {x.get("name"): x for x in recs if x.get("type") == "table"}
     check("environment" in tables and "hooks" in tables, "check -j: environment and hooks tables")
     hooks = tables.get("hooks", {}).get("rows", [])
-    # an optional hook (e.g. tcpretrans -l's kprobe/fentry-only loss probes) may have none
+    # an optional hook (e.g. tcpretrans --lossprobe's kprobe/fentry-only loss probes) may have none
     check(hooks and all(h["chosen"] or h.get("optional") for h in hooks),
           "check -j: every required hook has a choice", hooks)
     bio = {h["hook"]: h["chosen"] for h in hooks if h["cmd"] == "biolat"}
