@@ -208,7 +208,7 @@ const struct kt_cmd kt_cmd_runqlat = {
 	       "  ktrace runqlat --cgroup /sys/fs/cgroup/system.slice/mysql.service -j",
 	.options = options,
 	.parse = parse,
-	.filters = KT_F_PID | KT_F_TID | KT_F_CGROUP,
+	.filters = KT_F_PID | KT_F_TID | KT_F_UID | KT_F_CGROUP | KT_F_COMM,
 	.filter_task = "the task that waits, not the one that wakes it",
 	.kind = KT_SUMMARY,
 	.pos = KT_POS_INTERVAL,
