@@ -43,13 +43,8 @@ static const struct argp_option interval_options[] = {
 	{},
 };
 
-static const struct argp_option stream_options[] = {
-	{ "buffer", OPT_BUFFER, "SIZE", 0,
-	  "Ring buffer size (e.g. 512K, 16M; default 4M, tcpretrans 1M, oom 256K): raise it if "
-	  "events are lost",
-	  0 },
-	{},
-};
+/* Event streams: --buffer (its help names the command's default size). */
+#define KT_RINGBUF_DEFAULT (4ULL << 20)
 
 /* The KT_F_* filters, in the order of their bits. */
 static const struct argp_option filter_options[] = {
@@ -72,7 +67,9 @@ struct opt_groups {
 	size_t n;
 	struct argp_option filters[N_FILTERS + 1];
 	struct argp_option summary[2];
+	struct argp_option stream[2];
 	char filter_header[160];
+	char buffer_help[128];
 };
 
 static void core_groups(const struct kt_cmd *cmd, struct opt_groups *o)
@@ -107,8 +104,15 @@ static void core_groups(const struct kt_cmd *cmd, struct opt_groups *o)
 		o->g[o->n++] = interval_options;
 	}
 	if (cmd->kind == KT_STREAM) {
+		uint64_t def = cmd->ringbuf_default ? cmd->ringbuf_default : KT_RINGBUF_DEFAULT;
+
+		snprintf(o->buffer_help, sizeof(o->buffer_help),
+			 "Ring buffer size (e.g. 512K, 16M; default %" PRIu64 "%s): raise it if events "
+			 "are lost",
+			 def >= (1ULL << 20) ? def >> 20 : def >> 10, def >= (1ULL << 20) ? "M" : "K");
+		o->stream[0] = (struct argp_option){ "buffer", OPT_BUFFER, "SIZE", 0, o->buffer_help, 0 };
 		o->header[o->n] = "";
-		o->g[o->n++] = stream_options;
+		o->g[o->n++] = o->stream;
 	}
 }
 
