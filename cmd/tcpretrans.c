@@ -37,27 +37,20 @@
 
 struct tcpretrans {
 	bool lossprobe, seq, resets;
-	uint16_t family, lport, rport;
 	struct kt_col cols[MAX_COLS];
 	size_t ncols;
 	char *reasons[MAX_REASONS]; /* enum sk_rst_reason names from the kernel's BTF */
 };
 
 enum {
-	OPT_LPORT = 0x2000,
-	OPT_RPORT,
-	OPT_RESETS,
+	OPT_RESETS = 0x2000,
 	OPT_LOSSPROBE,
 };
 
 static const struct argp_option options[] = {
 	{ "lossprobe", OPT_LOSSPROBE, NULL, 0, "Include tail loss probes (needs fentry or kprobes)",
 	  0 },
-	{ "ipv4", '4', NULL, 0, "Only IPv4 flows", 0 },
-	{ "ipv6", '6', NULL, 0, "Only IPv6 flows", 0 },
 	{ "sequence", 's', NULL, 0, "Show the sequence number of retransmitted segments", 0 },
-	{ "lport", OPT_LPORT, "PORT", 0, "Only flows with this local port", 0 },
-	{ "rport", OPT_RPORT, "PORT", 0, "Only flows with this remote port", 0 },
 	{ "resets", OPT_RESETS, NULL, 0, "Also show TCP resets sent and received", 0 },
 	{},
 };
@@ -71,24 +64,8 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 	case OPT_LOSSPROBE:
 		t->lossprobe = true;
 		break;
-	case '4':
-		if (t->family == 10)
-			argp_error(state, "-4 and -6 exclude each other (give neither for both)");
-		t->family = 2;
-		break;
-	case '6':
-		if (t->family == 2)
-			argp_error(state, "-4 and -6 exclude each other (give neither for both)");
-		t->family = 10;
-		break;
 	case 's':
 		t->seq = true;
-		break;
-	case OPT_LPORT:
-		t->lport = (uint16_t)kt_arg_u64(state, "--lport", arg, 1, 65535);
-		break;
-	case OPT_RPORT:
-		t->rport = (uint16_t)kt_arg_u64(state, "--rport", arg, 1, 65535);
 		break;
 	case OPT_RESETS:
 		t->resets = true;
@@ -128,9 +105,6 @@ static int configure(struct kt_ctx *ctx)
 	struct tcpretrans_bpf *skel = ctx->skel;
 	struct tcpretrans *t = ctx->priv;
 
-	skel->rodata->cfg_family = t->family;
-	skel->rodata->cfg_lport = t->lport;
-	skel->rodata->cfg_rport = t->rport;
 	skel->rodata->cfg_count = ctx->o.summary;
 	skel->rodata->cfg_seq = t->seq;
 	/* 6.10 added tcp_retransmit_skb's err and tcp_send_reset's reason arguments */
@@ -385,9 +359,9 @@ const struct kt_cmd kt_cmd_tcpretrans = {
 	       "  ktrace tcpretrans --resets -j     # resets too, as JSON Lines",
 	.options = options,
 	.parse = parse,
-	.filters = KT_F_PID,
-	.filter_task = "the process that owns the socket: one it connects, listens on, closes "
-		       "or uses while tracing",
+	.filters = KT_F_PID | KT_F_FAMILY | KT_F_PORTS,
+	.filter_task = "the flow, and the process that owns the socket: one it connects, "
+		       "listens on, closes or uses while tracing",
 	.summary_mode = KT_SUM_KERNEL,
 	.summary_help = "Count retransmits per flow in the kernel instead of printing each one; "
 			"print the counts every interval or at the end",

@@ -17,6 +17,8 @@
 enum {
 	OPT_BUFFER = 0x1000,
 	OPT_CGROUP,
+	OPT_LPORT,
+	OPT_RPORT,
 };
 
 /* Pid and tid bounds: PID_MAX_LIMIT, the largest pid_max a kernel accepts. */
@@ -46,7 +48,7 @@ static const struct argp_option interval_options[] = {
 /* Event streams: --buffer (its help names the command's default size). */
 #define KT_RINGBUF_DEFAULT (4ULL << 20)
 
-/* The KT_F_* filters, in the order of their bits. */
+/* The KT_F_* filters' options. */
 static const struct argp_option filter_options[] = {
 	{ "pid", 'p', "PID", 0, "Only this process (all its threads)", 0 },
 	{ "tid", 't', "TID", 0, "Only this thread", 0 },
@@ -56,8 +58,19 @@ static const struct argp_option filter_options[] = {
 	  "/sys/fs/cgroup/system.slice/nginx.service)",
 	  0 },
 	{ "name", 'n', "NAME", 0, "Only tasks whose command name (comm) contains NAME", 0 },
+	{ "ipv4", '4', NULL, 0, "Only IPv4 flows", 0 },
+	{ "ipv6", '6', NULL, 0, "Only IPv6 flows (IPv4-mapped addresses on IPv6 sockets too)", 0 },
+	{ "lport", OPT_LPORT, "PORT", 0, "Only flows with this local port", 0 },
+	{ "rport", OPT_RPORT, "PORT", 0, "Only flows with this remote port", 0 },
+};
+/* The KT_F_* bit that adds each option above. */
+static const unsigned filter_bits[] = {
+	KT_F_PID, KT_F_TID, KT_F_UID, KT_F_CGROUP, KT_F_COMM,
+	KT_F_FAMILY, KT_F_FAMILY, KT_F_PORTS, KT_F_PORTS,
 };
 #define N_FILTERS (sizeof(filter_options) / sizeof(filter_options[0]))
+_Static_assert(sizeof(filter_bits) / sizeof(filter_bits[0]) == N_FILTERS,
+	       "one KT_F_* bit per filter option");
 
 /* The options core adds to cmd, by group; returns how many groups (at most KT_OPT_GROUPS). */
 #define KT_OPT_GROUPS 6
@@ -85,7 +98,7 @@ static void core_groups(const struct kt_cmd *cmd, struct opt_groups *o)
 		o->g[o->n++] = o->summary; /* among the command's own options */
 	}
 	for (size_t i = 0; i < N_FILTERS; i++)
-		if (cmd->filters & (1U << i))
+		if (cmd->filters & filter_bits[i])
 			o->filters[nf++] = filter_options[i];
 	if (nf) {
 		snprintf(o->filter_header, sizeof(o->filter_header), "Filters (on %s):",
@@ -236,6 +249,18 @@ static error_t core_parse(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_CGROUP:
 		ctx->cgroup_path = arg;
+		break;
+	case '4':
+	case '6':
+		if (f->family && f->family != (key == '4' ? KT_AF_INET : KT_AF_INET6))
+			argp_error(state, "-4 and -6 exclude each other (give neither for both)");
+		f->family = key == '4' ? KT_AF_INET : KT_AF_INET6;
+		break;
+	case OPT_LPORT:
+		f->lport = (uint16_t)kt_arg_u64(state, "--lport", arg, 1, 65535);
+		break;
+	case OPT_RPORT:
+		f->rport = (uint16_t)kt_arg_u64(state, "--rport", arg, 1, 65535);
 		break;
 	case 'n':
 		if (!*arg || strlen(arg) >= KT_TASK_COMM_LEN)

@@ -32,9 +32,6 @@
 #define ST_LISTEN 10
 #define ST_NEW_SYN_RECV 12
 
-const volatile __u16 cfg_family = 0; /* 0: both */
-const volatile __u16 cfg_lport = 0;
-const volatile __u16 cfg_rport = 0;
 const volatile bool cfg_count = false;
 const volatile bool cfg_seq = false;
 /* tcp_retransmit_skb gained an err argument and tcp_send_reset a reason (6.10) */
@@ -145,11 +142,7 @@ static __always_inline bool want(const struct sock *sk, struct flowinfo *fi)
 
 	if (fi->f.family != AF_INET && fi->f.family != AF_INET6)
 		return false;
-	if (cfg_family && fi->f.family != cfg_family)
-		return false;
-	if (cfg_lport && fi->f.lport != cfg_lport)
-		return false;
-	if (cfg_rport && fi->f.rport != cfg_rport)
+	if (!kt_filter_flow(fi->f.family, fi->f.lport, fi->f.rport))
 		return false;
 	if (!kt_filter.tgid)
 		return true;

@@ -33,7 +33,8 @@
  * The common filters, set by core from the command's options (see struct
  * kt_filter_cfg). A probe picks the task they apply to:
  * kt_filter_current() for the task running the hook, kt_filter_task(t)
- * for another one (the woken task, the one switched out). The KT_F_* mask
+ * for another one (the woken task, the one switched out); network commands
+ * test the flow with kt_filter_flow(). The KT_F_* mask
  * selects which filters to test there (e.g. exec tests the command name
  * only once the new image has its comm); a constant mask costs nothing.
  */
@@ -132,6 +133,18 @@ static __always_inline bool kt_filter_current_mask(unsigned which)
 static __always_inline bool kt_filter_current(void)
 {
 	return kt_filter_current_mask(KT_F_ALL);
+}
+
+/* The flow filters (-4/-6, --lport, --rport); ports in host order. */
+static __always_inline bool kt_filter_flow(__u16 family, __u16 lport, __u16 rport)
+{
+	if (kt_filter.family && family != kt_filter.family)
+		return false;
+	if (kt_filter.lport && lport != kt_filter.lport)
+		return false;
+	if (kt_filter.rport && rport != kt_filter.rport)
+		return false;
+	return true;
 }
 
 /* floor(log2(v)), 0 for v <= 1: slot 0 = [0,1], slot i = [2^i, 2^(i+1)-1]. */

@@ -31,7 +31,7 @@ static const struct kt_cmd stream = {
 	.name = "stream",
 	.options = own,
 	.parse = own_parse,
-	.filters = KT_F_ALL,
+	.filters = KT_F_ALL | KT_F_FAMILY | KT_F_PORTS,
 	.summary_mode = KT_SUM_KERNEL,
 	.summary_help = "count",
 	.kind = KT_STREAM,
@@ -87,6 +87,8 @@ static void usage_errors(void)
 	char *no_cg[] = { "ktrace stream", "--cgroup", "/nonexistent/cgroup", NULL };
 	char *not_cg[] = { "ktrace stream", "--cgroup", "/proc", NULL };
 	char *pos3[] = { "ktrace stream", "1", "2", "3", NULL };
+	char *both[] = { "ktrace stream", "-4", "-6", NULL };
+	char *port[] = { "ktrace stream", "--lport", "70000", NULL };
 
 	CHECK(parse_status(&stream, too_long) == KT_EXIT_USAGE, "-n longer than a comm: exit 2");
 	CHECK(parse_status(&stream, two_iv) == KT_EXIT_USAGE, "-i 5 with interval 7: exit 2");
@@ -95,6 +97,8 @@ static void usage_errors(void)
 	CHECK(parse_status(&stream, no_user) == KT_EXIT_USAGE, "-u unknown user: exit 2");
 	CHECK(parse_status(&profiler, not_own) == KT_EXIT_USAGE, "-n where not declared: exit 2");
 	CHECK(parse_status(&stream, pos3) == KT_EXIT_USAGE, "a third positional argument: exit 2");
+	CHECK(parse_status(&stream, both) == KT_EXIT_USAGE, "-4 with -6: exit 2");
+	CHECK(parse_status(&stream, port) == KT_EXIT_USAGE, "--lport 70000: exit 2");
 	/* checks against the system return an error (kt_run exits 2 for it) */
 	CHECK(parse_status(&stream, no_cg) == 101, "--cgroup of a missing directory: an error");
 	CHECK(parse_status(&stream, not_cg) == 101, "--cgroup of a non-cgroup: an error");
@@ -122,10 +126,15 @@ int main(void)
 		CHECK(ctx.o.duration_s == 120, "-d 2m: %llu", (unsigned long long)ctx.o.duration_s);
 	}
 	{
-		char *argv[] = { "ktrace stream", "-u", "4242", NULL };
+		char *argv[] = { "ktrace stream", "-u", "4242", "-6", "--lport", "443", "--rport=80",
+				 NULL };
 
 		CHECK(parse(&stream, &ctx, argv) == 0, "-u NUMBER parses");
 		CHECK(ctx.filter.uid == 4242, "-u 4242 (got %u)", ctx.filter.uid);
+		CHECK(ctx.filter.family == KT_AF_INET6 && ctx.filter.lport == 443 &&
+			      ctx.filter.rport == 80,
+		      "-6 --lport 443 --rport 80: %u %u %u", ctx.filter.family, ctx.filter.lport,
+		      ctx.filter.rport);
 		CHECK(!ctx.o.summary && !ctx.counted_in_kernel, "no -c: streaming");
 		CHECK(ctx.filter.tgid == 0 && ctx.filter.comm_len == 0, "no filters: zeros");
 	}
