@@ -36,21 +36,17 @@ enum {
 	OPT_USER_THREADS,
 	OPT_MIN,
 	OPT_MAX,
-	OPT_DELIMITED,
 };
 
 static const struct argp_option options[] = {
 	{ "user-threads-only", OPT_USER_THREADS, NULL, 0, "Only user threads (no kernel threads)", 0 },
 	{ "kernel-threads-only", 'k', NULL, 0, "Only kernel threads", 0 },
-	{ "user-stacks-only", 'U', NULL, 0, "Show user stacks only (no kernel frames)", 0 },
-	{ "kernel-stacks-only", 'K', NULL, 0, "Show kernel stacks only (no user frames)", 0 },
 	{ "min-block-time", OPT_MIN, "USECS", 0,
 	  "Only blocks of at least USECS microseconds (default 1)", 0 },
 	{ "max-block-time", OPT_MAX, "USECS", 0, "Only blocks of at most USECS microseconds", 0 },
 	{ "state", OPT_STATE, "STATE", 0,
 	  "Only tasks that blocked in this state: S (interruptible sleep), D (uninterruptible), "
 	  "R (preempted), T, t, or the kernel's number", 0 },
-	{ "delimited", OPT_DELIMITED, NULL, 0, "Put a delimiter between kernel and user frames", 0 },
 	KT_STACKCOL_OPTIONS,
 	{},
 };
@@ -95,15 +91,6 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 		break;
 	case 'k':
 		o->kernel_threads = true;
-		break;
-	case 'U':
-		o->so.kernel = false;
-		break;
-	case 'K':
-		o->so.user = false;
-		break;
-	case OPT_DELIMITED:
-		o->so.delimited = true;
 		break;
 	case OPT_MIN:
 		o->min_us = kt_arg_u64(state, "--min-block-time", arg, 0, UINT64_MAX / 1000);

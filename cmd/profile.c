@@ -39,13 +39,8 @@ struct profile {
 	char event_desc[96];
 };
 
-enum { OPT_DELIMITED = 0x2000 };
-
 static const struct argp_option options[] = {
-	{ "user-stacks-only", 'U', NULL, 0, "Show user stacks only (no kernel frames)", 0 },
-	{ "kernel-stacks-only", 'K', NULL, 0, "Show kernel stacks only (no user frames)", 0 },
 	{ "frequency", 'F', "HZ", 0, "Samples per second on each CPU (default 49)", 0 },
-	{ "delimited", OPT_DELIMITED, NULL, 0, "Put a delimiter between kernel and user frames", 0 },
 	{ "include-idle", 'I', NULL, 0, "Include samples of the idle task (CPUs doing nothing)", 0 },
 	{ "cpu", 'C', "CPU", 0, "Sample only this CPU (default: all)", 0 },
 	KT_STACKCOL_OPTIONS,
@@ -64,18 +59,9 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 		return ARGP_ERR_UNKNOWN;
 	}
 	switch (key) {
-	case 'U':
-		p->so.kernel = false;
-		break;
-	case 'K':
-		p->so.user = false;
-		break;
 	case 'F':
 		/* the kernel caps it at kernel.perf_event_max_sample_rate anyway */
 		p->freq = kt_arg_u64(state, "-F", arg, 1, 100000);
-		break;
-	case OPT_DELIMITED:
-		p->so.delimited = true;
 		break;
 	case 'I':
 		p->include_idle = true;
