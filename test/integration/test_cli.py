@@ -61,14 +61,17 @@ def test():
         expect(args + [str(p.pid)], 2, "%s of a process that is gone" % " ".join(args),
                stderr_has="%s %d: no such process" % (args[1], p.pid))
 
-    # -d/--duration: every event stream stops by itself and says why
-    for cmd in ("exec", "open", "tcpretrans", "oom"):
+    # -d/--duration: every tracing command stops by itself and says why
+    for cmd in ("exec", "open", "tcpretrans", "oom", "biolat", "runqlat", "offcpu", "profile"):
         r = run_ktrace(cmd, "-j", "-d", "1", timeout=30)
         last = json.loads(r.stdout.splitlines()[-1]) if r.stdout.strip() else {}
         check(r.returncode == 0 and last.get("type") == "summary"
               and last.get("stopped_by") == "duration", "%s -d 1 stops by itself" % cmd,
               (r.returncode, r.stderr[-300:], last))
     expect(["exec", "-d", "0"], 2, "exec -d 0", stderr_has="invalid --duration")
+    # -i/--interval is the positional interval: giving two different ones is a usage error
+    expect(["runqlat", "-i", "2", "3"], 2, "-i 2 with interval 3", stderr_has="two different intervals")
+    expect(["check", "-d", "1"], 2, "check has no --duration", stderr_has="invalid option")
 
     # privileges: nobody without capabilities gets the clear message and exit 1
     expect(["biolat", "1", "1"], 1, "non-root", user=nobody(),
