@@ -19,6 +19,7 @@
 #include <bpf/libbpf.h>
 #include <cJSON.h>
 
+#include "caps.h"
 #include "features.h"
 #include "opts.h"
 #include "output.h"
@@ -321,7 +322,7 @@ int kt_run(const struct kt_cmd *cmd, int argc, char **argv, int full_argc, char 
 	int err, rc = KT_EXIT_FAIL;
 	bool loaded = false;
 
-	/* 4 MiB holds ~3000 exec or ~25000 open records */
+	/* 4 MiB holds thousands of records of a kilobyte */
 	ctx.o.ringbuf_bytes = cmd->ringbuf_default ? cmd->ringbuf_default : 4ULL << 20;
 	ctx.hooks = calloc(cmd->n_hooks ? cmd->n_hooks : 1, sizeof(*ctx.hooks));
 	ctx.priv = calloc(1, cmd->priv_size ? cmd->priv_size : 1);
@@ -351,14 +352,29 @@ int kt_run(const struct kt_cmd *cmd, int argc, char **argv, int full_argc, char 
 			goto out;
 		}
 	}
+	/* a command without hooks (check) looks at every command's */
+	if (cmd->n_hooks ? kt_plan_env_check(&cmd, 1) : kt_plan_env_check(kt_cmds, kt_n_cmds)) {
+		rc = KT_EXIT_USAGE;
+		goto out;
+	}
 	setup_signals();
 	if (cmd->kind == KT_INFO) {
+		ctx.start_ns = kt_now_mono();
+		ctx.start_realtime_ns = kt_now_real();
+		write_meta(&ctx);
 		rc = cmd->run(&ctx);
+		write_summary(&ctx, rc == KT_EXIT_OK ? "complete" : "error", 0);
+		kt_out_flush(ctx.out);
 		goto out;
 	}
 	if (kt_check_privileges()) {
-		kt_err("ktrace needs root or CAP_BPF and CAP_PERFMON (have: %s)",
-		       kt_privileges_desc());
+		uint64_t need = kt_caps_required();
+		char all[128], miss[128], sp[128];
+
+		kt_err("ktrace needs root or %s (missing: %s; have: %s): run as root or grant them, e.g. setpriv --inh-caps %s --ambient-caps %s",
+		       kt_caps_str(need, all, sizeof(all)),
+		       kt_caps_str(kt_caps_missing(need), miss, sizeof(miss)), kt_privileges_desc(),
+		       kt_caps_setpriv(need, sp, sizeof(sp)), sp);
 		goto out;
 	}
 	if (!kt_have_btf()) {
