@@ -4,8 +4,8 @@
  *
  * Measures issue -> completion (or insert -> completion with -Q) of every
  * block request, as log2 histograms in microseconds or milliseconds,
- * optionally one per disk (-D) or per request type (-F).
- * Hooks: block_rq_insert (-Q, -c), block_rq_issue, block_rq_complete, each
+ * optionally one per disk (-D) or per request type (--flags).
+ * Hooks: block_rq_insert (-Q, --cgroup), block_rq_issue, block_rq_complete, each
  * tp_btf with a raw_tp fallback. Cost: two map operations per request.
  */
 #include <errno.h>
@@ -24,21 +24,17 @@
 struct biolat {
 	bool ms, per_disk, per_flags, queued;
 	const char *disk;
-	const char *cgroup;
 	uint32_t dev;
-	uint64_t cgroup_id;
 };
 
-enum { OPT_CGROUP = 'c' };
+enum { OPT_FLAGS = 0x2000 };
 
 static const struct argp_option options[] = {
 	{ "milliseconds", 'm', NULL, 0, "Histogram in milliseconds (default: microseconds)", 0 },
 	{ "disks", 'D', NULL, 0, "One histogram per disk (partitions separately)", 0 },
 	{ "queued", 'Q', NULL, 0, "Include the time queued in the OS (from insert, not issue)", 0 },
-	{ "flags", 'F', NULL, 0, "One histogram per request type (e.g. Sync-Write, Read)", 0 },
-	{ "disk", 'd', "DISK", 0, "Only this disk or partition (e.g. sda, nvme0n1p2, loop3)", 0 },
-	{ "cgroup", OPT_CGROUP, "PATH", 0,
-	  "Only I/O submitted by tasks in this cgroup-v2 directory", 0 },
+	{ "flags", OPT_FLAGS, NULL, 0, "One histogram per request type (e.g. Sync-Write, Read)", 0 },
+	{ "disk", 'b', "DISK", 0, "Only this disk or partition (e.g. sda, nvme0n1p2, loop3)", 0 },
 	{},
 };
 
@@ -57,16 +53,13 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 	case 'Q':
 		b->queued = true;
 		break;
-	case 'F':
+	case OPT_FLAGS:
 		b->per_flags = true;
 		break;
-	case 'd':
+	case 'b':
 		b->disk = arg;
 		if (kt_blkdev_lookup(arg, &b->dev))
 			argp_error(state, "no block device named '%s' (see /sys/class/block)", arg);
-		break;
-	case OPT_CGROUP:
-		b->cgroup = arg;
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -77,18 +70,9 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 static int validate(struct kt_ctx *ctx)
 {
 	struct biolat *b = ctx->priv;
-	int err;
 
-	if (b->cgroup) {
-		err = kt_cgroup_id(b->cgroup, &b->cgroup_id);
-		if (err) {
-			kt_err("-c %s: %s", b->cgroup,
-			       err == -EMEDIUMTYPE ? "not a cgroup-v2 directory" : strerror(-err));
-			return -EINVAL;
-		}
-	}
-	/* insert is where the submitter is still current: needed for -Q and for -c */
-	if (!b->queued && !b->cgroup)
+	/* insert is where the submitter is still current: needed for -Q and for --cgroup */
+	if (!b->queued && !ctx->filter.cgroup_id)
 		kt_hook_disable(ctx, "rq_insert");
 	return 0;
 }
@@ -108,7 +92,6 @@ static int configure(struct kt_ctx *ctx)
 	skel->rodata->cfg_per_flags = b->per_flags;
 	skel->rodata->cfg_ms = b->ms;
 	skel->rodata->cfg_dev = b->dev;
-	skel->rodata->cfg_cgroup_id = b->cgroup_id;
 	/* Linux 5.11 dropped the request_queue argument of block_rq_issue/insert */
 	skel->rodata->cfg_rq_arg1 = kt_btf_tp_nargs("block_rq_issue") == 2;
 	return 0;
@@ -232,11 +215,13 @@ const struct kt_cmd kt_cmd_biolat = {
 	       "  ktrace biolat                 # one histogram at Ctrl-C\n"
 	       "  ktrace biolat -m 5            # milliseconds, every 5 seconds\n"
 	       "  ktrace biolat -D 1 10         # per disk, 1 s intervals, 10 times\n"
-	       "  ktrace biolat -Q -F           # include OS queueing, per request type\n"
-	       "  ktrace biolat -d nvme0n1 -j   # one disk, JSON Lines\n"
-	       "  ktrace biolat -c /sys/fs/cgroup/system.slice/mysql.service",
+	       "  ktrace biolat -Q --flags      # include OS queueing, per request type\n"
+	       "  ktrace biolat -b nvme0n1 -j   # one disk, JSON Lines\n"
+	       "  ktrace biolat --cgroup /sys/fs/cgroup/system.slice/mysql.service",
 	.options = options,
 	.parse = parse,
+	.filters = KT_F_CGROUP,
+	.filter_task = "the task that submits the I/O",
 	.kind = KT_SUMMARY,
 	.pos = KT_POS_INTERVAL,
 	.hooks = hooks,

@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * exec: trace every execve/execveat (`ktrace exec`), or summarize exec,
- * fork and exit activity per interval (`ktrace exec --summary 5`) to find
+ * fork and exit activity per interval (`ktrace exec -c 5`) to find
  * the source of short-lived processes.
  *
  * Hooks: syscalls:sys_enter/exit_execve and _execveat (tracepoints),
  * sched:sched_process_exec (tp_btf, raw_tp) for successful execs; with
- * --summary also sched_process_fork and sched_process_exit (tp_btf, raw_tp).
+ * -c also sched_process_fork and sched_process_exit (tp_btf, raw_tp).
  * Cost: a hash update per exec and a ~5.6 KiB ring buffer record per
- * reported exec; --summary aggregates in the kernel (a few hash updates per
+ * reported exec; -c (--summary) aggregates in the kernel (a few hash updates per
  * fork, exec and exit) and sends nothing through the ring buffer.
  */
 #include <errno.h>
@@ -30,36 +30,30 @@
 #define TOP_N 10
 
 struct exec {
-	bool time, fails, print_uid, quote, summary;
-	uint32_t uid, ppid, max_args;
-	bool has_uid;
-	const char *name, *line, *cgroup;
-	uint64_t cgroup_id, summary_iv;
+	bool elapsed, fails, print_uid, quote;
+	uint32_t ppid, max_args;
+	const char *line;
 };
 
 enum {
 	OPT_MAX_ARGS = 0x2000,
-	OPT_SUMMARY,
+	OPT_ELAPSED,
+	OPT_PRINT_UID,
+	OPT_PPID,
 };
 
 static const struct argp_option options[] = {
-	{ "time", 't', NULL, 0, "Include a TIME(s) column: seconds since tracing started", 0 },
-	{ "fails", 'x', NULL, 0, "Only failed execs", 0 },
-	{ "uid", 'u', "UID", 0, "Only execs by this user id", 0 },
-	{ "print-uid", 'U', NULL, 0, "Include a UID column (the user name when known)", 0 },
+	{ "elapsed", OPT_ELAPSED, NULL, 0, "Include a TIME(s) column: seconds since tracing started",
+	  0 },
+	{ "failed", 'x', NULL, 0, "Only failed execs", 0 },
+	{ "fails", 0, NULL, OPTION_ALIAS | OPTION_HIDDEN, NULL, 0 },
+	{ "print-uid", OPT_PRINT_UID, NULL, 0, "Include a UID column (the user name when known)", 0 },
 	{ "quote", 'q', NULL, 0, "Quote arguments that need it (shell style)", 0 },
-	{ "name", 'n', "NAME", 0, "Only commands whose name contains NAME (user space filter)", 0 },
 	{ "line", 'l', "LINE", 0, "Only execs with an argument containing LINE (user space filter)", 0 },
 	{ "max-args", OPT_MAX_ARGS, "N", 0,
 	  "Show at most N arguments, the path included (default 20, at most 128)", 0 },
-	{ "cgroup", 'c', "PATH", 0, "Only tasks in this cgroup-v2 directory", 0 },
-	{ "ppid", 'P', "PID", 0, "Only execs (and, with --summary, forks and exits) of children of PID",
-	  0 },
-	{ "summary", OPT_SUMMARY, "SECONDS", OPTION_ARG_OPTIONAL,
-	  "Instead of one line per exec, print tables (commands, failures, users, parents with "
-	  "fork/exec/exit rates) and a process lifetime histogram every interval (from "
-	  "--summary=SECONDS or the positional interval) or at the end",
-	  0 },
+	{ "ppid", OPT_PPID, "PID", 0,
+	  "Only execs (and, with -c, forks and exits) of children of PID", 0 },
 	{},
 };
 
@@ -72,24 +66,17 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 	case ARGP_KEY_INIT:
 		x->max_args = 20;
 		return ARGP_ERR_UNKNOWN;
-	case 't':
-		x->time = true;
+	case OPT_ELAPSED:
+		x->elapsed = true;
 		break;
 	case 'x':
 		x->fails = true;
 		break;
-	case 'u':
-		x->uid = (uint32_t)kt_arg_u64(state, "--uid", arg, 0, UINT32_MAX - 1);
-		x->has_uid = true;
-		break;
-	case 'U':
+	case OPT_PRINT_UID:
 		x->print_uid = true;
 		break;
 	case 'q':
 		x->quote = true;
-		break;
-	case 'n':
-		x->name = arg;
 		break;
 	case 'l':
 		x->line = arg;
@@ -97,16 +84,8 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 	case OPT_MAX_ARGS:
 		x->max_args = (uint32_t)kt_arg_u64(state, "--max-args", arg, 1, EXEC_MAX_ARGS_LIMIT);
 		break;
-	case 'c':
-		x->cgroup = arg;
-		break;
-	case 'P':
-		x->ppid = (uint32_t)kt_arg_u64(state, "--ppid", arg, 1, INT32_MAX);
-		break;
-	case OPT_SUMMARY:
-		x->summary = true;
-		if (arg)
-			x->summary_iv = kt_arg_u64(state, "--summary", arg, 1, 86400);
+	case OPT_PPID:
+		x->ppid = (uint32_t)kt_arg_u64(state, "--ppid", arg, 1, 4U << 20);
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -139,38 +118,19 @@ static struct kt_col cols[] = {
 static int validate(struct kt_ctx *ctx)
 {
 	struct exec *x = ctx->priv;
-	int err;
 
-	ctx->counted_in_kernel = x->summary;
-	if (kt_check_pid("-P", x->ppid))
+	if (kt_check_pid("--ppid", x->ppid))
 		return -EINVAL;
-	if (x->cgroup) {
-		err = kt_cgroup_id(x->cgroup, &x->cgroup_id);
-		if (err) {
-			kt_err("-c %s: %s", x->cgroup,
-			       err == -EMEDIUMTYPE ? "not a cgroup-v2 directory" : strerror(-err));
-			return -EINVAL;
-		}
-	}
-	if (x->summary_iv) {
-		if (ctx->o.interval_s && ctx->o.interval_s != x->summary_iv) {
-			kt_err("two different intervals (--summary=%llu and %llu): give it once",
-			       (unsigned long long)x->summary_iv,
-			       (unsigned long long)ctx->o.interval_s);
-			return -EINVAL;
-		}
-		ctx->o.interval_s = x->summary_iv;
-	}
-	if (x->summary && (x->name || x->line || x->quote || x->time || x->print_uid)) {
-		kt_err("--summary counts in the kernel: -n, -l, -q, -t and -U only apply to the "
-		       "per-exec output");
+	if (ctx->o.summary && (x->line || x->quote || x->elapsed || x->print_uid)) {
+		kt_err("-c counts in the kernel: -l, -q, --elapsed and --print-uid only apply to "
+		       "the per-exec output");
 		return -EINVAL;
 	}
-	if (!x->summary) {
+	if (!ctx->o.summary) {
 		kt_hook_disable(ctx, "process_fork");
 		kt_hook_disable(ctx, "process_exit");
 	}
-	kt_col_show(cols, N_COLS, "time_s", KT_IN_TEXT, x->time);
+	kt_col_show(cols, N_COLS, "time_s", KT_IN_TEXT, x->elapsed);
 	kt_col_show(cols, N_COLS, "user", KT_IN_TEXT, x->print_uid);
 	return 0;
 }
@@ -194,10 +154,8 @@ static int configure(struct kt_ctx *ctx)
 
 	skel->rodata->cfg_ppid = x->ppid;
 	skel->rodata->cfg_fails = x->fails;
-	skel->rodata->cfg_summary = x->summary;
+	skel->rodata->cfg_summary = ctx->o.summary;
 	skel->rodata->cfg_max_args = x->max_args;
-	skel->rodata->cfg_cgroup_id = x->cgroup_id;
-	skel->rodata->cfg_uid = x->has_uid ? x->uid : (uint32_t)-1;
 	/* Linux 6.x passes group_dead to sched_process_exit; before, the leader's exit counts */
 	skel->rodata->cfg_exit_group_dead = kt_btf_tp_nargs("sched_process_exit") == 2;
 	/* the raw sys_enter/sys_exit programs serve only the calls whose hook chose them */
@@ -205,7 +163,7 @@ static int configure(struct kt_ctx *ctx)
 				      (raw_sys(ctx, "sys_enter_execveat") ? EXEC_RAW_EXECVEAT : 0);
 	skel->rodata->cfg_raw_exit = (raw_sys(ctx, "sys_exit_execve") ? EXEC_RAW_EXECVE : 0) |
 				     (raw_sys(ctx, "sys_exit_execveat") ? EXEC_RAW_EXECVEAT : 0);
-	if (x->summary) {
+	if (ctx->o.summary) {
 		/* nothing goes through the ring buffer */
 		bpf_map__set_max_entries(skel->maps.events, 4096);
 	} else {
@@ -218,9 +176,7 @@ static int configure(struct kt_ctx *ctx)
 
 static int start(struct kt_ctx *ctx)
 {
-	struct exec *x = ctx->priv;
-
-	if (!x->summary)
+	if (!ctx->o.summary)
 		kt_out_header(ctx->out, cols, C_N_TEXT);
 	return 0;
 }
@@ -244,8 +200,6 @@ static int handle(struct kt_ctx *ctx, const void *data, size_t size)
 	const char *user = kt_user_name(e->hdr.uid);
 	char ret[16], atpath[EXEC_PATH_MAX + 32];
 
-	if (x->name && !contains(e->hdr.comm, sizeof(e->hdr.comm), x->name))
-		return 0;
 	v[n] = e->path;
 	lens[n++] = e->path_len < EXEC_PATH_MAX ? e->path_len : EXEC_PATH_MAX;
 	if (e->ret < 0 && (e->flags & EXEC_F_AT) && e->dirfd != AT_FDCWD && e->path[0] != '/') {
@@ -315,7 +269,7 @@ static int handle(struct kt_ctx *ctx, const void *data, size_t size)
 	return 0;
 }
 
-/* ---- --summary ---- */
+/* ---- -c/--summary ---- */
 
 struct count {
 	struct exec_key k;
@@ -568,7 +522,6 @@ static void print_parents(struct kt_out *out, struct parent *p, size_t np, doubl
 static int drain(struct kt_ctx *ctx, bool final)
 {
 	struct exec_bpf *skel = ctx->skel;
-	struct exec *x = ctx->priv;
 	struct count *cv = NULL;
 	struct parent *pv = NULL;
 	size_t nc = 0, np = 0;
@@ -578,7 +531,7 @@ static int drain(struct kt_ctx *ctx, bool final)
 	double secs = (double)(now - ctx->interval_start_ns) / 1e9;
 	int err;
 
-	if (!x->summary)
+	if (!ctx->o.summary)
 		return 0;
 	err = KT_MAP_COLLECT(bpf_map__fd(skel->maps.exec_counts), struct count, k, n, true, NULL,
 			     &cv);
@@ -665,21 +618,28 @@ const struct kt_cmd kt_cmd_exec = {
 	.name = "exec",
 	.summary = "Trace new processes (execve/execveat), or summarize fork/exec/exit storms",
 	.doc = "Trace every execve and execveat, successful or not: the process, its parent, the "
-	       "return value and the arguments. With --summary, count execs, forks and exits per "
-	       "parent in the kernel and print tables every interval, to find what starts "
+	       "return value and the arguments. With -c (--summary), count execs, forks and exits "
+	       "per parent in the kernel and print tables every interval, to find what starts "
 	       "short-lived processes.\v"
-	       "Positional [interval [count]]: with --summary, print every interval seconds; "
-	       "without, report lost events every interval. After count intervals, stop.\n\n"
+	       "Positional [interval [count]]: with -c, print every interval seconds; without, "
+	       "report lost events every interval. After count intervals, stop. The filters "
+	       "select the task that calls exec; -n matches its new command name.\n\n"
 	       "Examples:\n"
 	       "  ktrace exec                    # every exec\n"
 	       "  ktrace exec -x                 # only failed execs (ENOENT, EACCES...)\n"
-	       "  ktrace exec -U -u 1000 -t      # one user's, with user names and times\n"
-	       "  ktrace exec -P 1234 -q         # children of pid 1234, arguments quoted\n"
+	       "  ktrace exec -u www-data --print-uid --elapsed   # one user's, with times\n"
+	       "  ktrace exec --ppid 1234 -q     # children of pid 1234, arguments quoted\n"
 	       "  ktrace exec -n cron -l backup  # comm contains cron, an argument has backup\n"
-	       "  ktrace exec --summary 5        # load is high but top shows nothing\n"
-	       "  ktrace exec -c /sys/fs/cgroup/system.slice/foo.service -j",
+	       "  ktrace exec -c 5               # load is high but top shows nothing\n"
+	       "  ktrace exec --cgroup /sys/fs/cgroup/system.slice/foo.service -j",
 	.options = options,
 	.parse = parse,
+	.filters = KT_F_PID | KT_F_TID | KT_F_UID | KT_F_CGROUP | KT_F_COMM,
+	.filter_task = "the task that calls exec",
+	.summary_mode = KT_SUM_KERNEL,
+	.summary_help = "Instead of one line per exec, count in the kernel and print tables "
+			"(commands, failures, users, parents with fork/exec/exit rates) and a "
+			"process lifetime histogram every interval or at the end",
 	.kind = KT_STREAM,
 	.pos = KT_POS_INTERVAL,
 	.hooks = hooks,

@@ -18,6 +18,8 @@ static void usage(FILE *f)
 		fprintf(f, "  %-12s %s\n", kt_cmds[i]->name, kt_cmds[i]->summary);
 	fprintf(f, "  %-12s %s\n", "help", "Show the help of a command (ktrace help COMMAND)");
 	fprintf(f, "\nCommon options (every command): -j/--json, -o/--output FILE, -T/--timestamp, -v/--verbose\n"
+		   "Tracing commands: -d/--duration SECONDS, -i/--interval SECONDS (with [interval [count]]);\n"
+		   "filters -p PID, -t TID, -u USER, --cgroup PATH, -n NAME; counting mode -c/--summary\n"
 		   "Run `ktrace check` first on a new machine; `ktrace COMMAND --help` for details;\n"
 		   "man ktrace(8) and ktrace-COMMAND(8).\n"
 		   "Exit status: 0 ok, 1 runtime failure, 2 usage error.\n");

@@ -10,7 +10,7 @@
  * flame graph (--svg).
  * Hooks: sched_switch, tp_btf with a raw_tp fallback. Cost: every context
  * switch runs the program; matching tasks add one or two stack walks (a few
- * microseconds): narrow busy servers down with -p/-t or -m.
+ * microseconds): narrow busy servers down with -p/-t or --min-block-time.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -25,7 +25,6 @@
 #include "util.h"
 
 struct offcpu {
-	uint32_t pid, tid;
 	bool user_threads, kernel_threads;
 	uint64_t min_us, max_us;
 	uint32_t state;
@@ -33,21 +32,22 @@ struct offcpu {
 	struct kt_stackcol *sc;
 };
 
-enum { OPT_STATE = 0x2000 };
+enum {
+	OPT_STATE = 0x2000,
+	OPT_USER_THREADS,
+	OPT_MIN,
+	OPT_MAX,
+};
 
 static const struct argp_option options[] = {
-	{ "pid", 'p', "PID", 0, "Only the threads of this process", 0 },
-	{ "tid", 't', "TID", 0, "Only this thread", 0 },
-	{ "user-threads-only", 'u', NULL, 0, "Only user threads (no kernel threads)", 0 },
+	{ "user-threads-only", OPT_USER_THREADS, NULL, 0, "Only user threads (no kernel threads)", 0 },
 	{ "kernel-threads-only", 'k', NULL, 0, "Only kernel threads", 0 },
-	{ "user-stacks-only", 'U', NULL, 0, "Show user stacks only (no kernel frames)", 0 },
-	{ "kernel-stacks-only", 'K', NULL, 0, "Show kernel stacks only (no user frames)", 0 },
-	{ "min-block-time", 'm', "USECS", 0, "Only blocks of at least USECS microseconds (default 1)", 0 },
-	{ "max-block-time", 'M', "USECS", 0, "Only blocks of at most USECS microseconds", 0 },
+	{ "min-block-time", OPT_MIN, "USECS", 0,
+	  "Only blocks of at least USECS microseconds (default 1)", 0 },
+	{ "max-block-time", OPT_MAX, "USECS", 0, "Only blocks of at most USECS microseconds", 0 },
 	{ "state", OPT_STATE, "STATE", 0,
 	  "Only tasks that blocked in this state: S (interruptible sleep), D (uninterruptible), "
 	  "R (preempted), T, t, or the kernel's number", 0 },
-	{ "delimited", 'd', NULL, 0, "Put a delimiter between kernel and user frames", 0 },
 	KT_STACKCOL_OPTIONS,
 	{},
 };
@@ -87,32 +87,17 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 		return ARGP_ERR_UNKNOWN;
 	}
 	switch (key) {
-	case 'p':
-		o->pid = (uint32_t)kt_arg_u64(state, "-p", arg, 1, 0x7fffffff);
-		break;
-	case 't':
-		o->tid = (uint32_t)kt_arg_u64(state, "-t", arg, 1, 0x7fffffff);
-		break;
-	case 'u':
+	case OPT_USER_THREADS:
 		o->user_threads = true;
 		break;
 	case 'k':
 		o->kernel_threads = true;
 		break;
-	case 'U':
-		o->so.kernel = false;
+	case OPT_MIN:
+		o->min_us = kt_arg_u64(state, "--min-block-time", arg, 0, UINT64_MAX / 1000);
 		break;
-	case 'K':
-		o->so.user = false;
-		break;
-	case 'd':
-		o->so.delimited = true;
-		break;
-	case 'm':
-		o->min_us = kt_arg_u64(state, "-m", arg, 0, UINT64_MAX / 1000);
-		break;
-	case 'M':
-		o->max_us = kt_arg_u64(state, "-M", arg, 1, UINT64_MAX / 1000);
+	case OPT_MAX:
+		o->max_us = kt_arg_u64(state, "--max-block-time", arg, 1, UINT64_MAX / 1000);
 		break;
 	case OPT_STATE:
 		if (parse_state(arg, &o->state))
@@ -129,15 +114,15 @@ static int validate(struct kt_ctx *ctx)
 {
 	struct offcpu *o = ctx->priv;
 
-	if (kt_stackcol_pid("-p", &o->pid) || kt_check_pid("-t", o->tid))
+	if (kt_stackcol_pid("-p", &ctx->filter.tgid))
 		return -EINVAL;
-	o->so.target = o->pid;
+	o->so.target = ctx->filter.tgid;
 	if (o->user_threads && o->kernel_threads) {
-		kt_err("-u (user threads only) and -k (kernel threads only) exclude each other");
+		kt_err("--user-threads-only and -k (--kernel-threads-only) exclude each other");
 		return -EINVAL;
 	}
 	if (o->min_us > o->max_us) {
-		kt_err("-m %llu is above -M %llu: nothing could match",
+		kt_err("--min-block-time %llu is above --max-block-time %llu: nothing could match",
 		       (unsigned long long)o->min_us, (unsigned long long)o->max_us);
 		return -EINVAL;
 	}
@@ -158,8 +143,6 @@ static int configure(struct kt_ctx *ctx)
 	struct offcpu_bpf *skel = ctx->skel;
 	struct offcpu *o = ctx->priv;
 
-	skel->rodata->cfg_tgid = o->pid;
-	skel->rodata->cfg_tid = o->tid;
 	skel->rodata->cfg_user_threads_only = o->user_threads;
 	skel->rodata->cfg_kernel_threads_only = o->kernel_threads;
 	skel->rodata->cfg_kernel_stacks = o->so.kernel;
@@ -233,12 +216,14 @@ const struct kt_cmd kt_cmd_offcpu = {
 	       "Examples:\n"
 	       "  ktrace offcpu 10                   # all threads for 10 seconds\n"
 	       "  ktrace offcpu -p 185               # one process, until Ctrl-C\n"
-	       "  ktrace offcpu -m 1000 -u 5         # user threads blocked >= 1 ms\n"
+	       "  ktrace offcpu --min-block-time 1000 --user-threads-only 5   # >= 1 ms\n"
 	       "  ktrace offcpu --state D 10         # uninterruptible (I/O) waits only\n"
 	       "  ktrace offcpu -f 30 > out.folded   # folded stacks for flame graph tools\n"
 	       "  ktrace offcpu --svg off.svg 30     # write a flame graph",
 	.options = options,
 	.parse = parse,
+	.filters = KT_F_PID | KT_F_TID | KT_F_UID | KT_F_CGROUP | KT_F_COMM,
+	.filter_task = "the task that blocks",
 	.kind = KT_SUMMARY,
 	.pos = KT_POS_DURATION,
 	.hooks = hooks,

@@ -6,7 +6,7 @@
  * RSS, page tables, oom_score_adj), the task whose allocation invoked the
  * OOM killer, whether it was a memory-cgroup OOM (and which cgroup) or a
  * system-wide one, the OOM domain's size in pages when the kernel gives it,
- * the load average, and with -s the triggering task's kernel stack.
+ * the load average, and with --stack the triggering task's kernel stack.
  * Hooks: oom_kill_process (fentry -> kprobe: gives the oom_control) else
  * oom:mark_victim (tp_btf -> raw_tp -> tracepoint). Without the oom_control,
  * a memcg OOM is recognised by the memcg charge path on the trigger's stack
@@ -44,17 +44,17 @@ struct tallies {
 };
 
 struct oom {
-	bool stack, summary;
+	bool stack;
 	struct kt_ksyms *ks;
 	char *constraints[MAX_CONSTRAINTS];
 	struct tallies by_comm, by_cgroup;
 };
 
-enum { OPT_SUMMARY = 0x2000 };
+enum { OPT_STACK = 0x2000 };
 
 static const struct argp_option options[] = {
-	{ "stack", 's', NULL, 0, "Show the kernel stack of the task that triggered the OOM kill", 0 },
-	{ "summary", OPT_SUMMARY, NULL, 0, "At exit, count kills by victim command and by cgroup", 0 },
+	{ "stack", OPT_STACK, NULL, 0, "Show the kernel stack of the task that triggered the OOM kill",
+	  0 },
 	{},
 };
 
@@ -65,11 +65,8 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 
 	(void)arg;
 	switch (key) {
-	case 's':
+	case OPT_STACK:
 		o->stack = true;
-		break;
-	case OPT_SUMMARY:
-		o->summary = true;
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -336,7 +333,7 @@ static int handle(struct kt_ctx *ctx, const void *data, size_t size)
 			kt_out_text(out, "        [no kernel stack: %s]\n",
 				    e->nstack < 0 ? strerror(-e->nstack) : "empty");
 	}
-	if (o->summary) {
+	if (ctx->o.summary) {
 		char comm[KT_TASK_COMM_LEN + 1];
 
 		snprintf(comm, sizeof(comm), "%.*s", KT_TASK_COMM_LEN,
@@ -379,7 +376,9 @@ static int drain(struct kt_ctx *ctx, bool final)
 						 { "kills", "KILLS", 8 } };
 	struct oom *o = ctx->priv;
 
-	if (!o->summary || !final)
+	(void)final;
+	/* since the start: kills are rare, a per-interval table would mostly be empty */
+	if (!ctx->o.summary)
 		return 0;
 	print_tallies(ctx->out, &o->by_comm, "kills_by_comm", "OOM kills by victim command:",
 		      comm_cols);
@@ -422,13 +421,16 @@ const struct kt_cmd kt_cmd_oom = {
 	       "cgroup (and which) or system-wide, and the load average.\v"
 	       "Examples:\n"
 	       "  ktrace oom                 # every OOM kill until Ctrl-C\n"
-	       "  ktrace oom -s              # with the trigger's kernel stack\n"
-	       "  ktrace oom --summary 1h    # for an hour, then kills per command and cgroup\n"
+	       "  ktrace oom --stack         # with the trigger's kernel stack\n"
+	       "  ktrace oom -c -d 1h        # for an hour, then kills per command and cgroup\n"
 	       "  ktrace oom -j -T           # JSON Lines",
 	.options = options,
 	.parse = parse,
+	.summary_mode = KT_SUM_USER,
+	.summary_help = "Also count kills by victim command and by cgroup, printed every "
+			"interval (counts since the start) and at the end",
 	.kind = KT_STREAM,
-	.pos = KT_POS_DURATION,
+	.pos = KT_POS_INTERVAL,
 	.hooks = hooks,
 	.n_hooks = sizeof(hooks) / sizeof(hooks[0]),
 	/* CAP_SYSLOG: kernel symbol names */

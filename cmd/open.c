@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * open: trace file opens (`ktrace open -x -n myapp`), or summarize them per
- * interval (`ktrace open --summary 10`): top paths, processes, errors.
+ * interval (`ktrace open -c 10`): top paths, processes, errors.
  *
  * Hooks: syscalls:sys_enter/exit_ of open, openat, openat2 and creat
  * (tracepoints; open, creat and openat2 are optional: not every
@@ -9,7 +9,7 @@
  * cgroup) run at entry, -x and --path prefixes at exit before anything is
  * reserved. Cost: a hash update and delete per open of a traced task, a
  * user string read and a 5.2 KiB ring buffer record per reported open.
- * --summary aggregates those records in user space (lost ones are counted).
+ * -c (--summary) aggregates those records in user space (lost ones are counted).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -56,41 +56,31 @@ struct ctab {
 };
 
 struct open_opts {
-	uint32_t pid, tid, uid;
-	bool has_uid, failed, extended, full_path, print_uid, summary;
-	const char *name, *cgroup;
-	uint64_t cgroup_id, summary_iv;
+	bool failed, extended, full_path, print_uid;
 	const char *prefixes[OPEN_MAX_PREFIXES];
 	uint32_t nprefix;
-	/* --summary */
+	/* -c/--summary */
 	struct ctab paths, procs;
 	uint64_t errs[4096], total, fails;
 };
 
 enum {
 	OPT_PATH = 0x2000,
-	OPT_SUMMARY,
+	OPT_FULL_PATH,
+	OPT_PRINT_UID,
 };
 
 static const struct argp_option options[] = {
-	{ "pid", 'p', "PID", 0, "Only this process", 0 },
-	{ "tid", 't', "TID", 0, "Only this thread", 0 },
-	{ "uid", 'u', "UID", 0, "Only this user id", 0 },
 	{ "failed", 'x', NULL, 0, "Only failed opens", 0 },
-	{ "name", 'n', "NAME", 0, "Only commands whose name contains NAME (user space filter)", 0 },
 	{ "extended", 'e', NULL, 0, "Show the flags (decoded) and the mode", 0 },
-	{ "full-path", 'F', NULL, 0,
+	{ "full-path", OPT_FULL_PATH, NULL, 0,
 	  "Show relative paths as absolute: the cwd or dirfd is named in the kernel at the call "
 	  "(/proc at event time as a fallback)",
 	  0 },
-	{ "print-uid", 'U', NULL, 0, "Include a UID column (the user name when known)", 0 },
-	{ "cgroup", 'c', "PATH", 0, "Only tasks in this cgroup-v2 directory", 0 },
+	{ "print-uid", OPT_PRINT_UID, NULL, 0, "Include a UID column (the user name when known)",
+	  0 },
 	{ "path", OPT_PATH, "PREFIX", 0,
 	  "Only paths starting with PREFIX, filtered in the kernel (repeat up to 8 times)", 0 },
-	{ "summary", OPT_SUMMARY, "SECONDS", OPTION_ARG_OPTIONAL,
-	  "Instead of one line per open, print the top paths, processes and errors every "
-	  "interval (from --summary=SECONDS or the positional interval) or at the end",
-	  0 },
 	{},
 };
 
@@ -100,33 +90,17 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 	struct open_opts *o = ctx->priv;
 
 	switch (key) {
-	case 'p':
-		o->pid = (uint32_t)kt_arg_u64(state, "--pid", arg, 1, INT32_MAX);
-		break;
-	case 't':
-		o->tid = (uint32_t)kt_arg_u64(state, "--tid", arg, 1, INT32_MAX);
-		break;
-	case 'u':
-		o->uid = (uint32_t)kt_arg_u64(state, "--uid", arg, 0, UINT32_MAX - 1);
-		o->has_uid = true;
-		break;
 	case 'x':
 		o->failed = true;
-		break;
-	case 'n':
-		o->name = arg;
 		break;
 	case 'e':
 		o->extended = true;
 		break;
-	case 'F':
+	case OPT_FULL_PATH:
 		o->full_path = true;
 		break;
-	case 'U':
+	case OPT_PRINT_UID:
 		o->print_uid = true;
-		break;
-	case 'c':
-		o->cgroup = arg;
 		break;
 	case OPT_PATH:
 		if (o->nprefix >= OPEN_MAX_PREFIXES)
@@ -136,11 +110,6 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 				   OPEN_PREFIX_MAX);
 		else
 			o->prefixes[o->nprefix++] = arg;
-		break;
-	case OPT_SUMMARY:
-		o->summary = true;
-		if (arg)
-			o->summary_iv = kt_arg_u64(state, "--summary", arg, 1, 86400);
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -169,7 +138,7 @@ static struct kt_col cols[] = {
 	{ "dirfd", "", 0, KT_COL_HIDDEN | KT_COL_NOJSON },
 	{ "flags", "", 0, KT_COL_HIDDEN | KT_COL_NOJSON },
 	{ "mode", "", 0, KT_COL_HIDDEN | KT_COL_NOJSON },
-	/* JSON only with -F */
+	/* JSON only with --full-path */
 	{ "full_path", "", 0, KT_COL_HIDDEN | KT_COL_NOJSON },
 	/* where full_path comes from: "path" (absolute), "kernel" (at the call), "proc" (later) */
 	{ "full_path_source", "", 0, KT_COL_HIDDEN | KT_COL_NOJSON },
@@ -179,29 +148,9 @@ static struct kt_col cols[] = {
 static int validate(struct kt_ctx *ctx)
 {
 	struct open_opts *o = ctx->priv;
-	int err;
 
-	if (kt_check_pid("-p", o->pid) || kt_check_pid("-t", o->tid))
-		return -EINVAL;
-	if (o->cgroup) {
-		err = kt_cgroup_id(o->cgroup, &o->cgroup_id);
-		if (err) {
-			kt_err("-c %s: %s", o->cgroup,
-			       err == -EMEDIUMTYPE ? "not a cgroup-v2 directory" : strerror(-err));
-			return -EINVAL;
-		}
-	}
-	if (o->summary_iv) {
-		if (ctx->o.interval_s && ctx->o.interval_s != o->summary_iv) {
-			kt_err("two different intervals (--summary=%" PRIu64 " and %" PRIu64
-			       "): give it once",
-			       o->summary_iv, ctx->o.interval_s);
-			return -EINVAL;
-		}
-		ctx->o.interval_s = o->summary_iv;
-	}
-	if (o->summary && (o->extended || o->full_path || o->print_uid)) {
-		kt_err("-e, -F and -U only apply to the per-open output, not to --summary");
+	if (ctx->o.summary && (o->extended || o->full_path || o->print_uid)) {
+		kt_err("-e, --full-path and --print-uid only apply to the per-open output, not to -c");
 		return -EINVAL;
 	}
 	kt_col_show(cols, N_COLS, "user", KT_IN_TEXT, o->print_uid);
@@ -250,10 +199,6 @@ static int configure(struct kt_ctx *ctx)
 	skel->rodata->cfg_raw_enter = raw_calls(ctx, "enter");
 	skel->rodata->cfg_raw_exit = raw_calls(ctx, "exit");
 
-	skel->rodata->cfg_tgid = o->pid;
-	skel->rodata->cfg_tid = o->tid;
-	skel->rodata->cfg_uid = o->has_uid ? o->uid : (uint32_t)-1;
-	skel->rodata->cfg_cgroup_id = o->cgroup_id;
 	skel->rodata->cfg_failed = o->failed;
 	skel->rodata->cfg_full_path = o->full_path;
 	skel->rodata->cfg_nprefix = o->nprefix;
@@ -273,10 +218,10 @@ static int start(struct kt_ctx *ctx)
 	const struct kt_alt *alt = kt_hook_chosen(ctx, "sys_exit_openat");
 
 	if (o->full_path && alt && !(alt->needs & KT_NEED_BPF_LOOP))
-		kt_warn("-F: this kernel lacks bpf_loop (5.17+), so relative paths are resolved "
+		kt_warn("--full-path: this kernel lacks bpf_loop (5.17+), so relative paths are resolved "
 			"from /proc when printed: best effort, wrong if the process has changed "
 			"directory or exited by then");
-	if (!o->summary)
+	if (!ctx->o.summary)
 		kt_out_header(ctx->out, cols, C_N_TEXT);
 	return 0;
 }
@@ -397,7 +342,7 @@ static enum full_src resolve(const struct open_event *e, const char *path, size_
 	return src;
 }
 
-/* ---- --summary: counts in user space ---- */
+/* ---- -c/--summary: counts in user space ---- */
 
 static uint64_t hash(const char *s)
 {
@@ -553,7 +498,7 @@ static int drain(struct kt_ctx *ctx, bool final)
 	struct kt_out *out = ctx->out;
 	double secs = (double)(kt_now_mono() - ctx->interval_start_ns) / 1e9;
 
-	if (!o->summary)
+	if (!ctx->o.summary)
 		return 0;
 	/* stopping just after an interval ended: no empty stub of a new one */
 	if (final && ctx->o.interval_s && !o->total && secs < (double)ctx->o.interval_s / 2)
@@ -632,7 +577,7 @@ static int handle(struct kt_ctx *ctx, const void *data, size_t size)
 	const struct open_event *e = data;
 	struct open_opts *o = ctx->priv;
 	struct kt_out *out = ctx->out;
-	/* the record ends after the path's NUL and -F's names (see open.h) */
+	/* the record ends after the path's NUL and --full-path's names (see open.h) */
 	size_t avail = size - offsetof(struct open_event, data);
 	size_t plen = e->path_len < avail ? e->path_len : avail - 1;
 	const char *path = e->data, *dir = e->data + plen + 1;
@@ -646,10 +591,7 @@ static int handle(struct kt_ctx *ctx, const void *data, size_t size)
 	size_t flen = 0;
 	size_t nn = 0;
 
-	if (o->name && !memmem(e->hdr.comm, strnlen(e->hdr.comm, sizeof(e->hdr.comm)), o->name,
-			       strlen(o->name)))
-		return 0;
-	if (o->summary) {
+	if (ctx->o.summary) {
 		count(o, e, plen);
 		return 0;
 	}
@@ -770,20 +712,25 @@ const struct kt_cmd kt_cmd_open = {
 	.summary = "Trace file opens (open, openat, openat2, creat) with errors and flags",
 	.doc = "Trace every open, openat, openat2 and creat: the process, the fd or the error, "
 	       "and the path. --path keeps only paths under given prefixes, in the kernel, for "
-	       "cheap auditing of sensitive files. With --summary, print the top paths, "
+	       "cheap auditing of sensitive files. With -c (--summary), print the top paths, "
 	       "processes and errors every interval.\v"
-	       "Positional [interval [count]]: with --summary, print every interval seconds; "
+	       "Positional [interval [count]]: with -c, print every interval seconds; "
 	       "without, report lost events every interval. After count intervals, stop. "
 	       "-d SECONDS stops after that long.\n\n"
 	       "Examples:\n"
 	       "  ktrace open                      # every open\n"
 	       "  ktrace open -x -n myapp          # the config file myapp cannot find\n"
-	       "  ktrace open -p 1234 -e -F        # one process, flags, absolute paths\n"
-	       "  ktrace open --path /etc/shadow --path /root/.ssh/ -U\n"
-	       "  ktrace open --summary 10 -d 60   # top paths every 10 s for a minute\n"
+	       "  ktrace open -p 1234 -e --full-path    # one process, flags, absolute paths\n"
+	       "  ktrace open --path /etc/shadow --path /root/.ssh/ --print-uid\n"
+	       "  ktrace open -c 10 -d 60          # top paths every 10 s for a minute\n"
 	       "  ktrace open -x -j -o fails.jsonl",
 	.options = options,
 	.parse = parse,
+	.filters = KT_F_PID | KT_F_TID | KT_F_UID | KT_F_CGROUP | KT_F_COMM,
+	.filter_task = "the task that opens",
+	.summary_mode = KT_SUM_USER,
+	.summary_help = "Instead of one line per open, print the top paths, processes and errors "
+			"every interval or at the end",
 	.kind = KT_STREAM,
 	.pos = KT_POS_INTERVAL,
 	.hooks = hooks,

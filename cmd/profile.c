@@ -30,7 +30,6 @@
 #include "util.h"
 
 struct profile {
-	uint32_t pid, tid;
 	uint64_t freq;
 	bool include_idle;
 	int cpu; /* -1: all */
@@ -42,12 +41,7 @@ struct profile {
 };
 
 static const struct argp_option options[] = {
-	{ "pid", 'p', "PID", 0, "Only samples of this process", 0 },
-	{ "tid", 'L', "TID", 0, "Only samples of this thread", 0 },
-	{ "user-stacks-only", 'U', NULL, 0, "Show user stacks only (no kernel frames)", 0 },
-	{ "kernel-stacks-only", 'K', NULL, 0, "Show kernel stacks only (no user frames)", 0 },
 	{ "frequency", 'F', "HZ", 0, "Samples per second on each CPU (default 49)", 0 },
-	{ "delimited", 'd', NULL, 0, "Put a delimiter between kernel and user frames", 0 },
 	{ "include-idle", 'I', NULL, 0, "Include samples of the idle task (CPUs doing nothing)", 0 },
 	{ "cpu", 'C', "CPU", 0, "Sample only this CPU (default: all)", 0 },
 	KT_STACKCOL_OPTIONS,
@@ -66,24 +60,9 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 		return ARGP_ERR_UNKNOWN;
 	}
 	switch (key) {
-	case 'p':
-		p->pid = (uint32_t)kt_arg_u64(state, "-p", arg, 1, 0x7fffffff);
-		break;
-	case 'L':
-		p->tid = (uint32_t)kt_arg_u64(state, "-L", arg, 1, 0x7fffffff);
-		break;
-	case 'U':
-		p->so.kernel = false;
-		break;
-	case 'K':
-		p->so.user = false;
-		break;
 	case 'F':
 		/* the kernel caps it at kernel.perf_event_max_sample_rate anyway */
 		p->freq = kt_arg_u64(state, "-F", arg, 1, 100000);
-		break;
-	case 'd':
-		p->so.delimited = true;
 		break;
 	case 'I':
 		p->include_idle = true;
@@ -102,9 +81,9 @@ static int validate(struct kt_ctx *ctx)
 	struct profile *p = ctx->priv;
 	int ncpu = libbpf_num_possible_cpus();
 
-	if (kt_stackcol_pid("-p", &p->pid))
+	if (kt_stackcol_pid("-p", &ctx->filter.tgid))
 		return -EINVAL;
-	p->so.target = p->pid;
+	p->so.target = ctx->filter.tgid;
 	if (p->cpu >= 0 && ncpu > 0 && p->cpu >= ncpu) {
 		kt_err("-C %d: this machine has CPUs 0 to %d", p->cpu, ncpu - 1);
 		return -EINVAL;
@@ -126,8 +105,6 @@ static int configure(struct kt_ctx *ctx)
 	struct profile_bpf *skel = ctx->skel;
 	struct profile *p = ctx->priv;
 
-	skel->rodata->cfg_tgid = p->pid;
-	skel->rodata->cfg_tid = p->tid;
 	skel->rodata->cfg_kernel_stacks = p->so.kernel;
 	skel->rodata->cfg_user_stacks = p->so.user;
 	skel->rodata->cfg_stack_depth = p->so.depth;
@@ -292,6 +269,8 @@ const struct kt_cmd kt_cmd_profile = {
 	       "  ktrace profile --svg cpu.svg 30    # write a flame graph",
 	.options = options,
 	.parse = parse,
+	.filters = KT_F_PID | KT_F_TID | KT_F_UID | KT_F_CGROUP | KT_F_COMM,
+	.filter_task = "the task on the CPU when it is sampled",
 	.kind = KT_SUMMARY,
 	.pos = KT_POS_DURATION,
 	.hooks = hooks,

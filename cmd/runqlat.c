@@ -5,7 +5,7 @@
  * Measures how long tasks wait runnable for a CPU: from wakeup, or from being
  * preempted, until they run. log2 histograms in microseconds (-m:
  * milliseconds), for everything or one per process (-P), thread (-L) or PID
- * namespace (--pidnss). The -p/-t/-c filters select the task that waits, not
+ * namespace (--pidnss). The -p/-t/--cgroup filters select the task that waits, not
  * the one that woke it.
  * Hooks: sched_wakeup, sched_wakeup_new, sched_switch, each tp_btf with a
  * raw_tp fallback. Cost: these fire on every context switch and wakeup, a
@@ -31,9 +31,6 @@
 struct runqlat {
 	bool ms;
 	enum runqlat_split split;
-	uint32_t pid, tid;
-	const char *cgroup;
-	uint64_t cgroup_id;
 };
 
 enum { OPT_PIDNSS = 0x2000 };
@@ -43,9 +40,6 @@ static const struct argp_option options[] = {
 	{ "pids", 'P', NULL, 0, "One histogram per process (PID and name)", 0 },
 	{ "tids", 'L', NULL, 0, "One histogram per thread (TID and name)", 0 },
 	{ "pidnss", OPT_PIDNSS, NULL, 0, "One histogram per PID namespace", 0 },
-	{ "pid", 'p', "PID", 0, "Only the waits of this process", 0 },
-	{ "tid", 't', "TID", 0, "Only the waits of this thread", 0 },
-	{ "cgroup", 'c', "PATH", 0, "Only tasks in this cgroup-v2 directory (or below it)", 0 },
 	{},
 };
 
@@ -68,39 +62,12 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 	case OPT_PIDNSS:
 		s = RUNQLAT_PER_PIDNS;
 		break;
-	case 'p':
-		r->pid = (uint32_t)kt_arg_u64(state, "-p", arg, 1, 0x7fffffff);
-		return 0;
-	case 't':
-		r->tid = (uint32_t)kt_arg_u64(state, "-t", arg, 1, 0x7fffffff);
-		return 0;
-	case 'c':
-		r->cgroup = arg;
-		return 0;
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}
 	if (r->split != RUNQLAT_ALL && r->split != s)
 		argp_error(state, "-P, -L and --pidnss are exclusive: choose one way to split");
 	r->split = s;
-	return 0;
-}
-
-static int validate(struct kt_ctx *ctx)
-{
-	struct runqlat *r = ctx->priv;
-	int err;
-
-	if (kt_check_pid("-p", r->pid))
-		return -EINVAL;
-	if (r->cgroup) {
-		err = kt_cgroup_id(r->cgroup, &r->cgroup_id);
-		if (err) {
-			kt_err("-c %s: %s", r->cgroup,
-			       err == -EMEDIUMTYPE ? "not a cgroup-v2 directory" : strerror(-err));
-			return -EINVAL;
-		}
-	}
 	return 0;
 }
 
@@ -116,9 +83,6 @@ static int configure(struct kt_ctx *ctx)
 
 	skel->rodata->cfg_split = r->split;
 	skel->rodata->cfg_ms = r->ms;
-	skel->rodata->cfg_tgid = r->pid;
-	skel->rodata->cfg_tid = r->tid;
-	skel->rodata->cfg_cgroup_id = r->cgroup_id;
 	return 0;
 }
 
@@ -213,7 +177,7 @@ static int drain(struct kt_ctx *ctx, bool final)
 	free(e);
 	kt_out_stacks_lost(ctx->out, "run-queue waits", take_misses(skel),
 			   "ktrace's kernel-side tables are full",
-			   "split less (-P/-L make one histogram per task) or filter (-p, -c)");
+			   "split less (-P/-L make one histogram per task) or filter (-p, --cgroup)");
 	return 0;
 }
 
@@ -241,15 +205,16 @@ const struct kt_cmd kt_cmd_runqlat = {
 	       "  ktrace runqlat -P 1 10        # per process, 1 s intervals, 10 times\n"
 	       "  ktrace runqlat -p 185 -L      # threads of process 185 only\n"
 	       "  ktrace runqlat --pidnss       # per PID namespace (containers)\n"
-	       "  ktrace runqlat -c /sys/fs/cgroup/system.slice/mysql.service -j",
+	       "  ktrace runqlat --cgroup /sys/fs/cgroup/system.slice/mysql.service -j",
 	.options = options,
 	.parse = parse,
+	.filters = KT_F_PID | KT_F_TID | KT_F_UID | KT_F_CGROUP | KT_F_COMM,
+	.filter_task = "the task that waits, not the one that wakes it",
 	.kind = KT_SUMMARY,
 	.pos = KT_POS_INTERVAL,
 	.hooks = hooks,
 	.n_hooks = sizeof(hooks) / sizeof(hooks[0]),
 	.priv_size = sizeof(struct runqlat),
-	.validate = validate,
 	.open = open_skel,
 	.configure = configure,
 	.drain = drain,

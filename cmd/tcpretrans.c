@@ -4,7 +4,7 @@
  * counted per flow (`-c`).
  *
  * One record per retransmitted segment (R), retransmitted SYN-ACK (S) and,
- * with -l, tail loss probe (L); with --resets also every reset sent or
+ * with --lossprobe, tail loss probe (L); with --resets also every reset sent or
  * received. Each names the flow (addresses, ports), the TCP state and, only
  * when the event ran in the socket owner's process context, the task: most
  * retransmits run from timers or softirq, where the interrupted task has
@@ -36,34 +36,21 @@
 #define MAX_REASONS 128
 
 struct tcpretrans {
-	bool lossprobe, count, seq, resets;
-	uint16_t family, lport, rport;
-	uint32_t pid;
-	uint64_t interval;
+	bool lossprobe, seq, resets;
 	struct kt_col cols[MAX_COLS];
 	size_t ncols;
 	char *reasons[MAX_REASONS]; /* enum sk_rst_reason names from the kernel's BTF */
 };
 
 enum {
-	OPT_LPORT = 0x2000,
-	OPT_RPORT,
-	OPT_RESETS,
+	OPT_RESETS = 0x2000,
+	OPT_LOSSPROBE,
 };
 
 static const struct argp_option options[] = {
-	{ "lossprobe", 'l', NULL, 0, "Include tail loss probes (needs fentry or kprobes)", 0 },
-	{ "count", 'c', NULL, 0, "Count retransmits per flow instead of printing each one", 0 },
-	{ "interval", 'i', "SECS", 0, "With -c: print the counts every SECS seconds (default: at exit)",
+	{ "lossprobe", OPT_LOSSPROBE, NULL, 0, "Include tail loss probes (needs fentry or kprobes)",
 	  0 },
-	{ "ipv4", '4', NULL, 0, "Only IPv4 flows", 0 },
-	{ "ipv6", '6', NULL, 0, "Only IPv6 flows", 0 },
 	{ "sequence", 's', NULL, 0, "Show the sequence number of retransmitted segments", 0 },
-	{ "pid", 'p', "PID", 0,
-	  "Only sockets of this process (those it connects, listens on, closes or uses while tracing)",
-	  0 },
-	{ "lport", OPT_LPORT, "PORT", 0, "Only flows with this local port", 0 },
-	{ "rport", OPT_RPORT, "PORT", 0, "Only flows with this remote port", 0 },
 	{ "resets", OPT_RESETS, NULL, 0, "Also show TCP resets sent and received", 0 },
 	{},
 };
@@ -74,36 +61,11 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 	struct tcpretrans *t = ctx->priv;
 
 	switch (key) {
-	case 'l':
+	case OPT_LOSSPROBE:
 		t->lossprobe = true;
-		break;
-	case 'c':
-		t->count = true;
-		break;
-	case 'i':
-		t->interval = kt_arg_u64(state, "--interval", arg, 1, 86400);
-		break;
-	case '4':
-		if (t->family == 10)
-			argp_error(state, "-4 and -6 exclude each other (give neither for both)");
-		t->family = 2;
-		break;
-	case '6':
-		if (t->family == 2)
-			argp_error(state, "-4 and -6 exclude each other (give neither for both)");
-		t->family = 10;
 		break;
 	case 's':
 		t->seq = true;
-		break;
-	case 'p':
-		t->pid = (uint32_t)kt_arg_u64(state, "--pid", arg, 1, 0x3fffffff);
-		break;
-	case OPT_LPORT:
-		t->lport = (uint16_t)kt_arg_u64(state, "--lport", arg, 1, 65535);
-		break;
-	case OPT_RPORT:
-		t->rport = (uint16_t)kt_arg_u64(state, "--rport", arg, 1, 65535);
 		break;
 	case OPT_RESETS:
 		t->resets = true;
@@ -118,25 +80,17 @@ static int validate(struct kt_ctx *ctx)
 {
 	struct tcpretrans *t = ctx->priv;
 
-	if (kt_check_pid("-p", t->pid))
-		return -EINVAL;
-	if (t->interval && !t->count) {
-		kt_err("--interval is for count mode: add -c");
-		return -EINVAL;
-	}
-	if (t->seq && t->count) {
+	if (t->seq && ctx->o.summary) {
 		kt_err("-s shows each segment's sequence number: it does not go with -c");
 		return -EINVAL;
 	}
-	/* core drains at each interval (and at exit) */
-	ctx->o.interval_s = t->interval;
 	if (!t->lossprobe)
 		kt_hook_disable(ctx, "tlp");
 	if (!t->resets) {
 		kt_hook_disable(ctx, "send_reset");
 		kt_hook_disable(ctx, "receive_reset");
 	}
-	if (!t->pid)
+	if (!ctx->filter.tgid)
 		kt_hook_disable(ctx, "sock_state");
 	return 0;
 }
@@ -151,11 +105,7 @@ static int configure(struct kt_ctx *ctx)
 	struct tcpretrans_bpf *skel = ctx->skel;
 	struct tcpretrans *t = ctx->priv;
 
-	skel->rodata->cfg_family = t->family;
-	skel->rodata->cfg_lport = t->lport;
-	skel->rodata->cfg_rport = t->rport;
-	skel->rodata->cfg_tgid = t->pid;
-	skel->rodata->cfg_count = t->count;
+	skel->rodata->cfg_count = ctx->o.summary;
 	skel->rodata->cfg_seq = t->seq;
 	/* 6.10 added tcp_retransmit_skb's err and tcp_send_reset's reason arguments */
 	skel->rodata->cfg_retrans_err = kt_btf_tp_nargs("tcp_retransmit_skb") >= 3;
@@ -214,9 +164,9 @@ static int start(struct kt_ctx *ctx)
 	struct tcpretrans *t = ctx->priv;
 
 	if (t->lossprobe && !kt_hook_chosen(ctx, "tlp"))
-		kt_warn("-l: tracing tail loss probes needs fentry or kprobes on tcp_send_loss_probe, "
+		kt_warn("--lossprobe: tracing tail loss probes needs fentry or kprobes on tcp_send_loss_probe, "
 			"which this kernel does not allow; showing the other events without them");
-	if (t->count) {
+	if (ctx->o.summary) {
 		add_col(t, "ip", "IP", 0, KT_COL_HIDDEN);
 		add_col(t, "laddr_port", "LADDR:LPORT", -28, KT_COL_NOJSON);
 		add_col(t, "arrow", "T>", -4, KT_COL_NOJSON);
@@ -339,7 +289,7 @@ static int drain(struct kt_ctx *ctx, bool final)
 	int n;
 
 	(void)final;
-	if (!t->count)
+	if (!ctx->o.summary)
 		return 0;
 	n = KT_MAP_COLLECT(bpf_map__fd(skel->maps.counts), struct entry, f, c, true, cmp_count,
 			   &e);
@@ -397,20 +347,26 @@ const struct kt_cmd kt_cmd_tcpretrans = {
 	.name = "tcpretrans",
 	.summary = "TCP retransmits (and resets) with their flow and state",
 	.doc = "Trace TCP retransmits: one line per retransmitted segment (R), retransmitted "
-	       "SYN-ACK (S) and, with -l, tail loss probe (L), with the local and remote "
+	       "SYN-ACK (S) and, with --lossprobe, tail loss probe (L), with the local and remote "
 	       "address and port and the TCP state. With -c, count them per flow instead. "
 	       "PID and COMM are shown only when the event ran in the socket owner's process "
 	       "context; most retransmits run from timers or softirq and show \"-\".\v"
 	       "Examples:\n"
 	       "  ktrace tcpretrans                 # every retransmit\n"
-	       "  ktrace tcpretrans -l -s           # with tail loss probes and sequence numbers\n"
-	       "  ktrace tcpretrans -c -i 10        # per-flow counts every 10 seconds\n"
+	       "  ktrace tcpretrans --lossprobe -s  # with tail loss probes and sequence numbers\n"
+	       "  ktrace tcpretrans -c 10           # per-flow counts every 10 seconds\n"
 	       "  ktrace tcpretrans -6 --rport 443  # IPv6 flows to port 443\n"
 	       "  ktrace tcpretrans --resets -j     # resets too, as JSON Lines",
 	.options = options,
 	.parse = parse,
+	.filters = KT_F_PID | KT_F_FAMILY | KT_F_PORTS,
+	.filter_task = "the flow, and the process that owns the socket: one it connects, "
+		       "listens on, closes or uses while tracing",
+	.summary_mode = KT_SUM_KERNEL,
+	.summary_help = "Count retransmits per flow in the kernel instead of printing each one; "
+			"print the counts every interval or at the end",
 	.kind = KT_STREAM,
-	.pos = KT_POS_DURATION,
+	.pos = KT_POS_INTERVAL,
 	.hooks = hooks,
 	.n_hooks = sizeof(hooks) / sizeof(hooks[0]),
 	.priv_size = sizeof(struct tcpretrans),

@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "kt_common.h"
 #include "output.h"
 
 struct bpf_object;
@@ -83,14 +84,36 @@ struct kt_hook {
 	struct kt_alt alts[KT_MAX_ALTS];
 };
 
+/*
+ * Counting mode (-c/--summary): instead of one line per event, aggregate and
+ * print tables every interval (-i or the positional interval) and at the end.
+ */
+enum kt_summary_mode {
+	KT_SUM_NONE,   /* the command has no counting mode */
+	KT_SUM_USER,   /* records still flow and are counted in user space */
+	KT_SUM_KERNEL, /* the BPF side counts: no records (ctx->counted_in_kernel) */
+};
+
 struct kt_cmd {
 	const char *name;
 	const char *summary;  /* one line for `ktrace --help` */
 	const char *doc;      /* argp doc: text before \v is shown above the options, after it below */
 	const char *args_doc; /* NULL: derived from pos */
+	/* Its own options only: core adds the common ones, the filters and -c/--summary. */
 	const struct argp_option *options;
 	/* Parses the subcommand's own options; state->input is the struct kt_ctx. */
 	error_t (*parse)(int key, char *arg, struct argp_state *state);
+	/*
+	 * KT_F_* filters core adds as options (-p, -t, -u, --cgroup, -n),
+	 * validates, and writes into the BPF object's "kt_filter" before load.
+	 * The BPF program applies them to the right task (kt.bpf.h).
+	 */
+	unsigned filters;
+	/* Which task the filters select, for --help (NULL: "the traced task"). */
+	const char *filter_task;
+	enum kt_summary_mode summary_mode;
+	/* Help of -c/--summary: what is counted and printed. */
+	const char *summary_help;
 	enum kt_kind kind;
 	enum kt_pos pos;
 	const struct kt_hook *hooks;
@@ -140,6 +163,7 @@ struct kt_hook_state {
 };
 
 struct kt_common_opts {
+	bool summary; /* -c/--summary */
 	bool json;
 	bool timestamp;
 	int verbose;
@@ -169,7 +193,9 @@ struct kt_ctx {
 	uint64_t start_realtime_ns; /* wall clock at attach */
 	uint64_t interval_start_ns; /* monotonic, start of the current interval */
 	uint64_t events;            /* records handled */
-	bool counted_in_kernel;     /* STREAM run as a summary (set in validate): no records */
+	bool counted_in_kernel;     /* -c with KT_SUM_KERNEL (set by core): no records */
+	struct kt_filter_cfg filter; /* the common filters, as written into "kt_filter" */
+	const char *cgroup_path;     /* --cgroup, for messages */
 	uint64_t lost;              /* records the BPF side counted as dropped */
 	bool has_stacks;            /* a stack command: the summary carries lost_stacks */
 	uint64_t lost_stacks;       /* stacks the kernel could not store (stack map full) */

@@ -25,6 +25,7 @@
 
 #include "caps.h"
 #include "features.h"
+#include "opts.h"
 #include "output.h"
 #include "ofile.h"
 #include "plan.h"
@@ -69,188 +70,6 @@ static void setup_signals(void)
 	sigaction(SIGHUP, &sa, NULL);
 	/* `ktrace ... | head`: a closed pipe is EPIPE on write, handled as "stop" */
 	signal(SIGPIPE, SIG_IGN);
-}
-
-/* ---- options ---- */
-
-enum {
-	OPT_BUFFER = 0x1000,
-};
-
-static const struct argp_option common_options[] = {
-	{ "json", 'j', NULL, 0, "Print JSON Lines (one object per line) instead of text", 0 },
-	{ "output", 'o', "FILE", 0, "Write data to FILE instead of standard output", 0 },
-	{ "timestamp", 'T', NULL, 0, "Include wall-clock time (HH:MM:SS.mmm) in text output", 0 },
-	{ "verbose", 'v', NULL, 0, "Show attach choices and libbpf's messages", 0 },
-	{},
-};
-
-static const struct argp_option stream_options[] = {
-	{ "duration", 'd', "SECONDS", 0, "Trace this long (e.g. 30, 90s, 5m, 1h), then stop", 0 },
-	/* the help text is filled in with the command's default (parse_args) */
-	{ "buffer", OPT_BUFFER, "SIZE", 0, NULL, 0 },
-	{},
-};
-
-/* "16M", "512k", "4096": bytes; 0 on error. */
-static uint64_t parse_size(const char *s)
-{
-	char *end;
-	unsigned long long v = strtoull(s, &end, 10);
-
-	if (end == s || *s == '-')
-		return 0;
-	switch (*end) {
-	case 'k': case 'K': v <<= 10; end++; break;
-	case 'm': case 'M': v <<= 20; end++; break;
-	case 'g': case 'G': v <<= 30; end++; break;
-	}
-	if (*end == 'B' || *end == 'b')
-		end++;
-	return *end ? 0 : v;
-}
-
-uint64_t kt_arg_u64(struct argp_state *state, const char *opt, const char *arg, uint64_t min,
-		    uint64_t max)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(arg, &end, 10);
-	if (errno || end == arg || *end || *arg == '-' || v < min || v > max) {
-		argp_error(state, "invalid value for %s: '%s' (expected an integer from %" PRIu64
-				  " to %" PRIu64 ")",
-			   opt, arg, min, max);
-		return 0;
-	}
-	return v;
-}
-
-/* A duration in seconds: "10", "10s", "2m", "1h". */
-static uint64_t parse_seconds(struct argp_state *state, const char *what, const char *arg)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(arg, &end, 10);
-	if (!errno && end != arg && *arg != '-') {
-		if (!strcmp(end, "") || !strcmp(end, "s"))
-			;
-		else if (!strcmp(end, "m"))
-			v *= 60;
-		else if (!strcmp(end, "h"))
-			v *= 3600;
-		else
-			end = NULL;
-		if (end && v > 0 && v <= 365ULL * 86400)
-			return v;
-	}
-	argp_error(state, "invalid %s '%s': expected a positive number of seconds (or with s, m, h)",
-		   what, arg);
-	return 0;
-}
-
-static error_t common_parse(int key, char *arg, struct argp_state *state)
-{
-	struct kt_ctx *ctx = state->input;
-
-	switch (key) {
-	case 'j':
-		ctx->o.json = true;
-		break;
-	case 'o':
-		ctx->o.output = arg;
-		break;
-	case 'T':
-		ctx->o.timestamp = true;
-		break;
-	case 'v':
-		ctx->o.verbose++;
-		break;
-	case 'd':
-		ctx->o.duration_s = parse_seconds(state, "--duration", arg);
-		break;
-	case OPT_BUFFER:
-		ctx->o.ringbuf_bytes = parse_size(arg);
-		if (ctx->o.ringbuf_bytes < 4096 || ctx->o.ringbuf_bytes > (1ULL << 30))
-			argp_error(state, "invalid --buffer '%s': expected a size from 4K to 1G", arg);
-		break;
-	default:
-		return ARGP_ERR_UNKNOWN;
-	}
-	return 0;
-}
-
-static error_t top_parse(int key, char *arg, struct argp_state *state)
-{
-	struct kt_ctx *ctx = state->input;
-	const struct kt_cmd *cmd = ctx->cmd;
-	error_t r = ARGP_ERR_UNKNOWN;
-
-	if (key == ARGP_KEY_INIT) {
-		for (unsigned i = 0; state->root_argp->children && state->root_argp->children[i].argp;
-		     i++)
-			state->child_inputs[i] = ctx;
-	}
-	if (cmd->parse)
-		r = cmd->parse(key, arg, state);
-	if (r != ARGP_ERR_UNKNOWN)
-		return r;
-	if (key != ARGP_KEY_ARG)
-		return ARGP_ERR_UNKNOWN;
-	switch (cmd->pos) {
-	case KT_POS_INTERVAL:
-		if (state->arg_num == 0)
-			ctx->o.interval_s = parse_seconds(state, "interval", arg);
-		else if (state->arg_num == 1)
-			ctx->o.count = kt_arg_u64(state, "count", arg, 1, UINT32_MAX);
-		else
-			argp_error(state, "unexpected argument '%s' (usage: [interval [count]])", arg);
-		return 0;
-	case KT_POS_DURATION:
-		if (state->arg_num == 0)
-			ctx->o.duration_s = parse_seconds(state, "duration", arg);
-		else
-			argp_error(state, "unexpected argument '%s' (usage: [duration])", arg);
-		return 0;
-	default:
-		argp_error(state, "unexpected argument '%s'", arg);
-		return 0;
-	}
-}
-
-static int parse_args(struct kt_ctx *ctx, int argc, char **argv)
-{
-	const struct kt_cmd *cmd = ctx->cmd;
-	struct argp common = { common_options, common_parse };
-	struct argp_option sopts[sizeof(stream_options) / sizeof(stream_options[0])];
-	struct argp stream = { sopts, common_parse };
-	uint64_t rb = cmd->ringbuf_default ? cmd->ringbuf_default : 4ULL << 20;
-	char rb_doc[128];
-	struct argp_child children[3] = {
-		{ &common, 0, "Common options:", 100 },
-	};
-	const char *args_doc = cmd->args_doc;
-	struct argp argp = { cmd->options, top_parse, NULL, cmd->doc, children };
-
-	memcpy(sopts, stream_options, sizeof(sopts));
-	snprintf(rb_doc, sizeof(rb_doc),
-		 "Ring buffer size (e.g. 512K, 16M; default %" PRIu64 "%s): raise it if events are lost",
-		 rb >= 1 << 20 ? rb >> 20 : rb >> 10, rb >= 1 << 20 ? "M" : "K");
-	for (size_t i = 0; sopts[i].name; i++)
-		if (sopts[i].key == OPT_BUFFER)
-			sopts[i].doc = rb_doc;
-	if (cmd->kind == KT_STREAM)
-		children[1] = (struct argp_child){ &stream, 0, NULL, 100 };
-	if (!args_doc)
-		args_doc = cmd->pos == KT_POS_INTERVAL ? "[interval [count]]"
-			 : cmd->pos == KT_POS_DURATION ? "[duration]"
-						       : NULL;
-	argp.args_doc = args_doc;
-	argp_err_exit_status = KT_EXIT_USAGE;
-	return argp_parse(&argp, argc, argv, 0, NULL, ctx);
 }
 
 /* ---- libbpf messages: only with -v (core says what failed, in plain words) ---- */
@@ -572,7 +391,7 @@ static int step_prepare(struct run *r, int argc, char **argv)
 	}
 	for (size_t i = 0; i < cmd->n_hooks; i++)
 		ctx->hooks[i].chosen = -1;
-	if (parse_args(ctx, argc, argv))
+	if (kt_opts_parse(ctx, argc, argv))
 		return KT_EXIT_USAGE;
 	kt_verbose = ctx->o.verbose;
 	oo.path = ctx->o.output;
@@ -656,6 +475,8 @@ static int step_load(struct run *r)
 		if (ev)
 			bpf_map__set_max_entries(ev, (uint32_t)sz);
 	}
+	if (kt_filter_write(ctx))
+		return KT_EXIT_FAIL;
 	if (cmd->configure) {
 		err = cmd->configure(ctx);
 		if (err)

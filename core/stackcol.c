@@ -98,6 +98,15 @@ void kt_stackcol_defaults(struct kt_stackcol_opts *o)
 error_t kt_stackcol_parse(struct kt_stackcol_opts *o, int key, char *arg, struct argp_state *state)
 {
 	switch (key) {
+	case 'U':
+		o->kernel = false;
+		return 0;
+	case 'K':
+		o->user = false;
+		return 0;
+	case KT_STACKCOL_OPT_DELIMITED:
+		o->delimited = true;
+		return 0;
 	case 'f':
 		o->folded = true;
 		return 0;

@@ -25,7 +25,7 @@ struct kt_stackcol;
 struct kt_stackcol_opts {
 	bool kernel, user;  /* which stacks to capture (both by default) */
 	bool folded;	    /* -f */
-	bool delimited;	    /* -d */
+	bool delimited;	    /* --delimited */
 	const char *svg;    /* --svg FILE */
 	uint32_t storage;   /* --stack-storage-size: entries of the stack map */
 	uint32_t depth;	    /* --perf-max-stack-depth */
@@ -48,10 +48,18 @@ enum {
 	KT_STACKCOL_OPT_STORAGE = 0x3000,
 	KT_STACKCOL_OPT_DEPTH,
 	KT_STACKCOL_OPT_SVG,
+	KT_STACKCOL_OPT_DELIMITED,
 };
 
-/* argp entries for -f, --svg, --stack-storage-size, --perf-max-stack-depth (in an option table). */
+/*
+ * argp entries for -U, -K, -f, --delimited, --svg, --stack-storage-size and
+ * --perf-max-stack-depth (in an option table).
+ */
 #define KT_STACKCOL_OPTIONS                                                                        \
+	{ "user-stacks-only", 'U', NULL, 0, "Show user stacks only (no kernel frames)", 0 },       \
+	{ "kernel-stacks-only", 'K', NULL, 0, "Show kernel stacks only (no user frames)", 0 },     \
+	{ "delimited", KT_STACKCOL_OPT_DELIMITED, NULL, 0,                                         \
+	  "Put a delimiter between kernel and user frames", 0 },                                   \
 	{ "folded", 'f', NULL, 0,                                                                  \
 	  "Print folded stacks (comm;root;...;leaf value) for flame graph tools", 0 },             \
 	{ "svg", KT_STACKCOL_OPT_SVG, "FILE", 0, "Also write a flame graph (SVG) to FILE at the end", 0 }, \

@@ -205,43 +205,62 @@ const char *kt_errno_name(int err)
 	return names[err];
 }
 
-const char *kt_user_name(uint32_t uid)
+static struct kt_user {
+	uint32_t uid;
+	char name[33];
+} *users;
+static size_t n_users;
+
+/* /etc/passwd, once (no NSS: the binary is static). */
+static void load_users(void)
 {
-	static struct {
-		uint32_t uid;
-		char name[33];
-	} *users;
-	static size_t n;
 	static bool loaded;
 	char line[512];
+	FILE *f;
 
-	if (!loaded) {
-		FILE *f = fopen("/etc/passwd", "re");
+	if (loaded)
+		return;
+	loaded = true;
+	f = fopen("/etc/passwd", "re");
+	while (f && fgets(line, sizeof(line), f)) {
+		char *name = strtok(line, ":"), *pw, *id;
+		void *p;
 
-		loaded = true;
-		while (f && fgets(line, sizeof(line), f)) {
-			char *name = strtok(line, ":"), *pw, *id;
-			void *p;
-
-			pw = name ? strtok(NULL, ":") : NULL;
-			id = pw ? strtok(NULL, ":") : NULL;
-			if (!id)
-				continue;
-			p = realloc(users, (n + 1) * sizeof(*users));
-			if (!p)
-				break;
-			users = p;
-			users[n].uid = (uint32_t)strtoul(id, NULL, 10);
-			snprintf(users[n].name, sizeof(users[n].name), "%s", name);
-			n++;
-		}
-		if (f)
-			fclose(f);
+		pw = name ? strtok(NULL, ":") : NULL;
+		id = pw ? strtok(NULL, ":") : NULL;
+		if (!id)
+			continue;
+		p = realloc(users, (n_users + 1) * sizeof(*users));
+		if (!p)
+			break;
+		users = p;
+		users[n_users].uid = (uint32_t)strtoul(id, NULL, 10);
+		snprintf(users[n_users].name, sizeof(users[n_users].name), "%s", name);
+		n_users++;
 	}
-	for (size_t i = 0; i < n; i++)
+	if (f)
+		fclose(f);
+}
+
+const char *kt_user_name(uint32_t uid)
+{
+	load_users();
+	for (size_t i = 0; i < n_users; i++)
 		if (users[i].uid == uid)
 			return users[i].name;
 	return NULL;
+}
+
+int kt_user_uid(const char *name, uint32_t *uid)
+{
+	load_users();
+	for (size_t i = 0; i < n_users; i++) {
+		if (!strcmp(users[i].name, name)) {
+			*uid = users[i].uid;
+			return 0;
+		}
+	}
+	return -ENOENT;
 }
 
 const char *kt_blkdev_name(uint32_t kdev, char *buf, size_t sz)

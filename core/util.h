@@ -36,6 +36,8 @@ void kt_memlock_raise(void);
 const char *kt_errno_name(int err);
 /* User name of uid from /etc/passwd (no NSS: the binary is static); NULL when unknown. */
 const char *kt_user_name(uint32_t uid);
+/* User id of a user name in /etc/passwd; -ENOENT when there is none. */
+int kt_user_uid(const char *name, uint32_t *uid);
 
 /* Block device name of a kernel dev_t (major << 20 | minor), "MAJ:MIN" when unknown. */
 const char *kt_blkdev_name(uint32_t kdev, char *buf, size_t sz);

@@ -122,7 +122,7 @@ static __always_inline int on_start(struct request *rq, bool insert)
 			s->ts = bpf_ktime_get_ns();
 		return 0;
 	}
-	if (cfg_cgroup_id && bpf_get_current_cgroup_id() != cfg_cgroup_id)
+	if (!kt_filter_current())
 		return 0;
 	n.dev = rq_dev(rq, &disk);
 	if (cfg_dev && n.dev != cfg_dev && disk != cfg_dev)

@@ -143,7 +143,8 @@ static __always_inline int exec_enter(__u64 filename, __u64 argv, bool at, __s32
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct start s = { .filename = filename, .argv = argv, .at = at, .dirfd = dirfd };
 
-	if (!kt_filter_task())
+	/* -n: the new image's name, tested when the exec is done */
+	if (!kt_filter_current_mask(KT_F_ALL & ~KT_F_COMM))
 		return 0;
 	if (cfg_ppid && (__u32)BPF_CORE_READ(cur(), real_parent, tgid) != cfg_ppid)
 		return 0;
@@ -197,7 +198,7 @@ static __always_inline int exec_done(struct task_struct *t, __u32 old_tid, struc
 	flags = s->at ? EXEC_F_AT : 0;
 	dirfd = s->dirfd;
 	bpf_map_delete_elem(&starts, &old_tid);
-	if (cfg_fails)
+	if (cfg_fails || !kt_filter_current_mask(KT_F_COMM))
 		return 0;
 	if (cfg_summary) {
 		count_exec(0);
@@ -274,7 +275,7 @@ static __always_inline int exec_exit(long ret)
 	st = *s;
 	bpf_map_delete_elem(&starts, &tid);
 	/* success was reported by sched_process_exec */
-	if (ret >= 0)
+	if (ret >= 0 || !kt_filter_current_mask(KT_F_COMM))
 		return 0;
 	if (cfg_summary) {
 		count_exec(ret);
@@ -299,7 +300,7 @@ static __always_inline int on_fork(struct task_struct *parent, struct task_struc
 	/* a new thread is not a new process */
 	if (BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid))
 		return 0;
-	if (!kt_filter_task())
+	if (!kt_filter_current())
 		return 0;
 	ptgid = BPF_CORE_READ(parent, tgid);
 	if (cfg_ppid && ptgid != cfg_ppid)
@@ -320,7 +321,7 @@ static __always_inline int on_exit_task(struct task_struct *t, bool group_dead)
 		return 0;
 	if (cfg_exit_group_dead ? !group_dead : BPF_CORE_READ(t, pid) != BPF_CORE_READ(t, tgid))
 		return 0;
-	if (!kt_filter_task())
+	if (!kt_filter_current())
 		return 0;
 	rp = BPF_CORE_READ(t, real_parent);
 	ptgid = BPF_CORE_READ(rp, tgid);

@@ -75,12 +75,12 @@ static __always_inline unsigned int task_state(struct task_struct *t)
 
 static __always_inline bool wanted(struct task_struct *t, bool preempt)
 {
-	__u32 tid = BPF_CORE_READ(t, pid), tgid = BPF_CORE_READ(t, tgid);
+	__u32 tid = BPF_CORE_READ(t, pid);
 	bool kthread = BPF_CORE_READ(t, flags) & PF_KTHREAD;
 
 	if (!tid)
 		return false;
-	if (!kt_filter_other(tgid, tid))
+	if (!kt_filter_task(t))
 		return false;
 	if (cfg_user_threads_only && kthread)
 		return false;

@@ -73,7 +73,7 @@ static __always_inline int open_enter(enum open_sys sys, __s32 dirfd, __u64 fnam
 		.fname = fname, .how = how, .flags = flags, .mode = mode, .dirfd = dirfd, .sys = sys,
 	};
 
-	if (!kt_filter_task())
+	if (!kt_filter_current())
 		return 0;
 	/* a full table (more than 10240 opens in flight) loses this one: count it */
 	if (bpf_map_update_elem(&starts, &tid, &s, BPF_ANY))
@@ -161,7 +161,7 @@ static long dir_step(__u64 i, void *arg)
  * dirfd) by walking dentries up to the process's root, crossing mounts, as
  * d_path() does. Done here because the process may be gone by the time
  * user space could look at /proc. bpf_loop (5.17+) keeps the verifier's work
- * small; the call is only verified when -F is given.
+ * small; the call is only verified when --full-path is given.
  */
 static __always_inline void dir_names(struct open_event *e, __s32 dirfd, __u64 off)
 {
@@ -289,7 +289,7 @@ int enter_creat(struct trace_event_raw_sys_enter *ctx)
 /*
  * Each exit hook has two programs: *_walk names -F's directory in the kernel
  * with bpf_loop; the plain one, for kernels without bpf_loop (whose verifier
- * refuses an object that merely contains a loop callback), leaves -F to
+ * refuses an object that merely contains a loop callback), leaves --full-path to
  * user space's /proc fallback.
  */
 #define OPEN_EXIT(sys)                                              \

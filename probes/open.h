@@ -47,7 +47,7 @@ struct open_event {
 	__u32 dir_flags;
 	__u32 _pad;
 	/*
-	 * The path (path_len bytes and a NUL), then with -F the directory's
+	 * The path (path_len bytes and a NUL), then with --full-path the directory's
 	 * names (dir_len bytes). A record ends there: hdr.size is
 	 * offsetof(struct open_event, data) + path_len + 1 + dir_len.
 	 */

@@ -38,7 +38,7 @@ int do_sample(struct bpf_perf_event_data *ctx)
 
 	if (!tid && !cfg_include_idle)
 		return 0;
-	if (!kt_filter_task())
+	if (!kt_filter_current())
 		return 0;
 	key.tgid = id >> 32;
 	bpf_get_current_comm(key.comm, sizeof(key.comm));

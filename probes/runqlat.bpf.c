@@ -64,35 +64,14 @@ static __always_inline unsigned int task_state(struct task_struct *t)
 	return (unsigned int)BPF_CORE_READ((struct task_struct___old *)t, state);
 }
 
-/* The cgroup-v2 filter holds for t's cgroup or any of its ancestors (as bpf_current_task_under_cgroup). */
-static __always_inline bool cgroup_ok(struct task_struct *t)
-{
-	struct cgroup *cg;
-
-	if (!cfg_cgroup_id)
-		return true;
-	cg = BPF_CORE_READ(t, cgroups, dfl_cgrp);
-	for (int i = 0; i < 16 && cg; i++) {
-		struct cgroup_subsys_state *parent;
-
-		if (BPF_CORE_READ(cg, kn, id) == cfg_cgroup_id)
-			return true;
-		parent = BPF_CORE_READ(cg, self.parent);
-		if (!parent)
-			break;
-		cg = BPF_CORE_READ(parent, cgroup);
-	}
-	return false;
-}
-
 static __always_inline int enqueue(struct task_struct *t)
 {
-	__u32 tid = BPF_CORE_READ(t, pid), tgid = BPF_CORE_READ(t, tgid);
+	__u32 tid = BPF_CORE_READ(t, pid);
 	__u64 ts;
 
 	if (!tid) /* the idle task never waits for a CPU */
 		return 0;
-	if (!kt_filter_other(tgid, tid) || !cgroup_ok(t))
+	if (!kt_filter_task(t))
 		return 0;
 	ts = bpf_ktime_get_ns();
 	/*

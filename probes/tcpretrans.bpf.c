@@ -32,9 +32,6 @@
 #define ST_LISTEN 10
 #define ST_NEW_SYN_RECV 12
 
-const volatile __u16 cfg_family = 0; /* 0: both */
-const volatile __u16 cfg_lport = 0;
-const volatile __u16 cfg_rport = 0;
 const volatile bool cfg_count = false;
 const volatile bool cfg_seq = false;
 /* tcp_retransmit_skb gained an err argument and tcp_send_reset a reason (6.10) */
@@ -145,15 +142,11 @@ static __always_inline bool want(const struct sock *sk, struct flowinfo *fi)
 
 	if (fi->f.family != AF_INET && fi->f.family != AF_INET6)
 		return false;
-	if (cfg_family && fi->f.family != cfg_family)
+	if (!kt_filter_flow(fi->f.family, fi->f.lport, fi->f.rport))
 		return false;
-	if (cfg_lport && fi->f.lport != cfg_lport)
-		return false;
-	if (cfg_rport && fi->f.rport != cfg_rport)
-		return false;
-	if (!cfg_tgid)
+	if (!kt_filter.tgid)
 		return true;
-	if ((fi->flags & TR_F_TASK) && (bpf_get_current_pid_tgid() >> 32) == cfg_tgid) {
+	if ((fi->flags & TR_F_TASK) && (bpf_get_current_pid_tgid() >> 32) == kt_filter.tgid) {
 		if (sk)
 			bpf_map_update_elem(&socks, &key, &one, BPF_ANY);
 		return true;
@@ -469,7 +462,7 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 	__u16 lport;
 	__u8 one = 1;
 
-	if (!cfg_tgid || !sk)
+	if (!kt_filter.tgid || !sk)
 		return 0;
 	if (BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol) != IPPROTO_TCP)
 		return 0;
@@ -481,7 +474,7 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 		bpf_map_delete_elem(&socks, &key);
 		return 0;
 	}
-	if ((bpf_get_current_pid_tgid() >> 32) != cfg_tgid)
+	if ((bpf_get_current_pid_tgid() >> 32) != kt_filter.tgid)
 		return 0;
 	bpf_map_update_elem(&socks, &key, &one, BPF_ANY);
 	if (newstate == ST_LISTEN)

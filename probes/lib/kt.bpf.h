@@ -6,10 +6,14 @@
  * Conventions that core relies on:
  *  - a stream's ring buffer map is called "events" (core sizes it);
  *  - a stream's drop counter is the per-CPU array "drops" (core reads it);
- *  - filters are read-only globals, set by user space before load.
+ *  - the common filters are the read-only global "kt_filter", set by core
+ *    before load; a command's own settings are read-only globals cfg_*.
  */
 #ifndef KT_BPF_H
 #define KT_BPF_H
+
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
 
 #include "kt_common.h"
 
@@ -25,33 +29,120 @@
 		__type(value, __u64);                                                              \
 	} drops SEC(".maps")
 
-/* Filters: 0 means "no filter" for each. */
-const volatile __u32 cfg_tgid = 0;
-const volatile __u32 cfg_tid = 0;
-const volatile __u32 cfg_uid = (__u32)-1;
-const volatile __u64 cfg_cgroup_id = 0;
+/*
+ * The common filters, set by core from the command's options (see struct
+ * kt_filter_cfg). A probe picks the task they apply to:
+ * kt_filter_current() for the task running the hook, kt_filter_task(t)
+ * for another one (the woken task, the one switched out); network commands
+ * test the flow with kt_filter_flow(). The KT_F_* mask
+ * selects which filters to test there (e.g. exec tests the command name
+ * only once the new image has its comm); a constant mask costs nothing.
+ */
+const volatile struct kt_filter_cfg kt_filter = { .uid = KT_ANY_UID };
 
-static __always_inline bool kt_filter_task(void)
+/* Does comm contain the filter's string? */
+static __always_inline bool kt_filter_comm(const char *comm)
 {
-	__u64 id = bpf_get_current_pid_tgid();
+	__u32 n = kt_filter.comm_len;
 
-	if (cfg_tgid && (id >> 32) != cfg_tgid)
+	if (!n)
+		return true;
+	for (__u32 i = 0; i + n <= KT_TASK_COMM_LEN; i++) {
+		__u32 j;
+
+		for (j = 0; j < n && j < KT_TASK_COMM_LEN; j++)
+			if (comm[(i + j) & (KT_TASK_COMM_LEN - 1)] != kt_filter.comm[j])
+				break;
+		if (j == n)
+			return true;
+	}
+	return false;
+}
+
+/* Is t in the filter's cgroup-v2 or below it (as bpf_current_task_under_cgroup)? */
+static __always_inline bool kt_filter_cgroup(struct task_struct *t)
+{
+	struct cgroup *cg = BPF_CORE_READ(t, cgroups, dfl_cgrp);
+
+	for (int i = 0; i < KT_CGROUP_MAX_DEPTH && cg; i++) {
+		struct cgroup_subsys_state *parent;
+
+		if (BPF_CORE_READ(cg, kn, id) == kt_filter.cgroup_id)
+			return true;
+		parent = BPF_CORE_READ(cg, self.parent);
+		if (!parent)
+			break;
+		cg = BPF_CORE_READ(parent, cgroup);
+	}
+	return false;
+}
+
+/* The filters in which, for the task t (not necessarily current). */
+static __always_inline bool kt_filter_task_mask(struct task_struct *t, unsigned which)
+{
+	if ((which & KT_F_PID) && kt_filter.tgid && (__u32)BPF_CORE_READ(t, tgid) != kt_filter.tgid)
 		return false;
-	if (cfg_tid && (__u32)id != cfg_tid)
+	if ((which & KT_F_TID) && kt_filter.tid && (__u32)BPF_CORE_READ(t, pid) != kt_filter.tid)
 		return false;
-	if (cfg_uid != (__u32)-1 && (__u32)bpf_get_current_uid_gid() != cfg_uid)
+	if ((which & KT_F_UID) && kt_filter.uid != KT_ANY_UID &&
+	    BPF_CORE_READ(t, cred, uid.val) != kt_filter.uid)
 		return false;
-	if (cfg_cgroup_id && bpf_get_current_cgroup_id() != cfg_cgroup_id)
+	if ((which & KT_F_CGROUP) && kt_filter.cgroup_id && !kt_filter_cgroup(t))
 		return false;
+	if ((which & KT_F_COMM) && kt_filter.comm_len) {
+		char comm[KT_TASK_COMM_LEN];
+
+		BPF_CORE_READ_STR_INTO(&comm, t, comm);
+		if (!kt_filter_comm(comm))
+			return false;
+	}
 	return true;
 }
 
-/* Same as kt_filter_task() but for a task that is not current (e.g. the woken one). */
-static __always_inline bool kt_filter_other(__u32 tgid, __u32 tid)
+static __always_inline bool kt_filter_task(struct task_struct *t)
 {
-	if (cfg_tgid && tgid != cfg_tgid)
+	return kt_filter_task_mask(t, KT_F_ALL);
+}
+
+/* The filters in which, for the current task (helpers where they are cheaper). */
+static __always_inline bool kt_filter_current_mask(unsigned which)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	if ((which & KT_F_PID) && kt_filter.tgid && (id >> 32) != kt_filter.tgid)
 		return false;
-	if (cfg_tid && tid != cfg_tid)
+	if ((which & KT_F_TID) && kt_filter.tid && (__u32)id != kt_filter.tid)
+		return false;
+	if ((which & KT_F_UID) && kt_filter.uid != KT_ANY_UID &&
+	    (__u32)bpf_get_current_uid_gid() != kt_filter.uid)
+		return false;
+	if ((which & KT_F_CGROUP) && kt_filter.cgroup_id &&
+	    bpf_get_current_cgroup_id() != kt_filter.cgroup_id &&
+	    !kt_filter_cgroup((struct task_struct *)bpf_get_current_task()))
+		return false;
+	if ((which & KT_F_COMM) && kt_filter.comm_len) {
+		char comm[KT_TASK_COMM_LEN];
+
+		bpf_get_current_comm(comm, sizeof(comm));
+		if (!kt_filter_comm(comm))
+			return false;
+	}
+	return true;
+}
+
+static __always_inline bool kt_filter_current(void)
+{
+	return kt_filter_current_mask(KT_F_ALL);
+}
+
+/* The flow filters (-4/-6, --lport, --rport); ports in host order. */
+static __always_inline bool kt_filter_flow(__u16 family, __u16 lport, __u16 rport)
+{
+	if (kt_filter.family && family != kt_filter.family)
+		return false;
+	if (kt_filter.lport && lport != kt_filter.lport)
+		return false;
+	if (kt_filter.rport && rport != kt_filter.rport)
 		return false;
 	return true;
 }

@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Every long option that `ktrace CMD --help` shows appears in man/ktrace-CMD.8,
-every command has a page, and ktrace.8 names every command."""
+every command has a page with a FOR BCC USERS section, ktrace.8 names every
+command, and each option letter means the same long option in every command."""
 import re
 import subprocess
 import sys
 
 ktrace, mandir = sys.argv[1], sys.argv[2]
 failed = 0
+letters = {}  # "-x" -> (long option, command that has it first)
 
 
 def fail(msg):
@@ -34,6 +36,12 @@ for cmd in cmds:
     if h.returncode != 0:
         fail("ktrace %s --help exits %d" % (cmd, h.returncode))
     opts = sorted(set(re.findall(r"--([a-z][a-z0-9-]*)", h.stdout)) - {"help", "usage"})
+    for letter, name in re.findall(r"^\s+(-[^-\s]), --([a-z][a-z0-9-]*)", h.stdout, re.M):
+        if letter not in letters:
+            letters[letter] = (name, cmd)
+        elif letters[letter][0] != name:
+            fail("%s is --%s in %s but --%s in %s" % (letter, letters[letter][0],
+                                                      letters[letter][1], name, cmd))
     try:
         page = open("%s/ktrace-%s.8" % (mandir, cmd)).read()
     except OSError:
@@ -47,5 +55,10 @@ for cmd in cmds:
         print("ok   - ktrace-%s.8 documents all %d long options" % (cmd, len(opts)))
     if ".SH EXAMPLES" not in page:
         fail("ktrace-%s.8 has no EXAMPLES section" % cmd)
-print("%d commands checked, %d failed" % (len(cmds), failed))
+    if cmd != "check" and ".SH FOR BCC USERS" not in page:
+        fail("ktrace-%s.8 has no FOR BCC USERS section" % cmd)
+if len(letters) < 10:
+    fail("only %d option letters found in the help texts: is the pattern stale?" % len(letters))
+print("%d commands checked, %d option letters with one meaning each, %d failed"
+      % (len(cmds), len(letters), failed))
 sys.exit(1 if failed else 0)

@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """biolat against real block I/O on loop devices (see ../shared/TRIGGERS.md)."""
+import os
 import re
 import signal
 import subprocess
 import time
 
-from ktlib import (Ktrace, cgroup_v1, check, check_no_leak, in_cgroup, log, main, make_loop,
-                   sh, skip, run_ktrace)
+from ktlib import (UNIQUE, Ktrace, at_exit, cgroup_v1, check, check_no_leak, in_cgroup, log, main,
+                   make_loop, sh, skip, run_ktrace)
 
 
 def direct_read(dev, count, skip_blocks=0, prefix=()):
@@ -64,7 +65,7 @@ def test():
     check_no_leak(kt)
 
     # -d filters one disk, in the kernel
-    kt = Ktrace("biolat", "-D", "-d", name_a, "-j")
+    kt = Ktrace("biolat", "-D", "-b", name_a, "-j")
     direct_read(dev_a, 10, 100)
     direct_read(dev_b, 10, 100)
     time.sleep(0.3)
@@ -76,8 +77,8 @@ def test():
     check_no_leak(kt)
 
     # text and JSON count the same requests (two instances over the same I/O)
-    kt_j = Ktrace("biolat", "-d", name_b, "-j")
-    kt_t = Ktrace("biolat", "-d", name_b)
+    kt_j = Ktrace("biolat", "-b", name_b, "-j")
+    kt_t = Ktrace("biolat", "-b", name_b)
     direct_read(dev_b, 25, 300)
     time.sleep(0.3)
     kt_t.stop()
@@ -143,7 +144,7 @@ def test_slow():
         skip("no /sys/block/vda: the throttled-loop recipe needs the root disk vda")
     cg = cgroup_v1("blkio", "slowio", {"blkio.throttle.read_iops_device": "%s 10" % vda,
                                         "blkio.throttle.write_iops_device": "%s 10" % vda})
-    kt = Ktrace("biolat", "-m", "-d", name, "-j")
+    kt = Ktrace("biolat", "-m", "-b", name, "-j")
     t0 = time.time()
     direct_read(dev, 10, 2000, prefix=in_cgroup(cg, []))
     log("10 throttled reads took %.2fs" % (time.time() - t0))
@@ -156,8 +157,36 @@ def test_slow():
     check_no_leak(kt)
 
 
+def test_cgroup():
+    """--cgroup: I/O submitted from a cgroup below the one given counts, I/O from outside not."""
+    base = "/sys/fs/cgroup/unified"
+    if not os.path.exists(os.path.join(base, "cgroup.procs")):
+        log("no cgroup-v2 hierarchy at %s: --cgroup part skipped" % base)
+        return
+    parent = os.path.join(base, UNIQUE + "_bio")
+    child = os.path.join(parent, "below")
+    os.makedirs(child)
+    at_exit(lambda: (os.path.isdir(child) and os.rmdir(child),
+                     os.path.isdir(parent) and os.rmdir(parent)))
+    dev_a, dev_b = make_loop(), make_loop()
+    name_a, name_b = dev_a.split("/")[-1], dev_b.split("/")[-1]
+    kt = Ktrace("biolat", "-D", "-j", "--cgroup", parent)
+    direct_read(dev_a, 15, 900, prefix=in_cgroup(child, []))
+    direct_read(dev_b, 20, 900)
+    time.sleep(0.3)
+    kt.stop()
+    recs = hists(kt)
+    meta = kt.records("meta")[0]
+    check({a["hook"]: a["type"] for a in meta["attach"]}.get("rq_insert") is not None,
+          "--cgroup: rq_insert attached (the submitter is current there)", meta["attach"])
+    check(count_for(recs, name_a) >= 15, "--cgroup: the reads from a cgroup below it count", recs)
+    check(count_for(recs, name_b) == 0, "--cgroup: the reads from outside do not", recs)
+    check_no_leak(kt)
+
+
 def run():
     test()
+    test_cgroup()
     test_slow()
 
 

@@ -45,29 +45,33 @@ def test():
     expect(["biolat", "abc"], 2, "non-numeric interval", stderr_has="invalid interval")
     expect(["biolat", "1", "0"], 2, "zero count", stderr_has="invalid value for count")
     expect(["biolat", "1", "2", "3"], 2, "too many arguments", stderr_has="unexpected argument")
-    expect(["biolat", "-d", "nosuchdisk"], 2, "unknown disk", stderr_has="no block device named")
-    expect(["biolat", "-d", "../../etc"], 2, "disk name with a path", stderr_has="no block device")
-    expect(["biolat", "-c", "/nonexistent"], 2, "bad cgroup", stderr_has="-c /nonexistent")
-    expect(["biolat", "-c", "/proc"], 2, "not a cgroup", stderr_has="not a cgroup-v2 directory")
+    expect(["biolat", "-b", "nosuchdisk"], 2, "unknown disk", stderr_has="no block device named")
+    expect(["biolat", "-b", "../../etc"], 2, "disk name with a path", stderr_has="no block device")
+    expect(["biolat", "--cgroup", "/nonexistent"], 2, "bad cgroup", stderr_has="--cgroup /nonexistent")
+    expect(["biolat", "--cgroup", "/proc"], 2, "not a cgroup", stderr_has="not a cgroup-v2 directory")
     expect(["biolat", "-o", "/nonexistent/dir/out", "1", "1"], 1, "unwritable output",
            stderr_has="-o /nonexistent/dir/out: cannot open the file for writing: No such file or directory")
 
     # a process filter naming no process is a usage error, not an empty trace
     p = subprocess.Popen(["true"])
     p.wait()
-    for args in (["open", "-p"], ["open", "-t"], ["exec", "-P"], ["tcpretrans", "-p"],
-                 ["runqlat", "-p"], ["offcpu", "-p"], ["offcpu", "-t"], ["profile", "-p"]):
+    for args in (["open", "-p"], ["open", "-t"], ["exec", "--ppid"], ["exec", "-p"], ["tcpretrans", "-p"],
+                 ["runqlat", "-p"], ["offcpu", "-p"], ["offcpu", "-t"], ["profile", "-p"],
+                 ["profile", "-t"], ["runqlat", "-t"]):
         expect(args + [str(p.pid)], 2, "%s of a process that is gone" % " ".join(args),
                stderr_has="%s %d: no such process" % (args[1], p.pid))
 
-    # -d/--duration: every event stream stops by itself and says why
-    for cmd in ("exec", "open", "tcpretrans", "oom"):
+    # -d/--duration: every tracing command stops by itself and says why
+    for cmd in ("exec", "open", "tcpretrans", "oom", "biolat", "runqlat", "offcpu", "profile"):
         r = run_ktrace(cmd, "-j", "-d", "1", timeout=30)
         last = json.loads(r.stdout.splitlines()[-1]) if r.stdout.strip() else {}
         check(r.returncode == 0 and last.get("type") == "summary"
               and last.get("stopped_by") == "duration", "%s -d 1 stops by itself" % cmd,
               (r.returncode, r.stderr[-300:], last))
     expect(["exec", "-d", "0"], 2, "exec -d 0", stderr_has="invalid --duration")
+    # -i/--interval is the positional interval: giving two different ones is a usage error
+    expect(["runqlat", "-i", "2", "3"], 2, "-i 2 with interval 3", stderr_has="two different intervals")
+    expect(["check", "-d", "1"], 2, "check has no --duration", stderr_has="invalid option")
 
     # privileges: nobody without capabilities gets the clear message and exit 1
     expect(["biolat", "1", "1"], 1, "non-root", user=nobody(),
@@ -123,7 +127,7 @@ kill -INT $! && wait $!
     tables = {x.get("name"): x for x in recs if x.get("type") == "table"}
     check("environment" in tables and "hooks" in tables, "check -j: environment and hooks tables")
     hooks = tables.get("hooks", {}).get("rows", [])
-    # an optional hook (e.g. tcpretrans -l's kprobe/fentry-only loss probes) may have none
+    # an optional hook (e.g. tcpretrans --lossprobe's kprobe/fentry-only loss probes) may have none
     check(hooks and all(h["chosen"] or h.get("optional") for h in hooks),
           "check -j: every required hook has a choice", hooks)
     bio = {h["hook"]: h["chosen"] for h in hooks if h["cmd"] == "biolat"}

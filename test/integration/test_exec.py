@@ -43,7 +43,7 @@ def events(kt):
 
 def stream_json(marker, noexec, missing):
     me = os.getpid()
-    kt = Ktrace("exec", "-j", "-P", me)
+    kt = Ktrace("exec", "-j", "--ppid", me)
     hostile = "nl\nesc\x1b[31mq'\"end"
     p = subprocess.Popen([marker, "arg-" + UNIQUE, "two words", hostile])
     p.wait()
@@ -110,7 +110,7 @@ def stream_json(marker, noexec, missing):
 
 def fails_only(marker, noexec, missing):
     me = os.getpid()
-    kt = Ktrace("exec", "-x", "-j", "-P", me)
+    kt = Ktrace("exec", "-x", "-j", "--ppid", me)
     subprocess.run([marker, "x-" + UNIQUE])
     try_exec([missing])
     try_exec([noexec])
@@ -125,7 +125,7 @@ def fails_only(marker, noexec, missing):
 
 def text_mode(marker, missing):
     me = os.getpid()
-    kt = Ktrace("exec", "-P", me, "-U", "-t")
+    kt = Ktrace("exec", "--ppid", me, "--print-uid", "--elapsed")
     p = subprocess.Popen([marker, "txt-" + UNIQUE, "a\nb\x1b[31mc"])
     p.wait()
     try_exec([missing, "txt2-" + UNIQUE])
@@ -150,7 +150,7 @@ def summary(marker, n=5, env=None):
     with open(garbage, "wb") as f:
         f.write(b"\x00\x01not an executable\n")
     os.chmod(garbage, 0o755)
-    kt = Ktrace("exec", "--summary", "-P", me, "-j", env=env)
+    kt = Ktrace("exec", "--summary", "--ppid", me, "-j", env=env)
     for i in range(n):
         subprocess.run([marker, "s%d" % i])
     # three errors from one caller (comm python3) and one parent
@@ -184,7 +184,7 @@ def summary(marker, n=5, env=None):
 
 def summary_intervals(marker, n=6):
     me = os.getpid()
-    kt = Ktrace("exec", "--summary", "1", "-P", me, "-j")
+    kt = Ktrace("exec", "-c", "1", "--ppid", me, "-j")
     for i in range(n):
         subprocess.run([marker, "i%d" % i])
         time.sleep(0.4)
@@ -196,7 +196,7 @@ def summary_intervals(marker, n=6):
     check(sum(t["execs"] for t in totals) == n and sum(t["exits"] for t in totals) == n,
           "--summary 1: intervals add up to %d execs and exits" % n, totals)
     # text mode prints the tables
-    kt = Ktrace("exec", "--summary", "-P", me)
+    kt = Ktrace("exec", "--summary", "--ppid", me)
     subprocess.run([marker, "t"])
     time.sleep(0.3)
     kt.stop()
@@ -208,7 +208,7 @@ def summary_intervals(marker, n=6):
 
 def user_filters(marker):
     me = os.getpid()
-    kt = Ktrace("exec", "-j", "-P", me, "-n", UNIQUE[:6], "-l", "l-" + UNIQUE, "-u", os.getuid())
+    kt = Ktrace("exec", "-j", "--ppid", me, "-n", UNIQUE[:6], "-l", "l-" + UNIQUE, "-u", os.getuid())
     subprocess.run([marker, "l-" + UNIQUE])
     subprocess.run([marker, "other"])
     subprocess.run(["/bin/true", "l-" + UNIQUE])
@@ -217,7 +217,7 @@ def user_filters(marker):
     check_no_leak(kt)
     ev = events(kt)
     check(len(ev) == 1 and ev[0]["args"] == [marker, "l-" + UNIQUE], "-n and -l select one exec", ev)
-    kt = Ktrace("exec", "-j", "-P", me, "-u", os.getuid() + 4242)
+    kt = Ktrace("exec", "-j", "--ppid", me, "-u", os.getuid() + 4242)
     subprocess.run([marker, "u"])
     time.sleep(0.3)
     kt.stop()
@@ -233,19 +233,19 @@ def cgroup_filter(marker):
     cg = os.path.join(base, UNIQUE + "_exec")
     os.mkdir(cg)
     at_exit(lambda: os.rmdir(cg))
-    kt = Ktrace("exec", "-j", "-c", cg)
+    kt = Ktrace("exec", "-j", "--cgroup", cg)
     subprocess.run(in_cgroup(cg, [marker, "in-" + UNIQUE]))
     subprocess.run([marker, "out-" + UNIQUE])
     time.sleep(0.3)
     kt.stop()
     check_no_leak(kt)
     ev = events(kt)
-    check([e["args"] for e in ev] == [[marker, "in-" + UNIQUE]], "-c: only the exec inside the cgroup", ev)
+    check([e["args"] for e in ev] == [[marker, "in-" + UNIQUE]], "--cgroup: only the exec inside the cgroup", ev)
 
 
 def truncation(marker, missing):
     me = os.getpid()
-    kt = Ktrace("exec", "-j", "-P", me, "--max-args", "3")
+    kt = Ktrace("exec", "-j", "--ppid", me, "--max-args", "3")
     p = subprocess.Popen([marker, "t1-" + UNIQUE, "t2", "t3", "t4"])
     p.wait()
     try_exec([missing, "f1-" + UNIQUE, "f2", "f3"])
@@ -268,7 +268,7 @@ def truncation(marker, missing):
 def raw_tp(marker):
     """The raw_tp fallbacks of sched_process_exec/fork/exit (tp_btf is preferred here)."""
     me = os.getpid()
-    kt = Ktrace("exec", "-j", "-P", me, env={"KTRACE_ATTACH": "raw_tp"})
+    kt = Ktrace("exec", "-j", "--ppid", me, env={"KTRACE_ATTACH": "raw_tp"})
     th = subprocess.Popen([workload("execer"), "thread", marker, "raw-" + UNIQUE], stdout=subprocess.PIPE)
     th.communicate(timeout=30)
     time.sleep(0.3)
@@ -287,8 +287,8 @@ def usage():
     check(r.returncode == 2, "exec --bogus exits 2", r.stderr)
     r = run_ktrace("exec", "--max-args", "0")
     check(r.returncode == 2, "exec --max-args 0 exits 2", r.stderr)
-    r = run_ktrace("exec", "-c", "/nonexistent")
-    check(r.returncode == 2, "exec -c /nonexistent exits 2", r.stderr)
+    r = run_ktrace("exec", "--cgroup", "/nonexistent")
+    check(r.returncode == 2, "exec --cgroup /nonexistent exits 2", r.stderr)
 
 
 def test():

@@ -73,7 +73,7 @@ def main_test():
         if not fs:
             ktlib.skip("no known blocking function for %s in /proc/kallsyms" % mode)
 
-    kt = Ktrace("offcpu", "-j", "-u", "-m", "1000")
+    kt = Ktrace("offcpu", "-j", "--user-threads-only", "--min-block-time", "1000")
     procs = {m: run(m, 200) for m in want}
     for p in procs.values():
         p.wait(30)
@@ -98,7 +98,7 @@ def main_test():
 
 
 def bounds_test():
-    kt = Ktrace("offcpu", "-j", "-u", "-m", "100000", "-M", "300000")
+    kt = Ktrace("offcpu", "-j", "--user-threads-only", "--min-block-time", "100000", "--max-block-time", "300000")
     short, mid, long_ = run("sleep", 20, 5), run("sleep", 200), run("sleep", 400)
     for p in (short, mid, long_):
         p.wait(30)
@@ -143,7 +143,7 @@ def state_test():
     # a nanosleep blocks in S (interruptible): --state S keeps it, --state D does not
     res = {}
     for st in ("S", "D"):
-        kt = Ktrace("offcpu", "-j", "-u", "--state", st, "-m", "100000")
+        kt = Ktrace("offcpu", "-j", "--user-threads-only", "--state", st, "--min-block-time", "100000")
         p = run("sleep", 200)
         p.wait(30)
         kt.stop()
@@ -163,7 +163,7 @@ def d_state_test():
         vda = f.read().strip()
     dev = ktlib.make_loop()
     cg = ktlib.cgroup_v1("blkio", "slowio", {"blkio.throttle.read_iops_device": "%s 10" % vda})
-    kt = Ktrace("offcpu", "-j", "--state", "D", "-m", "30000")
+    kt = Ktrace("offcpu", "-j", "--state", "D", "--min-block-time", "30000")
     dd = subprocess.Popen(ktlib.in_cgroup(cg, ["dd", "if=" + dev, "of=/dev/null", "bs=4k", "count=5",
                                                "skip=300", "iflag=direct", "status=none"]))
     dd.wait(60)
@@ -338,8 +338,8 @@ def thread_exit_test():
 
 
 def usage_test():
-    for args, what in ((["-m", "500", "-M", "100"], "-m above -M"),
-                       (["-u", "-k"], "-u with -k"),
+    for args, what in ((["--min-block-time", "500", "--max-block-time", "100"], "--min-block-time above --max-block-time"),
+                       (["--user-threads-only", "-k"], "--user-threads-only with -k"),
                        (["--state", "Q"], "--state Q"),
                        (["-f", "-j"], "-f with -j"),
                        (["--perf-max-stack-depth", "0"], "--perf-max-stack-depth 0")):

@@ -47,7 +47,7 @@ def scenario(cg, vname, hname, victim_bin, hog_bin, attach):
     def tcheck(cond, what, detail=None):
         return check(cond, tag + what, detail)
 
-    kt = ktlib.Ktrace("oom", "-j", "-s", "--summary", env=env)
+    kt = ktlib.Ktrace("oom", "-j", "--stack", "--summary", env=env)
     victim, hog = provoke(cg, victim_bin, hog_bin)
     kt.stop()
     meta = kt.records("meta")
@@ -101,8 +101,8 @@ def main():
     for attach in ("raw_tp", "tracepoint"):
         scenario(cg, vname, hname, victim_bin, hog_bin, attach)
 
-    r = ktlib.run_ktrace("oom", "1", "2")
-    check(r.returncode == 2, "a second positional argument is a usage error", r.stderr)
+    r = ktlib.run_ktrace("oom", "1", "2", "3")
+    check(r.returncode == 2, "a third positional argument is a usage error", r.stderr)
 
 
 if __name__ == "__main__":

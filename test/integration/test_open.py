@@ -145,7 +145,7 @@ def path_filter(d, target):
 
 def full_path(d, sub):
     rel = UNIQUE + "_rel"
-    kt = Ktrace("open", "-j", "-F")
+    kt = Ktrace("open", "-j", "--full-path")
     # a live process with a dirfd
     p = subprocess.Popen([workload("opens"), "dirfd", sub, rel], stdin=subprocess.PIPE,
                          stdout=subprocess.PIPE, text=True)

@@ -64,7 +64,7 @@ def folded_svg_test():
     svg = tempfile.NamedTemporaryFile(prefix="kt-prof-", suffix=".svg", delete=False).name
     ktlib.at_exit(os.unlink, svg)
     sp = held([workload("spinner"), "1.2"])
-    kt = Ktrace("profile", "-f", "-d", "--svg", svg, "-p", sp.pid)
+    kt = Ktrace("profile", "-f", "--delimited", "--svg", svg, "-p", sp.pid)
     release(sp)
     sp.wait(30)
     kt.stop()

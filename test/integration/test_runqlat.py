@@ -97,7 +97,7 @@ def cgroup_test():
     # napper in the cgroup, a second one outside: only the first may appear
     inside = held(ktlib.in_cgroup(cg, [workload("napper"), "200", "2000"]))
     outside = held([workload("napper"), "200", "2000"])
-    kt = Ktrace("runqlat", "-j", "-P", "-c", cg)
+    kt = Ktrace("runqlat", "-j", "-P", "--cgroup", cg)
     release(inside)
     release(outside)
     inside.wait(30)

@@ -177,14 +177,15 @@ def usage():
     check(r.returncode == 2, "-4 with -6 is a usage error", r.stderr)
     r = ktlib.run_ktrace("tcpretrans", "--lport", "70000")
     check(r.returncode == 2 and "lport" in r.stderr, "--lport 70000 is a usage error", r.stderr)
-    r = ktlib.run_ktrace("tcpretrans", "-i", "5")
-    check(r.returncode == 2, "--interval without -c is a usage error", r.stderr)
-    r = ktlib.run_ktrace("tcpretrans", "-l", "1")
-    check(r.returncode == 0, "-l runs (with or without loss probe support)", r.stderr)
+    r = ktlib.run_ktrace("tcpretrans", "-i", "5", "7")
+    check(r.returncode == 2 and "two different intervals" in r.stderr,
+          "-i and a different positional interval are a usage error", r.stderr)
+    r = ktlib.run_ktrace("tcpretrans", "--lossprobe", "-d", "1")
+    check(r.returncode == 0, "--lossprobe runs (with or without loss probe support)", r.stderr)
     if "fentry" not in r.stderr and "kprobe" not in r.stderr:
-        check(True, "-l: loss probes attached")
+        check(True, "--lossprobe: loss probes attached")
     else:
-        check("tail loss probes" in r.stderr, "-l without kprobes/fentry says so", r.stderr)
+        check("tail loss probes" in r.stderr, "--lossprobe without kprobes/fentry says so", r.stderr)
 
 
 def main():

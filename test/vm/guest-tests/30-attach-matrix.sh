@@ -39,7 +39,7 @@ while read -r cmd type; do
 	fi
 	# options that turn on the hooks a default run leaves out
 	opts=""
-	[ "$cmd" = tcpretrans ] && opts="-l --resets"
+	[ "$cmd" = tcpretrans ] && opts="--lossprobe --resets"
 	# shellcheck disable=SC2086 # opts is a list of words on purpose
 	env KTRACE_ATTACH=$type "$KT" "$cmd" -j $opts >$out 2>$out.err &
 	pid=$!

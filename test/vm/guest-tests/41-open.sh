@@ -18,10 +18,10 @@ jflat $T/out.json | awk -F '\t' '
 	END { for (l in m) if (l in e) f = 1; exit !f }' ||
 	{ show $T/out.json; fail "failed open of /tmp/kt-open-missing not reported with ENOENT"; }
 
-kt_start $T/full.json open -j -F
+kt_start $T/full.json open -j --full-path
 (cd /tmp && KT_OPEN_LINGER=2 kt-open kt-open-present >/dev/null)
 kt_stop
-[ $KT_RC = 0 ] || { show $T/full.json $T/full.json.err; fail "ktrace open -F exited with $KT_RC"; }
+[ $KT_RC = 0 ] || { show $T/full.json $T/full.json.err; fail "ktrace open --full-path exited with $KT_RC"; }
 json_ok $T/full.json
 grep '"path":"kt-open-present"' $T/full.json | grep -q '"full_path":"/tmp/kt-open-present"' ||
 	{ show $T/full.json $T/full.json.err; fail "-F did not resolve kt-open-present to /tmp"; }

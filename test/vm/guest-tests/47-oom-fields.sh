@@ -37,7 +37,7 @@ for type in fentry kprobe tp_btf raw_tp tracepoint; do
 	fi
 	tried=$((tried + 1))
 	out=$T/oom.$type.json
-	KT_ENV="KTRACE_ATTACH=$type" kt_start $out oom -j -s
+	KT_ENV="KTRACE_ATTACH=$type" kt_start $out oom -j --stack
 	sh -c 'echo $$ >/sys/fs/cgroup/kt-oomf/cgroup.procs && exec kt-hog 512' >/dev/null 2>&1 &
 	hog=$!
 	wait $hog

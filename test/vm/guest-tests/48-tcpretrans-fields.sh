@@ -29,7 +29,7 @@ for type in default raw_tp tracepoint; do
 	env=
 	[ $type = default ] || env="KTRACE_ATTACH=$type"
 	out=$T/tr.$type.json
-	KT_ENV="$env" kt_start $out tcpretrans -j -l --resets
+	KT_ENV="$env" kt_start $out tcpretrans -j --lossprobe --resets
 	kt-rst 5000 >$T/rst.out &
 	rst=$!
 	wait $rst

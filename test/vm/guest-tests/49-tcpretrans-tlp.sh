@@ -1,5 +1,5 @@
 # timeout: 90
-# tcpretrans -l reports a tail loss probe (kind L) with its 4-tuple and
+# tcpretrans --lossprobe reports a tail loss probe (kind L) with its 4-tuple and
 # state, on the default hook (fentry here) and on the kprobe: kt-tlp's
 # server end drops every segment with a socket filter, so the client's data
 # is never acknowledged.
@@ -11,7 +11,7 @@ for type in default kprobe; do
 	env=
 	[ $type = default ] || env="KTRACE_ATTACH=tlp=$type"
 	out=$T/tlp.$type.json
-	KT_ENV="$env" kt_start $out tcpretrans -j -l
+	KT_ENV="$env" kt_start $out tcpretrans -j --lossprobe
 	kt-tlp 4343 1500 >$T/tlp.out || { show $T/tlp.out; fail "kt-tlp failed"; }
 	kt_stop
 	json_ok $out
