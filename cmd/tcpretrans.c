@@ -18,6 +18,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,6 +38,7 @@
 
 struct tcpretrans {
 	bool lossprobe, count, seq, resets;
+	char lost_why[64];
 	uint16_t family, lport, rport;
 	uint32_t pid;
 	uint64_t interval;
@@ -84,14 +86,14 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 		t->interval = kt_arg_u64(state, "--interval", arg, 1, 86400);
 		break;
 	case '4':
-		if (t->family == 10)
+		if (t->family == AF_INET6)
 			argp_error(state, "-4 and -6 exclude each other (give neither for both)");
-		t->family = 2;
+		t->family = AF_INET;
 		break;
 	case '6':
-		if (t->family == 2)
+		if (t->family == AF_INET)
 			argp_error(state, "-4 and -6 exclude each other (give neither for both)");
-		t->family = 10;
+		t->family = AF_INET6;
 		break;
 	case 's':
 		t->seq = true;
@@ -130,6 +132,13 @@ static int validate(struct kt_ctx *ctx)
 	}
 	/* core drains at each interval (and at exit) */
 	ctx->o.interval_s = t->interval;
+	if (t->count) {
+		/* no records: the closing line says what the kernel counted, not "events" */
+		ctx->counted_in_kernel = true;
+		ctx->counted_what = t->resets ? "retransmits and resets" : "retransmits";
+		ctx->lost_fix = "print and empty it more often (-i SECS) or narrow the flows "
+				"(-4/-6, --lport, --rport, -p)";
+	}
 	if (!t->lossprobe)
 		kt_hook_disable(ctx, "tlp");
 	if (!t->resets) {
@@ -156,6 +165,11 @@ static int configure(struct kt_ctx *ctx)
 	skel->rodata->cfg_rport = t->rport;
 	skel->rodata->cfg_tgid = t->pid;
 	skel->rodata->cfg_count = t->count;
+	if (t->count) {
+		snprintf(t->lost_why, sizeof(t->lost_why), "the kernel's flow table (%u flows) was full",
+			 bpf_map__max_entries(skel->maps.counts));
+		ctx->lost_why = t->lost_why;
+	}
 	skel->rodata->cfg_seq = t->seq;
 	/* 6.10 added tcp_retransmit_skb's err and tcp_send_reset's reason arguments */
 	skel->rodata->cfg_retrans_err = kt_btf_tp_nargs("tcp_retransmit_skb") >= 3;
@@ -200,13 +214,13 @@ static void add_col(struct tcpretrans *t, const char *key, const char *hdr, int 
 
 static void fmt_addr(uint16_t family, const uint8_t *a, char *buf, size_t sz)
 {
-	if (!inet_ntop(family == 10 ? AF_INET6 : AF_INET, a, buf, (socklen_t)sz))
+	if (!inet_ntop(family == AF_INET6 ? AF_INET6 : AF_INET, a, buf, (socklen_t)sz))
 		snprintf(buf, sz, "?");
 }
 
 static void fmt_endpoint(uint16_t family, const char *addr, uint16_t port, char *buf, size_t sz)
 {
-	snprintf(buf, sz, family == 10 ? "[%s]:%u" : "%s:%u", addr, port);
+	snprintf(buf, sz, family == AF_INET6 ? "[%s]:%u" : "%s:%u", addr, port);
 }
 
 static int start(struct kt_ctx *ctx)
@@ -288,7 +302,7 @@ static int handle(struct kt_ctx *ctx, const void *data, size_t size)
 		kt_rec_none(out);
 		kt_rec_none(out);
 	}
-	kt_rec_u64(out, e->family == 10 ? 6 : 4);
+	kt_rec_u64(out, e->family == AF_INET6 ? 6 : 4);
 	rec_flow(out, e->family, e->saddr, e->daddr, e->lport, e->rport, e->hdr.type);
 	if (e->flags & TR_F_STATE)
 		kt_rec_enum(out, state_name(e->state), e->state);
@@ -355,11 +369,12 @@ static int drain(struct kt_ctx *ctx, bool final)
 		const struct tcpretrans_flow *f = &e[i].f;
 
 		kt_table_row(ctx->out);
-		kt_rec_u64(ctx->out, f->family == 10 ? 6 : 4);
+		kt_rec_u64(ctx->out, f->family == AF_INET6 ? 6 : 4);
 		rec_flow(ctx->out, f->family, f->saddr, f->daddr, f->lport, f->rport, f->kind);
 		kt_rec_enum(ctx->out, state_name(e[i].c.state), e[i].c.state);
 		kt_rec_u64(ctx->out, e[i].c.count);
 		kt_rec_end(ctx->out);
+		ctx->counted += e[i].c.count;
 	}
 	kt_table_end(ctx->out);
 	free(e);

@@ -156,6 +156,11 @@ struct kt_ctx {
 	uint64_t interval_start_ns; /* monotonic, start of the current interval */
 	uint64_t events;            /* records handled */
 	bool counted_in_kernel;     /* STREAM run as a summary (set in validate): no records */
+	/* Counting mode, in the command's own words (set in validate; NULL: core's words) */
+	const char *counted_what;   /* e.g. "retransmits" */
+	const char *lost_why;       /* which kernel table overflows */
+	const char *lost_fix;       /* the option that helps */
+	uint64_t counted;           /* added up by the command's drains */
 	uint64_t lost;              /* records the BPF side counted as dropped */
 
 	/* extra string members of the JSON meta record (kt_meta_add) */

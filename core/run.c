@@ -360,7 +360,10 @@ static void report_lost(struct kt_ctx *ctx, bool final)
 		cJSON_AddBoolToObject(o, "final", final);
 		kt_out_json_obj(ctx->out, o);
 	}
-	if (delta)
+	if (delta && ctx->counted_what)
+		kt_warn("%" PRIu64 " %s not counted (%s; %" PRIu64 " in total): %s", delta,
+			ctx->counted_what, ctx->lost_why, total, ctx->lost_fix);
+	else if (delta)
 		kt_warn("%" PRIu64 " events lost (ring buffer or in-flight table full; %" PRIu64
 			" lost in total): raise --buffer or narrow the filters",
 			delta, total);
@@ -373,7 +376,10 @@ static void write_summary(struct kt_ctx *ctx, const char *why, uint64_t interval
 	char t[48];
 
 	if (ctx->cmd->kind == KT_STREAM && !kt_out_json(ctx->out)) {
-		if (!ctx->counted_in_kernel)
+		if (ctx->counted_what)
+			fprintf(stderr, "ktrace: counted %" PRIu64 " %s in the kernel; %" PRIu64
+				" not counted\n", ctx->counted, ctx->counted_what, ctx->lost);
+		else if (!ctx->counted_in_kernel)
 			fprintf(stderr, "ktrace: %" PRIu64 " events reported, %" PRIu64 " lost\n",
 				ctx->events, ctx->lost);
 		else if (ctx->lost)
