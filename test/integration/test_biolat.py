@@ -8,7 +8,7 @@ import subprocess
 import tempfile
 import time
 
-from ktlib import (Ktrace, at_exit, cgroup_v1, check, check_no_leak, in_cgroup, log, main,
+from ktlib import (UNIQUE, Ktrace, at_exit, cgroup_v1, check, check_no_leak, in_cgroup, log, main,
                    make_loop, sh, skip, run_ktrace)
 
 
@@ -162,10 +162,16 @@ def test_slow():
 # The reference for -Q: keyed by (dev, sector) like the block tracepoints
 # print them, restarted on every insert, started at issue only for requests
 # that were never inserted; counts completions and those of 32 ms or more,
-# and keeps the slowest.
+# and keeps the slowest. $2: a cgroup-v2 id the submitter must be in (0: any).
 REF_BT = r"""
-tracepoint:block:block_rq_insert /args->dev == $1/ { @start[args->dev, args->sector] = nsecs; }
-tracepoint:block:block_rq_issue /args->dev == $1 && @start[args->dev, args->sector] == 0/ {
+tracepoint:block:block_rq_insert /args->dev == $1 && ($2 == 0 || cgroup == $2)/ {
+	@start[args->dev, args->sector] = nsecs;
+}
+tracepoint:block:block_rq_insert /args->dev == $1 && $2 != 0 && cgroup != $2/ {
+	delete(@start[args->dev, args->sector]);
+}
+tracepoint:block:block_rq_issue /args->dev == $1 && @start[args->dev, args->sector] == 0 &&
+				 ($2 == 0 || cgroup == $2)/ {
 	@start[args->dev, args->sector] = nsecs;
 }
 tracepoint:block:block_rq_merge /args->dev == $1/ { @merges = count(); }
@@ -181,16 +187,16 @@ END { clear(@start); }
 
 
 class Bpftrace:
-    """bpftrace running a script with one argument, ready to count."""
+    """bpftrace running a script with its arguments, ready to count."""
 
-    def __init__(self, script, arg):
+    def __init__(self, script, *args):
         d = tempfile.mkdtemp(prefix="kt-bt-")
         at_exit(shutil.rmtree, d, True)
         path = os.path.join(d, "ref.bt")
         with open(path, "w") as f:
             f.write(script)
         self.out = open(os.path.join(d, "out"), "w+")
-        self.p = subprocess.Popen(["bpftrace", path, str(arg)], stdout=self.out,
+        self.p = subprocess.Popen(["bpftrace", path] + [str(a) for a in args], stdout=self.out,
                                   stderr=subprocess.STDOUT, text=True)
         at_exit(lambda: self.p.poll() is None and (self.p.kill(), self.p.wait()))
         end = time.time() + 60
@@ -223,7 +229,7 @@ def slow_count(recs, ms):
     return sum(b["count"] for r in recs for b in r["buckets"] if b["min"] >= ms)
 
 
-def test_merges():
+def test_merges(cgroup=False):
     """-Q on a merge-heavy job measures each request from its own insert.
 
     The loop device gets mq-deadline (loop devices default to none, which
@@ -238,6 +244,10 @@ def test_merges():
     pause (1.1 s), far above anything the reference measures. Four bursts
     left one such request each on Linux 6.18, every time; the reference is
     bpftrace on the same run.
+
+    With cgroup, fio runs in a cgroup-v2 directory and the writes after the
+    pause outside it, under -Q -c: a request must be judged by its own
+    submitter, not by the one whose merged request left an entry behind.
     """
     if not shutil.which("fio") or not shutil.which("bpftrace"):
         skip("fio and bpftrace are needed for the -Q merge check (apt-get install fio bpftrace)")
@@ -250,17 +260,27 @@ def test_merges():
     except OSError as e:
         skip("cannot select mq-deadline for %s (%s): no request merges without a scheduler"
              % (name, e))
-    ref = Bpftrace(REF_BT, dev_t(name))
-    kt = Ktrace("biolat", "-Q", "-m", "-d", name, "-j")
+    cg, cg_id, inside, what = None, 0, [], "-Q"
+    if cgroup:
+        base = "/sys/fs/cgroup/unified"
+        if not os.path.exists(os.path.join(base, "cgroup.procs")):
+            log("no cgroup-v2 hierarchy at %s: -Q -c merge check skipped" % base)
+            return
+        cg = os.path.join(base, UNIQUE + "_bio")
+        os.mkdir(cg)
+        at_exit(os.rmdir, cg)
+        cg_id, inside, what = os.stat(cg).st_ino, in_cgroup(cg, []), "-Q -c"
+    ref = Bpftrace(REF_BT, dev_t(name), cg_id)
+    kt = Ktrace("biolat", "-Q", "-m", "-d", name, "-j", *(["--cgroup", cg] if cg else []))
     for _ in range(4):
-        sh(["fio", "--name=merges", "--filename=" + dev, "--rw=randwrite", "--bs=4k",
+        sh(inside + ["fio", "--name=merges", "--filename=" + dev, "--rw=randwrite", "--bs=4k",
             "--iodepth=512", "--numjobs=2", "--size=2M", "--direct=1", "--ioengine=libaio",
             "--time_based", "--runtime=1", "--group_reporting", "--output-format=terse"])
         time.sleep(1.1)
         sh(["dd", "if=/dev/zero", "of=" + dev, "bs=4k", "count=600", "oflag=direct",
             "status=none"])
     time.sleep(0.3)
-    check(kt.stop() == 0, "-Q: exit status 0", kt.stderr())
+    check(kt.stop() == 0, what + ": exit status 0", kt.stderr())
     counts = ref.stop()
     recs = hists(kt)
     total = sum(r["count"] for r in recs)
@@ -268,18 +288,18 @@ def test_merges():
     top = max((b["min"] for r in recs for b in r["buckets"] if b["count"]), default=0)
     ref_slow, ref_all = counts.get("slow", 0), counts.get("all", 0)
     ref_max, merges = counts.get("max_ms", 0), counts.get("merges", 0)
-    log("reference: %d requests, %d >= 32 ms, slowest %d ms, %d merges; "
+    log(what + ": reference: %d requests, %d >= 32 ms, slowest %d ms, %d merges; "
         "ktrace: %d requests, %d >= 32 ms, slowest bucket from %d ms"
         % (ref_all, ref_slow, ref_max, merges, total, slow, top))
     check(merges >= 100, "the workload merges requests (%d block_rq_merge)" % merges)
     check(slow <= ref_slow * 1.3 + 3,
-          "-Q: no more requests >= 32 ms than the reference (ktrace %d, bpftrace %d, "
+          what + ": no more requests >= 32 ms than the reference (ktrace %d, bpftrace %d, "
           "allowed 30%% + 3)" % (slow, ref_slow), recs)
-    check(top <= ref_max, "-Q: no request slower than the reference's slowest (%d ms): "
+    check(top <= ref_max, what + ": no request slower than the reference's slowest (%d ms): "
           "ktrace's slowest bucket starts at %d ms" % (ref_max, top), recs)
     # (dev, sector) keys collide between concurrent writes to one block: the
     # reference undercounts a little; ktrace keys by request
-    check(total >= ref_all * 0.9, "-Q: counts at least the reference's requests (ktrace %d, "
+    check(total >= ref_all * 0.9, what + ": counts at least the reference's requests (ktrace %d, "
           "bpftrace %d)" % (total, ref_all))
     check_no_leak(kt)
 
@@ -322,6 +342,7 @@ def run():
     test_flags()
     test_slow()
     test_merges()
+    test_merges(cgroup=True)
 
 
 main(run)
