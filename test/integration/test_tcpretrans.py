@@ -142,6 +142,9 @@ def counts(ns, port):
     check(all(r.get("lport") in (res["cport"], port) for r in rows),
           "-p %d: only the driver's sockets are counted" % d.pid, rows)
     check_no_leak(kt)
+    summ = kt.records("summary")
+    check(summ and "events" not in summ[-1] and summ[-1].get("lost") == 0,
+          "-c JSON: the summary has no handled-events count (nothing streams) and lost 0", summ)
     # text: the closing line says what the kernel counted (no "0 events reported")
     err = kt_t.stderr()
     m = re.search(r"^ktrace: counted (\d+) retransmits in the kernel; (\d+) not counted$", err, re.M)
