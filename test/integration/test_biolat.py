@@ -163,8 +163,18 @@ def test_slow():
 # print them, restarted on every insert, started at issue only for requests
 # that were never inserted; counts completions and those of 32 ms or more,
 # and keeps the slowest. $2: a cgroup-v2 id the submitter must be in (0: any).
+# Two writes to one block in flight share a key: the second insert restarts
+# the first one's clock and only one of them is measured. With 1024 writes in
+# flight over 512 blocks that is common, and in a stall it hides half of the
+# slow requests: @hidden_slow counts restarts of a start 32 ms to 1 s old
+# (older ones are left by merged requests, not in flight), so the reference's
+# slow count is @slow + @hidden_slow.
 REF_BT = r"""
 tracepoint:block:block_rq_insert /args->dev == $1 && ($2 == 0 || cgroup == $2)/ {
+	$prev = @start[args->dev, args->sector];
+	if ($prev != 0 && nsecs - $prev >= 32000000 && nsecs - $prev < 1000000000) {
+		@hidden_slow = count();
+	}
 	@start[args->dev, args->sector] = nsecs;
 }
 tracepoint:block:block_rq_insert /args->dev == $1 && $2 != 0 && cgroup != $2/ {
@@ -287,14 +297,15 @@ def test_merges(cgroup=False):
     slow = slow_count(recs, 32)
     top = max((b["min"] for r in recs for b in r["buckets"] if b["count"]), default=0)
     ref_slow, ref_all = counts.get("slow", 0), counts.get("all", 0)
+    hidden = counts.get("hidden_slow", 0)
     ref_max, merges = counts.get("max_ms", 0), counts.get("merges", 0)
-    log(what + ": reference: %d requests, %d >= 32 ms, slowest %d ms, %d merges; "
-        "ktrace: %d requests, %d >= 32 ms, slowest bucket from %d ms"
-        % (ref_all, ref_slow, ref_max, merges, total, slow, top))
+    log(what + ": reference: %d requests, %d >= 32 ms (+%d hidden by a shared key), slowest "
+        "%d ms, %d merges; ktrace: %d requests, %d >= 32 ms, slowest bucket from %d ms"
+        % (ref_all, ref_slow, hidden, ref_max, merges, total, slow, top))
     check(merges >= 100, "the workload merges requests (%d block_rq_merge)" % merges)
-    check(slow <= ref_slow * 1.3 + 3,
-          what + ": no more requests >= 32 ms than the reference (ktrace %d, bpftrace %d, "
-          "allowed 30%% + 3)" % (slow, ref_slow), recs)
+    check(slow <= (ref_slow + hidden) * 1.3 + 3,
+          what + ": no more requests >= 32 ms than the reference (ktrace %d, bpftrace %d + %d "
+          "hidden, allowed 30%% + 3)" % (slow, ref_slow, hidden), recs)
     check(top <= ref_max, what + ": no request slower than the reference's slowest (%d ms): "
           "ktrace's slowest bucket starts at %d ms" % (ref_max, top), recs)
     # (dev, sector) keys collide between concurrent writes to one block: the
