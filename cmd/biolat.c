@@ -5,15 +5,19 @@
  * Measures issue -> completion (or insert -> completion with -Q) of every
  * block request, as log2 histograms in microseconds or milliseconds,
  * optionally one per disk (-D) or per request type (--flags).
- * Hooks: block_rq_insert (-Q, --cgroup), block_rq_issue, block_rq_complete, each
- * tp_btf with a raw_tp fallback. Cost: two map operations per request.
+ * Hooks: block_rq_insert and block_rq_merge (-Q, --cgroup), block_rq_issue,
+ * block_rq_complete, each tp_btf with a raw_tp fallback. Cost: two map
+ * operations per request. --flags names rq->cmd_flags with this kernel's REQ_ bits.
  */
+#include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "biolat.h"
 #include "biolat.skel.h"
+#include "btf_enum.h"
 #include "features.h"
 #include "hist.h"
 #include "ktrace.h"
@@ -21,10 +25,15 @@
 #include "output.h"
 #include "util.h"
 
+#define MAX_FLAG_BITS 32
+
 struct biolat {
 	bool ms, per_disk, per_flags, queued;
 	const char *disk;
 	uint32_t dev;
+	/* --flags: this kernel's enum req_flag_bits, its REQ_ names by bit (prefix dropped) */
+	char *flag_bits[MAX_FLAG_BITS];
+	uint32_t op_bits;
 };
 
 enum { OPT_FLAGS = 0x2000 };
@@ -72,14 +81,49 @@ static int validate(struct kt_ctx *ctx)
 	struct biolat *b = ctx->priv;
 
 	/* insert is where the submitter is still current: needed for -Q and for --cgroup */
-	if (!b->queued && !ctx->filter.cgroup_id)
+	if (!b->queued && !ctx->filter.cgroup_id) {
 		kt_hook_disable(ctx, "rq_insert");
+		/* without insert no start is taken before the scheduler could merge */
+		kt_hook_disable(ctx, "rq_merge");
+	}
 	return 0;
 }
 
 static int open_skel(struct kt_ctx *ctx)
 {
 	return KT_SKEL_OPEN(ctx, biolat_bpf);
+}
+
+/*
+ * The REQ_* bits are added, removed and renumbered between kernels: read
+ * them from this kernel's BTF. The op takes the bits below the first flag
+ * (REQ_OP_BITS).
+ */
+static void load_flag_bits(struct biolat *b)
+{
+	int n = kt_btf_enum_names("req_flag_bits", "__REQ_", b->flag_bits, MAX_FLAG_BITS);
+
+	b->op_bits = 8;
+	if (n < 0) {
+		kt_warn("no enum req_flag_bits in the kernel's BTF (%s): --flags shows request flags as "
+			"bit numbers",
+			strerror(-n));
+		return;
+	}
+	for (uint32_t i = 0; i < MAX_FLAG_BITS; i++) {
+		if (b->flag_bits[i]) {
+			b->op_bits = i;
+			break;
+		}
+	}
+}
+
+static void finish(struct kt_ctx *ctx)
+{
+	struct biolat *b = ctx->priv;
+
+	for (size_t i = 0; i < MAX_FLAG_BITS; i++)
+		free(b->flag_bits[i]);
 }
 
 static int configure(struct kt_ctx *ctx)
@@ -94,6 +138,8 @@ static int configure(struct kt_ctx *ctx)
 	skel->rodata->cfg_dev = b->dev;
 	/* Linux 5.11 dropped the request_queue argument of block_rq_issue/insert */
 	skel->rodata->cfg_rq_arg1 = kt_btf_tp_nargs("block_rq_issue") == 2;
+	if (b->per_flags)
+		load_flag_bits(b);
 	return 0;
 }
 
@@ -107,30 +153,74 @@ static const char *op_name(uint32_t op)
 	return op < sizeof(ops) / sizeof(ops[0]) ? ops[op] : NULL;
 }
 
-static void flags_name(uint32_t f, char *buf, size_t sz)
+/*
+ * The name biolat prints for a REQ_ bit: blktrace's and biolatency's words
+ * where the kernel's name is terse; otherwise the kernel's name in CamelCase,
+ * so that a bit a newer kernel adds is still shown.
+ */
+static void flag_word(const char *kname, char *buf, size_t sz)
 {
 	static const struct {
-		uint32_t bit;
-		const char *name;
-	} names[] = {
-		{ BIOLAT_F_SYNC, "Sync" },	{ BIOLAT_F_META, "Meta" },
-		{ BIOLAT_F_PRIO, "Prio" },	{ BIOLAT_F_FUA, "FUA" },
-		{ BIOLAT_F_PREFLUSH, "Preflush" }, { BIOLAT_F_RAHEAD, "ReadAhead" },
-		{ BIOLAT_F_BACKGROUND, "Background" }, { BIOLAT_F_NOWAIT, "NoWait" },
+		const char *kname, *word;
+	} words[] = {
+		{ "FAILFAST_DEV", "FailFastDev" },
+		{ "FAILFAST_TRANSPORT", "FailFastTransport" },
+		{ "FAILFAST_DRIVER", "FailFastDriver" },
+		{ "NOMERGE", "NoMerge" },
+		{ "FUA", "FUA" },
+		{ "RAHEAD", "ReadAhead" },
+		{ "NOWAIT", "NoWait" },
+		{ "NOWAIT_INLINE", "NoWaitInline" },
+		{ "HIPRI", "HiPri" },
+		{ "NOUNMAP", "NoUnmap" },
+		{ "P2PDMA", "P2PDMA" },
+		{ "FS_PRIVATE", "FSPrivate" },
 	};
-	const char *op = op_name(f & 0xff);
+	bool up = true;
+	size_t n = 0;
+
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		if (!strcmp(kname, words[i].kname)) {
+			snprintf(buf, sz, "%s", words[i].word);
+			return;
+		}
+	}
+	for (const char *p = kname; *p && n + 1 < sz; p++) {
+		if (*p == '_') {
+			up = true;
+			continue;
+		}
+		buf[n++] = up ? (char)toupper((unsigned char)*p) : (char)tolower((unsigned char)*p);
+		up = false;
+	}
+	buf[n] = 0;
+}
+
+/* e.g. "Sync-Idle-Write": the flags in bit order, then the op, like biolatency -F */
+static void flags_name(const struct biolat *b, uint32_t f, char *buf, size_t sz)
+{
+	uint32_t op = f & ((1U << b->op_bits) - 1);
+	const char *op_s = op_name(op);
 	size_t n = 0;
 
 	buf[0] = 0;
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (f & names[i].bit)
-			n += (size_t)snprintf(buf + n, n < sz ? sz - n : 0, "%s-", names[i].name);
+	for (uint32_t bit = b->op_bits; bit < MAX_FLAG_BITS; bit++) {
+		char word[48];
+
+		if (!(f & (1U << bit)))
+			continue;
+		if (b->flag_bits[bit])
+			flag_word(b->flag_bits[bit], word, sizeof(word));
+		else
+			snprintf(word, sizeof(word), "Bit%u", bit);
+		n += (size_t)snprintf(buf + n, n < sz ? sz - n : 0, "%s-", word);
+	}
 	if (n >= sz)
 		n = sz - 1;
-	if (op)
-		snprintf(buf + n, sz - n, "%s", op);
+	if (op_s)
+		snprintf(buf + n, sz - n, "%s", op_s);
 	else
-		snprintf(buf + n, sz - n, "Op%u", f & 0xff);
+		snprintf(buf + n, sz - n, "Op%u", op);
 }
 
 struct entry {
@@ -176,7 +266,7 @@ static int drain(struct kt_ctx *ctx, bool final)
 	for (size_t i = 0; i < (size_t)n; i++) {
 		struct kt_hist h = { KT_HIST_LOG2, 0, 0, KT_MAX_SLOTS, (const uint64_t *)e[i].val.slots };
 		struct kt_kv keys[2];
-		char disk[64], flags[128];
+		char disk[64], flags[512];
 		size_t nk = 0;
 
 		if (b->per_disk) {
@@ -184,7 +274,7 @@ static int drain(struct kt_ctx *ctx, bool final)
 						     kt_blkdev_name(e[i].key.dev, disk, sizeof(disk)) };
 		}
 		if (b->per_flags) {
-			flags_name(e[i].key.flags, flags, sizeof(flags));
+			flags_name(b, e[i].key.flags, flags, sizeof(flags));
 			keys[nk++] = (struct kt_kv){ "flags", flags };
 		}
 		kt_out_hist(ctx->out, unit, keys, nk, &h, ctx->interval_start_ns, now);
@@ -200,6 +290,11 @@ static const struct kt_hook hooks[] = {
 	{ "rq_issue", false,
 	  { { KT_TP_BTF, "block_rq_issue", "issue_btf" },
 	    { KT_RAW_TP, "block_rq_issue", "issue_raw" } } },
+	/* optional: without it a merged request's start lingers until its
+	 * struct request is inserted again, which resets it */
+	{ "rq_merge", true,
+	  { { KT_TP_BTF, "block_rq_merge", "merge_btf" },
+	    { KT_RAW_TP, "block_rq_merge", "merge_raw" } } },
 	{ "rq_complete", false,
 	  { { KT_TP_BTF, "block_rq_complete", "complete_btf" },
 	    { KT_RAW_TP, "block_rq_complete", "complete_raw" } } },
@@ -231,5 +326,6 @@ const struct kt_cmd kt_cmd_biolat = {
 	.open = open_skel,
 	.configure = configure,
 	.drain = drain,
+	.finish = finish,
 	.tracing_msg = "Tracing block device I/O... Hit Ctrl-C to end.",
 };

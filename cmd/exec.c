@@ -33,6 +33,7 @@ struct exec {
 	bool elapsed, fails, print_uid, quote;
 	uint32_t ppid, max_args;
 	const char *line;
+	char lost_why[96];
 };
 
 enum {
@@ -119,6 +120,12 @@ static int validate(struct kt_ctx *ctx)
 {
 	struct exec *x = ctx->priv;
 
+	if (ctx->o.summary) {
+		/* the ring buffer is unused: --buffer would not help, a shorter interval does */
+		ctx->counted_what = "execs, forks and exits";
+		ctx->lost_fix = "print and empty them more often (-i SECONDS) or narrow with "
+				"--ppid, -u or --cgroup";
+	}
 	if (kt_check_pid("--ppid", x->ppid))
 		return -EINVAL;
 	if (ctx->o.summary && (x->line || x->quote || x->elapsed || x->print_uid)) {
@@ -166,6 +173,11 @@ static int configure(struct kt_ctx *ctx)
 	if (ctx->o.summary) {
 		/* nothing goes through the ring buffer */
 		bpf_map__set_max_entries(skel->maps.events, 4096);
+		snprintf(x->lost_why, sizeof(x->lost_why),
+			 "the kernel's count tables (%u commands, %u parents) were full",
+			 bpf_map__max_entries(skel->maps.exec_counts),
+			 bpf_map__max_entries(skel->maps.parents));
+		ctx->lost_why = x->lost_why;
 	} else {
 		/* the summary maps are preallocated: keep them tiny when unused */
 		bpf_map__set_max_entries(skel->maps.exec_counts, 1);
@@ -388,8 +400,9 @@ static double rate(uint64_t n, double secs)
 	return secs > 0 ? (double)n / secs : 0;
 }
 
-static void print_totals(struct kt_out *out, const struct count *c, size_t n,
-			 const struct parent *p, size_t np, double secs)
+/* Returns what was counted: execs, forks and exits. */
+static uint64_t print_totals(struct kt_out *out, const struct count *c, size_t n,
+			     const struct parent *p, size_t np, double secs)
 {
 	static const struct kt_col tc[] = {
 		{ "seconds", "SECS", 6 },     { "execs", "EXECS", 7 },   { "failed", "FAILED", 7 },
@@ -421,6 +434,7 @@ static void print_totals(struct kt_out *out, const struct count *c, size_t n,
 	kt_rec_f64(out, rate(exits, secs), 1);
 	kt_rec_end(out);
 	kt_table_end(out);
+	return execs + forks + exits;
 }
 
 static void print_groups(struct kt_ctx *ctx, struct count *c, size_t n, struct group *g)
@@ -560,7 +574,7 @@ static int drain(struct kt_ctx *ctx, bool final)
 	}
 	if (ctx->o.timestamp)
 		kt_out_time_line(ctx->out);
-	print_totals(ctx->out, cv, nc, pv, np, secs);
+	ctx->counted += print_totals(ctx->out, cv, nc, pv, np, secs);
 	print_groups(ctx, cv, nc, g);
 	print_parents(ctx->out, pv, np, secs);
 	{

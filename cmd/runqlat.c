@@ -37,8 +37,8 @@ enum { OPT_PIDNSS = 0x2000 };
 
 static const struct argp_option options[] = {
 	{ "milliseconds", 'm', NULL, 0, "Histogram in milliseconds (default: microseconds)", 0 },
-	{ "pids", 'P', NULL, 0, "One histogram per process (PID and name)", 0 },
-	{ "tids", 'L', NULL, 0, "One histogram per thread (TID and name)", 0 },
+	{ "pids", 'P', NULL, 0, "One histogram per process (by PID, with its latest name)", 0 },
+	{ "tids", 'L', NULL, 0, "One histogram per thread (by TID, with its latest name)", 0 },
 	{ "pidnss", OPT_PIDNSS, NULL, 0, "One histogram per PID namespace", 0 },
 	{},
 };
@@ -88,16 +88,14 @@ static int configure(struct kt_ctx *ctx)
 
 struct entry {
 	struct runqlat_key key;
-	struct kt_slots val;
+	struct runqlat_val val;
 };
 
 static int cmp_entry(const void *a, const void *b)
 {
 	const struct runqlat_key *x = a, *y = b;
 
-	if (x->id != y->id)
-		return x->id < y->id ? -1 : 1;
-	return strncmp(x->comm, y->comm, sizeof(x->comm));
+	return x->id < y->id ? -1 : x->id > y->id;
 }
 
 /* Waits the probe could not count since the last call (its maps were full). */
@@ -150,12 +148,12 @@ static int drain(struct kt_ctx *ctx, bool final)
 	}
 	for (size_t i = 0; i < (size_t)n; i++) {
 		struct kt_hist h = { KT_HIST_LOG2, 0, 0, KT_MAX_SLOTS,
-				     (const uint64_t *)e[i].val.slots };
+				     (const uint64_t *)e[i].val.slots.slots };
 		char comm[KT_TASK_COMM_LEN + 1];
 		struct kt_kv keys[2];
 		size_t nk = 0;
 
-		memcpy(comm, e[i].key.comm, KT_TASK_COMM_LEN);
+		memcpy(comm, e[i].val.comm, KT_TASK_COMM_LEN);
 		comm[KT_TASK_COMM_LEN] = 0;
 		switch (r->split) {
 		case RUNQLAT_PER_PROCESS:

@@ -18,6 +18,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,6 +38,7 @@
 
 struct tcpretrans {
 	bool lossprobe, seq, resets;
+	char lost_why[64];
 	struct kt_col cols[MAX_COLS];
 	size_t ncols;
 	char *reasons[MAX_REASONS]; /* enum sk_rst_reason names from the kernel's BTF */
@@ -84,6 +86,12 @@ static int validate(struct kt_ctx *ctx)
 		kt_err("-s shows each segment's sequence number: it does not go with -c");
 		return -EINVAL;
 	}
+	if (ctx->o.summary) {
+		/* no records: the closing line says what the kernel counted, not "events" */
+		ctx->counted_what = t->resets ? "retransmits and resets" : "retransmits";
+		ctx->lost_fix = "print and empty it more often (-i SECS) or narrow the flows "
+				"(-4/-6, --lport, --rport, -p)";
+	}
 	if (!t->lossprobe)
 		kt_hook_disable(ctx, "tlp");
 	if (!t->resets) {
@@ -106,6 +114,11 @@ static int configure(struct kt_ctx *ctx)
 	struct tcpretrans *t = ctx->priv;
 
 	skel->rodata->cfg_count = ctx->o.summary;
+	if (ctx->o.summary) {
+		snprintf(t->lost_why, sizeof(t->lost_why), "the kernel's flow table (%u flows) was full",
+			 bpf_map__max_entries(skel->maps.counts));
+		ctx->lost_why = t->lost_why;
+	}
 	skel->rodata->cfg_seq = t->seq;
 	/* 6.10 added tcp_retransmit_skb's err and tcp_send_reset's reason arguments */
 	skel->rodata->cfg_retrans_err = kt_btf_tp_nargs("tcp_retransmit_skb") >= 3;
@@ -150,13 +163,13 @@ static void add_col(struct tcpretrans *t, const char *key, const char *hdr, int 
 
 static void fmt_addr(uint16_t family, const uint8_t *a, char *buf, size_t sz)
 {
-	if (!inet_ntop(family == 10 ? AF_INET6 : AF_INET, a, buf, (socklen_t)sz))
+	if (!inet_ntop(family == AF_INET6 ? AF_INET6 : AF_INET, a, buf, (socklen_t)sz))
 		snprintf(buf, sz, "?");
 }
 
 static void fmt_endpoint(uint16_t family, const char *addr, uint16_t port, char *buf, size_t sz)
 {
-	snprintf(buf, sz, family == 10 ? "[%s]:%u" : "%s:%u", addr, port);
+	snprintf(buf, sz, family == AF_INET6 ? "[%s]:%u" : "%s:%u", addr, port);
 }
 
 static int start(struct kt_ctx *ctx)
@@ -238,7 +251,7 @@ static int handle(struct kt_ctx *ctx, const void *data, size_t size)
 		kt_rec_none(out);
 		kt_rec_none(out);
 	}
-	kt_rec_u64(out, e->family == 10 ? 6 : 4);
+	kt_rec_u64(out, e->family == AF_INET6 ? 6 : 4);
 	rec_flow(out, e->family, e->saddr, e->daddr, e->lport, e->rport, e->hdr.type);
 	if (e->flags & TR_F_STATE)
 		kt_rec_enum(out, state_name(e->state), e->state);
@@ -305,11 +318,12 @@ static int drain(struct kt_ctx *ctx, bool final)
 		const struct tcpretrans_flow *f = &e[i].f;
 
 		kt_table_row(ctx->out);
-		kt_rec_u64(ctx->out, f->family == 10 ? 6 : 4);
+		kt_rec_u64(ctx->out, f->family == AF_INET6 ? 6 : 4);
 		rec_flow(ctx->out, f->family, f->saddr, f->daddr, f->lport, f->rport, f->kind);
 		kt_rec_enum(ctx->out, state_name(e[i].c.state), e[i].c.state);
 		kt_rec_u64(ctx->out, e[i].c.count);
 		kt_rec_end(ctx->out);
+		ctx->counted += e[i].c.count;
 	}
 	kt_table_end(ctx->out);
 	free(e);

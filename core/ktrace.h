@@ -196,6 +196,11 @@ struct kt_ctx {
 	bool counted_in_kernel;     /* -c with KT_SUM_KERNEL (set by core): no records */
 	struct kt_filter_cfg filter; /* the common filters, as written into "kt_filter" */
 	const char *cgroup_path;     /* --cgroup, for messages */
+	/* Counting mode, in the command's own words (set in validate; NULL: core's words) */
+	const char *counted_what;   /* e.g. "retransmits" */
+	const char *lost_why;       /* which kernel table overflows */
+	const char *lost_fix;       /* the option that helps */
+	uint64_t counted;           /* added up by the command's drains */
 	uint64_t lost;              /* records the BPF side counted as dropped */
 	bool has_stacks;            /* a stack command: the summary carries lost_stacks */
 	uint64_t lost_stacks;       /* stacks the kernel could not store (stack map full) */

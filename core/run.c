@@ -183,6 +183,13 @@ static void report_lost(struct kt_ctx *ctx, bool final)
 	l.per_cpu = pc;
 	l.ncpu = (size_t)n;
 	ctx->lost = total;
+	if (ctx->counted_what) {
+		/* counting in the kernel: what is lost is what a full table could not count */
+		l.what = ctx->counted_what;
+		l.reason = ctx->lost_why;
+		l.fix = ctx->lost_fix;
+		l.verb = "not counted";
+	}
 	kt_out_lost(ctx->out, &l);
 	free(pc);
 }
@@ -197,6 +204,8 @@ static void write_summary(struct kt_ctx *ctx, enum kt_stop why, uint64_t interva
 		.has_events = !ctx->counted_in_kernel,
 		.events = ctx->events,
 		.lost = ctx->lost,
+		.counted_what = ctx->counted_what,
+		.counted = ctx->counted,
 		.has_stacks = ctx->has_stacks,
 		.lost_stacks = ctx->lost_stacks,
 	};

@@ -193,6 +193,7 @@ struct kt_lost_rec {
 	const uint64_t *per_cpu;
 	size_t ncpu;
 	bool always;	    /* write the JSON record even when count is 0 */
+	const char *verb;   /* text: "lost" (NULL) or e.g. "not counted" */
 };
 void kt_out_lost(struct kt_out *out, const struct kt_lost_rec *l);
 /* Lost records from now on are the run's final ones. */
@@ -205,6 +206,8 @@ struct kt_summary_rec {
 	bool stream;	 /* a stream: events and lost are meaningful */
 	bool has_events; /* records were handled in user space (not counted in the kernel) */
 	uint64_t events, lost;
+	const char *counted_what; /* counted in the kernel: what (text: "counted N WHAT") */
+	uint64_t counted;
 	bool has_stacks;      /* a stack command: lost_stacks is meaningful */
 	uint64_t lost_stacks; /* stacks the kernel's stack map could not store */
 };

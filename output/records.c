@@ -142,8 +142,8 @@ void kt_out_lost(struct kt_out *out, const struct kt_lost_rec *l)
 	total = lost_total(out, l->what, l->reason, l->count);
 	/* stderr in both modes: standard output may be folded lines that must stay clean */
 	if (l->count)
-		kt_warn("%" PRIu64 " %s lost (%s; %" PRIu64 " in total): %s", l->count, l->what,
-			l->reason, total, l->fix);
+		kt_warn("%" PRIu64 " %s %s (%s; %" PRIu64 " in total): %s", l->count, l->what,
+			l->verb ? l->verb : "lost", l->reason, total, l->fix);
 	if (!out->json)
 		return;
 	o = cJSON_CreateObject();
@@ -172,7 +172,10 @@ void kt_out_summary(struct kt_out *out, const struct kt_summary_rec *s)
 
 	if (!out->json) {
 		/* a note for the person at the terminal, not data */
-		if (s->stream && s->has_events)
+		if (s->stream && s->counted_what)
+			kt_err("counted %" PRIu64 " %s in the kernel; %" PRIu64 " not counted",
+			       s->counted, s->counted_what, s->lost);
+		else if (s->stream && s->has_events)
 			kt_err("%" PRIu64 " events reported, %" PRIu64 " lost", s->events, s->lost);
 		else if (s->stream && s->lost)
 			kt_err("%" PRIu64 " events lost", s->lost);

@@ -4,9 +4,10 @@
  *
  * A request's start is taken at block_rq_issue (device time) or, with -Q, at
  * block_rq_insert (time queued in the OS included); block_rq_complete closes
- * it. Filters (disk, cgroup) run when the request starts, in the submitter's
- * context, never on completion in IRQ context. Cost: one hash update per
- * request start and one lookup/delete plus an atomic add per completion.
+ * it; block_rq_merge forgets a request that was merged into another. Filters
+ * (disk, cgroup) run when the request starts, in the submitter's context,
+ * never on completion in IRQ context. Cost: one hash update per request start
+ * and one lookup/delete plus an atomic add per completion.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -27,6 +28,7 @@ const volatile bool cfg_rq_arg1 = false;
 struct start {
 	__u64 ts;
 	__u32 dev;
+	__u32 skip; /* filtered out at insert: issue must not judge it again */
 };
 
 struct {
@@ -77,58 +79,59 @@ static __always_inline __u32 rq_dev(struct request *rq, __u32 *disk)
 	return part ? BPF_CORE_READ(part, bd_dev) : *disk;
 }
 
-static __always_inline __u32 flag_bit(__u32 cmd_flags, __u32 bit, __u32 out)
-{
-	return (cmd_flags & (1U << bit)) ? out : 0;
-}
-
-static __always_inline __u32 norm_flags(__u32 f)
-{
-	__u32 r = f & 0xff; /* REQ_OP_MASK */
-
-	if (bpf_core_enum_value_exists(enum req_flag_bits, __REQ_SYNC))
-		r |= flag_bit(f, bpf_core_enum_value(enum req_flag_bits, __REQ_SYNC), BIOLAT_F_SYNC);
-	if (bpf_core_enum_value_exists(enum req_flag_bits, __REQ_META))
-		r |= flag_bit(f, bpf_core_enum_value(enum req_flag_bits, __REQ_META), BIOLAT_F_META);
-	if (bpf_core_enum_value_exists(enum req_flag_bits, __REQ_PRIO))
-		r |= flag_bit(f, bpf_core_enum_value(enum req_flag_bits, __REQ_PRIO), BIOLAT_F_PRIO);
-	if (bpf_core_enum_value_exists(enum req_flag_bits, __REQ_FUA))
-		r |= flag_bit(f, bpf_core_enum_value(enum req_flag_bits, __REQ_FUA), BIOLAT_F_FUA);
-	if (bpf_core_enum_value_exists(enum req_flag_bits, __REQ_PREFLUSH))
-		r |= flag_bit(f, bpf_core_enum_value(enum req_flag_bits, __REQ_PREFLUSH),
-			      BIOLAT_F_PREFLUSH);
-	if (bpf_core_enum_value_exists(enum req_flag_bits, __REQ_RAHEAD))
-		r |= flag_bit(f, bpf_core_enum_value(enum req_flag_bits, __REQ_RAHEAD),
-			      BIOLAT_F_RAHEAD);
-	if (bpf_core_enum_value_exists(enum req_flag_bits, __REQ_BACKGROUND))
-		r |= flag_bit(f, bpf_core_enum_value(enum req_flag_bits, __REQ_BACKGROUND),
-			      BIOLAT_F_BACKGROUND);
-	if (bpf_core_enum_value_exists(enum req_flag_bits, __REQ_NOWAIT))
-		r |= flag_bit(f, bpf_core_enum_value(enum req_flag_bits, __REQ_NOWAIT),
-			      BIOLAT_F_NOWAIT);
-	return r;
-}
-
+/*
+ * A request's own start. At insert every field is set afresh and the filters
+ * run again: the kernel reuses struct request, and an entry left behind by a
+ * request that never completed (merged away) must neither lend its start time
+ * nor its filter verdict to the next request at that address. At issue, an
+ * entry made at insert keeps its verdict (the submitter is current only at
+ * insert, a dispatching kworker may be in any cgroup) and, without -Q, its
+ * clock restarts. A request first seen at issue was issued directly, from
+ * its submitter.
+ */
 static __always_inline int on_start(struct request *rq, bool insert)
 {
 	__u64 key = (__u64)rq;
 	struct start *s, n = {};
 	__u32 disk;
 
-	s = bpf_map_lookup_elem(&starts, &key);
-	if (s) {
-		/* seen at insert: the filters already passed in the submitter's context */
-		if (!cfg_queued)
-			s->ts = bpf_ktime_get_ns();
+	if (!insert) {
+		s = bpf_map_lookup_elem(&starts, &key);
+		if (s) {
+			if (!cfg_queued)
+				s->ts = bpf_ktime_get_ns();
+			return 0;
+		}
+	}
+	n.dev = rq_dev(rq, &disk);
+	if (cfg_dev && n.dev != cfg_dev && disk != cfg_dev) {
+		/* the same verdict at issue: no entry needed */
+		if (insert)
+			bpf_map_delete_elem(&starts, &key);
 		return 0;
 	}
-	if (!kt_filter_current())
+	if (!kt_filter_current()) {
+		/* remembered: at issue another task may be current */
+		if (insert) {
+			n.skip = 1;
+			bpf_map_update_elem(&starts, &key, &n, BPF_ANY);
+		}
 		return 0;
-	n.dev = rq_dev(rq, &disk);
-	if (cfg_dev && n.dev != cfg_dev && disk != cfg_dev)
-		return 0;
+	}
 	n.ts = bpf_ktime_get_ns();
 	bpf_map_update_elem(&starts, &key, &n, BPF_ANY);
+	return 0;
+}
+
+/*
+ * A request merged into another one is freed without block_rq_complete: its
+ * start goes with it (the request it joined keeps its own start).
+ */
+static __always_inline int on_merge(struct request *rq)
+{
+	__u64 key = (__u64)rq;
+
+	bpf_map_delete_elem(&starts, &key);
 	return 0;
 }
 
@@ -146,11 +149,14 @@ static __always_inline int on_done(struct request *rq)
 	delta = bpf_ktime_get_ns() - s->ts;
 	if (cfg_per_disk)
 		hk.dev = s->dev;
+	if (s->skip)
+		delta = -1;
 	bpf_map_delete_elem(&starts, &key);
 	if ((__s64)delta < 0)
 		return 0;
+	/* raw: user space names the bits from this kernel's enum req_flag_bits */
 	if (cfg_per_flags)
-		hk.flags = norm_flags(BPF_CORE_READ(rq, cmd_flags));
+		hk.flags = BPF_CORE_READ(rq, cmd_flags);
 	h = bpf_map_lookup_elem(&hists, &hk);
 	if (!h) {
 		bpf_map_update_elem(&hists, &hk, &zero, BPF_NOEXIST);
@@ -190,6 +196,18 @@ SEC("raw_tp/block_rq_issue")
 int issue_raw(__u64 *ctx)
 {
 	return on_start(rq_arg(ctx), false);
+}
+
+SEC("tp_btf/block_rq_merge")
+int merge_btf(__u64 *ctx)
+{
+	return on_merge(rq_arg(ctx));
+}
+
+SEC("raw_tp/block_rq_merge")
+int merge_raw(__u64 *ctx)
+{
+	return on_merge(rq_arg(ctx));
 }
 
 SEC("tp_btf/block_rq_complete")

@@ -32,7 +32,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 10240);
 	__type(key, struct runqlat_key);
-	__type(value, struct kt_slots);
+	__type(value, struct runqlat_val);
 } hists SEC(".maps");
 
 /* Waits that could not be counted: a hash map was full (user space reports them). */
@@ -102,9 +102,9 @@ static __always_inline __u32 pidns_of(struct task_struct *t)
 static __always_inline int on_switch(bool preempt, struct task_struct *prev,
 				     struct task_struct *next)
 {
-	static const struct kt_slots zero;
+	static const struct runqlat_val zero;
 	struct runqlat_key key = {};
-	struct kt_slots *h;
+	struct runqlat_val *h;
 	__u64 *tsp, delta;
 	__u32 tid;
 
@@ -124,11 +124,9 @@ static __always_inline int on_switch(bool preempt, struct task_struct *prev,
 	switch (cfg_split) {
 	case RUNQLAT_PER_PROCESS:
 		key.id = BPF_CORE_READ(next, tgid);
-		BPF_CORE_READ_STR_INTO(&key.comm, next, group_leader, comm);
 		break;
 	case RUNQLAT_PER_THREAD:
 		key.id = tid;
-		BPF_CORE_READ_STR_INTO(&key.comm, next, comm);
 		break;
 	case RUNQLAT_PER_PIDNS:
 		key.id = pidns_of(next);
@@ -145,8 +143,13 @@ static __always_inline int on_switch(bool preempt, struct task_struct *prev,
 			return 0;
 		}
 	}
+	/* the latest name wins: user space prints what the task is called now */
+	if (cfg_split == RUNQLAT_PER_PROCESS)
+		BPF_CORE_READ_STR_INTO(&h->comm, next, group_leader, comm);
+	else if (cfg_split == RUNQLAT_PER_THREAD)
+		BPF_CORE_READ_STR_INTO(&h->comm, next, comm);
 	delta /= cfg_ms ? 1000000 : 1000;
-	kt_slot_add(h, kt_log2(delta), 1);
+	kt_slot_add(&h->slots, kt_log2(delta), 1);
 	return 0;
 }
 

@@ -13,11 +13,17 @@ enum runqlat_split {
 	RUNQLAT_PER_PIDNS = 3,
 };
 
-/* Histogram key: all zero when the split is RUNQLAT_ALL. */
+/*
+ * Histogram key: zero when the split is RUNQLAT_ALL. The name is not part of
+ * it: a task that renames itself (prctl PR_SET_NAME) stays one histogram.
+ */
 struct runqlat_key {
 	__u32 id; /* tgid, tid or PID namespace inode, by split */
-	__u32 pad;
-	char comm[KT_TASK_COMM_LEN]; /* process (leader) or thread name; empty per namespace */
+};
+
+struct runqlat_val {
+	struct kt_slots slots;
+	char comm[KT_TASK_COMM_LEN]; /* process (leader) or thread name at its latest wait */
 };
 
 #endif

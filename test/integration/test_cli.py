@@ -139,7 +139,7 @@ kill -INT $! && wait $!
     # KTRACE_ATTACH items that name nothing real are usage errors listing the valid names
     for val, says in (("bogus", "unknown attach type 'bogus' (valid: fentry, fexit, kprobe, kretprobe, tp_btf, raw_tp, tracepoint, perf_event)"),
                       ("rq_issue=kprobe", "hook rq_issue has no kprobe alternative (valid: tp_btf, raw_tp)"),
-                      ("nohook=raw_tp", "unknown hook 'nohook' (valid hooks of biolat: rq_insert, rq_issue, rq_complete)"),
+                      ("nohook=raw_tp", "unknown hook 'nohook' (valid hooks of biolat: rq_insert, rq_issue, rq_merge, rq_complete)"),
                       ("raw_tp,rq_issue=bogus", "unknown attach type 'bogus' (valid for hook rq_issue: tp_btf, raw_tp)")):
         r = run_ktrace("biolat", "1", "1", env={"KTRACE_ATTACH": val})
         check(r.returncode == 2 and says in r.stderr and r.stdout == "",

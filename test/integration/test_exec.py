@@ -4,10 +4,12 @@ uid, argv and return value; failures (ENOENT, EACCES); an exec from a
 thread that is not the leader; execveat; hostile arguments; --summary
 counts; leak checks after every run."""
 import os
+import re
 import shutil
 import signal
 import stat
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -206,6 +208,44 @@ def summary_intervals(marker, n=6):
           "--summary text: tables and histogram", out)
 
 
+# A child that renames itself before each failing execve: every attempt is a
+# new (comm, ppid, uid, errno) key of --summary's command table.
+MANY_NAMES = r"""
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+for i in range(int(sys.argv[1])):
+    libc.prctl(15, b"kt%05d" % i, 0, 0, 0)  # PR_SET_NAME
+    try:
+        os.execv("/nonexistent-kt", ["x"])
+    except OSError:
+        pass
+"""
+
+
+def summary_overflow(n=17000):
+    """--summary says in its own words what its kernel tables could not count, and what helps."""
+    me = os.getpid()
+    kt = Ktrace("exec", "--summary", "-P", me)
+    subprocess.run([sys.executable, "-c", MANY_NAMES, str(n)], check=True)
+    time.sleep(0.3)
+    check(kt.stop() == 0, "--summary overflow: exits 0", kt.stderr())
+    err = kt.stderr()
+    m = re.search(r"^ktrace: counted (\d+) execs, forks and exits in the kernel; (\d+) not counted$",
+                  err, re.M)
+    counted, lost = (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+    # n failed execs, and the child's fork, exec (of python) and exit
+    check(m and lost >= n - 16384 and counted + lost == n + 3,
+          "--summary: 'counted N execs, forks and exits in the kernel; M not counted' adds up to "
+          "%d (counted %d, not counted %d)" % (n + 3, counted, lost), err[-2000:])
+    check(re.search(r"execs, forks and exits not counted \(the kernel's count tables "
+                    r"\(\d+ commands, \d+ parents\) were full; \d+ in total\): print and empty "
+                    r"them more often \(--summary=SECONDS\)", err),
+          "--summary: the warning names the full count tables and the option that helps", err[-2000:])
+    check("--buffer" not in err and "events" not in err,
+          "--summary: no stream wording (events, --buffer)", err[-2000:])
+    check_no_leak(kt)
+
+
 def user_filters(marker):
     me = os.getpid()
     kt = Ktrace("exec", "-j", "--ppid", me, "-n", UNIQUE[:6], "-l", "l-" + UNIQUE, "-u", os.getuid())
@@ -302,6 +342,7 @@ def test():
     truncation(marker, missing)
     summary(marker)
     summary_intervals(marker)
+    summary_overflow()
     raw_tp(marker)
 
 

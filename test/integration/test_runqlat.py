@@ -8,9 +8,16 @@
    holds CPU 1 for 0.4 s waits about 350 ms after its wakeup: -p on the
    sleeper shows a wait of >= 256 ms (and the filter is on the woken task,
    not on the timer interrupt or the spinner that is current at wakeup).
+3. A quota-throttled spinner that renames itself halfway (prctl
+   PR_SET_NAME) stays one histogram under -P and -L, named by its latest
+   name, and its waits of >= 32 ms match bpftrace's count on the same run.
 """
 import os
+import re
+import shutil
+import signal
 import subprocess
+import tempfile
 import time
 
 import ktlib
@@ -54,7 +61,7 @@ def quota_test():
     check(kt.rc == 0, "runqlat -P -p exits 0", kt.stderr())
     recs = kt.records("hist")
     mine = [r for r in recs if r.get("key", {}).get("pid") == sp.pid]
-    # before its exec the pid was the holding shell: a separate "sh" section is right
+    # the pid was the holding shell before its exec: one section, named by the latest name
     check(any(r["key"].get("comm") == "spinner" for r in mine),
           "per-process histogram of the spinner (pid %d) names its comm" % sp.pid, recs)
     n = slow_waits(recs, sp.pid, 32)
@@ -138,7 +145,93 @@ def text_test():
     check(r.returncode == 2, "-p abc is a usage error (exit 2)", r.stderr)
 
 
+# Waits of one pid (from wakeup, or from being switched out runnable, to
+# running), counted when >= 32 ms. A preempted task shows prev_state 256
+# (TASK_REPORT_MAX, "R+") here, so the low byte is the state.
+REF_BT = r"""
+tracepoint:sched:sched_wakeup, tracepoint:sched:sched_wakeup_new /args->pid == $1/ {
+	@q[args->pid] = nsecs;
+}
+tracepoint:sched:sched_switch {
+	if (args->prev_pid == $1 && (args->prev_state & 0xff) == 0) { @q[args->prev_pid] = nsecs; }
+	if (args->next_pid == $1 && @q[args->next_pid] != 0) {
+		@waits = count();
+		if (nsecs - @q[args->next_pid] >= 32000000) { @slow = count(); }
+		delete(@q[args->next_pid]);
+	}
+}
+END { clear(@q); }
+"""
+
+
+def bpftrace_start(script, arg):
+    d = tempfile.mkdtemp(prefix="kt-bt-")
+    ktlib.at_exit(shutil.rmtree, d, True)
+    path = os.path.join(d, "ref.bt")
+    with open(path, "w") as f:
+        f.write(script)
+    out = open(os.path.join(d, "out"), "w+")
+    p = subprocess.Popen(["bpftrace", path, str(arg)], stdout=out, stderr=subprocess.STDOUT)
+    ktlib.at_exit(lambda: p.poll() is None and (p.kill(), p.wait()))
+    end = time.time() + 60
+    while True:
+        out.seek(0)
+        if "Attaching" in out.read():
+            break
+        if p.poll() is not None or time.time() > end:
+            out.seek(0)
+            raise RuntimeError("bpftrace did not start:\n" + out.read())
+        time.sleep(0.1)
+    time.sleep(1)  # "Attaching" comes before the probes are in
+    return p, out
+
+
+def bpftrace_stop(p, out):
+    p.send_signal(signal.SIGINT)
+    p.wait(60)
+    out.seek(0)
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^@(\w+): (\d+)$", out.read(), re.M)}
+
+
+def rename_test():
+    if not os.path.isdir("/sys/fs/cgroup/cpu"):
+        ktlib.log("no cgroup-v1 cpu controller: rename part skipped")
+        return
+    if not shutil.which("bpftrace"):
+        ktlib.log("no bpftrace: rename part runs without its cross-check")
+    cg = ktlib.cgroup_v1("cpu", "rename", {"cpu.cfs_period_us": 100000, "cpu.cfs_quota_us": 10000})
+    new = "kt-renamed"
+    sp = held(ktlib.in_cgroup(cg, [workload("renamer"), "1.2", new]))
+    ref = bpftrace_start(REF_BT, sp.pid) if shutil.which("bpftrace") else None
+    kt_p = Ktrace("runqlat", "-j", "-m", "-P", "-p", sp.pid)
+    kt_l = Ktrace("runqlat", "-j", "-m", "-L", "-t", sp.pid)
+    release(sp)
+    sp.wait(30)
+    time.sleep(0.2)
+    kt_p.stop()
+    kt_l.stop()
+    counts = bpftrace_stop(*ref) if ref else {}
+    for kt, what in ((kt_p, "pid"), (kt_l, "tid")):
+        recs = [r for r in kt.records("hist") if r.get("key", {}).get(what) == sp.pid]
+        check(kt.rc == 0, "runqlat -%s exits 0" % ("P" if what == "pid" else "L"), kt.stderr())
+        check(len(recs) == 1, "a task renamed mid-run is one histogram per %s (got %d)"
+              % (what, len(recs)), recs)
+        check(recs and recs[0]["key"].get("comm") == new,
+              "its histogram carries the latest name %r" % new, recs)
+        n = slow_waits(recs, sp.pid, 32) if what == "pid" else \
+            sum(b["count"] for r in recs for b in r["buckets"] if b["min"] >= 32)
+        check(n >= 5, "per %s: the throttled renamer waited >= 32 ms at least 5 times (got %d)"
+              % (what, n), recs)
+        if ref:
+            ref_slow = counts.get("slow", 0)
+            check(abs(n - ref_slow) <= max(2, ref_slow * 0.2),
+                  "per %s: waits >= 32 ms match bpftrace (ktrace %d, bpftrace %d)"
+                  % (what, n, ref_slow))
+        check_no_leak(kt)
+
+
 def main():
+    rename_test()
     quota_test()
     fifo_test()
     cgroup_test()

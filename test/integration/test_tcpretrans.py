@@ -5,6 +5,7 @@ dropping packets on input. ktrace runs in the host namespace: tracepoints
 see every namespace. Only 127.0.0.1 and ::1 inside the test's netns are used.
 """
 import os
+import re
 import random
 import subprocess
 import sys
@@ -121,12 +122,14 @@ def counts(ns, port):
     d = Driver(ns, "retrans", "127.0.0.1", port, hold=2.0)
     other = Driver(ns, "retrans", "127.0.0.1", port + 100, hold=1.5)
     kt = ktlib.Ktrace("tcpretrans", "-j", "-c", "-p", d.pid)
+    kt_t = ktlib.Ktrace("tcpretrans", "-c", "-p", d.pid)
     # another process's flow retransmits at the same time: -p must leave it out
     other.release()
     res = d.go()
     ores = other.result()
     check(ores["total_retrans"] >= 1, "the other process's flow retransmitted too", ores)
     kt.stop()
+    kt_t.stop()
     check(kt.rc == 0, "-c: ktrace exited 0", kt.stderr())
     tables = kt.records("table")
     check(len(tables) == 1, "-c: one table at exit", kt.stdout())
@@ -139,6 +142,18 @@ def counts(ns, port):
     check(all(r.get("lport") in (res["cport"], port) for r in rows),
           "-p %d: only the driver's sockets are counted" % d.pid, rows)
     check_no_leak(kt)
+    summ = kt.records("summary")
+    check(summ and "events" not in summ[-1] and summ[-1].get("lost") == 0,
+          "-c JSON: the summary has no handled-events count (nothing streams) and lost 0", summ)
+    # text: the closing line says what the kernel counted (no "0 events reported")
+    err = kt_t.stderr()
+    m = re.search(r"^ktrace: counted (\d+) retransmits in the kernel; (\d+) not counted$", err, re.M)
+    total = sum(r.get("count", 0) for r in rows)
+    check(m and int(m.group(1)) == total and m.group(2) == "0",
+          "-c text: 'counted %d retransmits in the kernel; 0 not counted'" % total, err)
+    check("events reported" not in err and "--buffer" not in err,
+          "-c text: no stream wording (events reported, --buffer)", err)
+    check_no_leak(kt_t)
 
 
 def resets(ns, refused_port, linger_port, attach=None):
