@@ -247,7 +247,7 @@ def starts_entries(pid):
 def exit_cleanup_test():
     """#21: tasks that exit leave no entry in the starts map (main kept one per dead task)."""
     ktlib.require_tool("bpftool")
-    kt = Ktrace("offcpu", "-j", "-u")
+    kt = Ktrace("offcpu", "-j", "--user-threads-only")
     n = 3000
     subprocess.run(["sh", "-c", "i=0; while [ $i -lt %d ]; do /bin/true; i=$((i+1)); done" % n],
                    timeout=300)

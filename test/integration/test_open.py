@@ -183,7 +183,7 @@ def full_path_proc(d):
     deep = os.path.join(d, *(["deep"] * 70))
     os.makedirs(deep, exist_ok=True)
     rel = UNIQUE + "_deep"
-    for args in (["-j", "-F"], ["-F"]):
+    for args in (["-j", "--full-path"], ["--full-path"]):
         kt = Ktrace("open", *args)
         p = subprocess.Popen([workload("opens"), "dirfd", deep, rel], stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE, text=True)
