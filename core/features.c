@@ -187,6 +187,8 @@ static int read_int_file(const char *path, long *v)
 	ssize_t n;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
+	/* gcc -O3 cannot see that errno is not 0 below (maybe-uninitialized) */
+	*v = 0;
 	if (fd < 0)
 		return -errno;
 	n = read(fd, buf, sizeof(buf) - 1);

@@ -90,6 +90,7 @@ static int effective_caps(uint64_t *caps)
 	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct d[2] = {};
 
+	*caps = 0; /* gcc -O3 cannot see that errno is not 0 below */
 	if (syscall(SYS_capget, &h, d))
 		return -errno;
 	*caps = d[0].effective | ((uint64_t)d[1].effective << 32);
