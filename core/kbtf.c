@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The kernel's BTF, read with as little work as possible (see kbtf.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "kbtf.h"
+
+struct kt_kbtf {
+	const uint8_t *data; /* the whole file */
+	size_t size;
+	bool mapped;	     /* data is an mmap of the file, else malloc'd (or borrowed) */
+	bool owned;
+	const uint8_t *types; /* type section */
+	uint32_t types_len;
+	const char *strs; /* string section */
+	uint32_t strs_len;
+	uint32_t *off;	  /* off[id - 1]: offset of type id in the type section */
+	uint32_t n;	  /* number of types, void not counted */
+};
+
+/* Bytes that follow the common struct btf_type for a type of this kind, or -1. */
+static long extra_bytes(const struct btf_type *t)
+{
+	uint32_t vlen = BTF_INFO_VLEN(t->info);
+
+	switch (BTF_INFO_KIND(t->info)) {
+	case BTF_KIND_INT:
+	case BTF_KIND_VAR:
+	case BTF_KIND_DECL_TAG:
+		return 4;
+	case BTF_KIND_ARRAY:
+		return sizeof(struct btf_array);
+	case BTF_KIND_STRUCT:
+	case BTF_KIND_UNION:
+		return (long)vlen * sizeof(struct btf_member);
+	case BTF_KIND_ENUM:
+		return (long)vlen * sizeof(struct btf_enum);
+	case BTF_KIND_ENUM64:
+		return (long)vlen * sizeof(struct btf_enum64);
+	case BTF_KIND_FUNC_PROTO:
+		return (long)vlen * sizeof(struct btf_param);
+	case BTF_KIND_DATASEC:
+		return (long)vlen * sizeof(struct btf_var_secinfo);
+	case BTF_KIND_PTR:
+	case BTF_KIND_FWD:
+	case BTF_KIND_TYPEDEF:
+	case BTF_KIND_VOLATILE:
+	case BTF_KIND_CONST:
+	case BTF_KIND_RESTRICT:
+	case BTF_KIND_FUNC:
+	case BTF_KIND_FLOAT:
+	case BTF_KIND_TYPE_TAG:
+		return 0;
+	default:
+		return -1; /* a kind newer than this reader: its size is unknown */
+	}
+}
+
+/* Checks the header and indexes the types; kb->data and kb->size are set. */
+static int index_types(struct kt_kbtf *kb)
+{
+	const struct btf_header *h = (const void *)kb->data;
+	uint64_t pos = 0, cap = 0;
+
+	if (kb->size < sizeof(*h) || h->magic != BTF_MAGIC || h->version != BTF_VERSION ||
+	    h->hdr_len < sizeof(*h) || h->hdr_len > kb->size)
+		return -EINVAL;
+	if ((uint64_t)h->hdr_len + h->type_off + h->type_len > kb->size ||
+	    (uint64_t)h->hdr_len + h->str_off + h->str_len > kb->size || h->str_len == 0 ||
+	    h->type_off % 4)
+		return -EINVAL;
+	kb->types = kb->data + h->hdr_len + h->type_off;
+	kb->types_len = h->type_len;
+	kb->strs = (const char *)kb->data + h->hdr_len + h->str_off;
+	kb->strs_len = h->str_len;
+	if (kb->strs[kb->strs_len - 1] != '\0')
+		return -EINVAL;
+	while (pos + sizeof(struct btf_type) <= kb->types_len) {
+		const struct btf_type *t = (const void *)(kb->types + pos);
+		long extra = extra_bytes(t);
+
+		if (extra < 0)
+			return -EINVAL;
+		if (kb->n == cap) {
+			uint32_t *p;
+
+			cap = cap ? cap * 2 : 65536;
+			p = realloc(kb->off, cap * sizeof(*p));
+			if (!p)
+				return -ENOMEM;
+			kb->off = p;
+		}
+		kb->off[kb->n++] = (uint32_t)pos;
+		pos += sizeof(struct btf_type) + (uint64_t)extra;
+	}
+	return pos == kb->types_len ? 0 : -EINVAL;
+}
+
+static int finish(struct kt_kbtf *kb, struct kt_kbtf **out)
+{
+	int err = index_types(kb);
+
+	if (err) {
+		kt_kbtf_free(kb);
+		return err;
+	}
+	*out = kb;
+	return 0;
+}
+
+int kt_kbtf_from_mem(const void *data, size_t size, struct kt_kbtf **out)
+{
+	struct kt_kbtf *kb = calloc(1, sizeof(*kb));
+
+	*out = NULL;
+	if (!kb)
+		return -ENOMEM;
+	kb->data = data;
+	kb->size = size;
+	return finish(kb, out);
+}
+
+int kt_kbtf_open(const char *path, struct kt_kbtf **out)
+{
+	struct kt_kbtf *kb;
+	struct stat st;
+	uint8_t *buf;
+	size_t len = 0;
+	int fd, err;
+
+	*out = NULL;
+	fd = open(path ? path : "/sys/kernel/btf/vmlinux", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size <= 0 || st.st_size > (256 << 20)) {
+		close(fd);
+		return -EINVAL;
+	}
+	kb = calloc(1, sizeof(*kb));
+	if (!kb) {
+		close(fd);
+		return -ENOMEM;
+	}
+	kb->size = (size_t)st.st_size;
+	/* sysfs maps the kernel's BTF read-only since 6.16: no copy at all */
+	buf = mmap(NULL, kb->size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (buf != MAP_FAILED) {
+		kb->data = buf;
+		kb->mapped = true;
+		close(fd);
+		return finish(kb, out);
+	}
+	buf = malloc(kb->size);
+	if (!buf) {
+		close(fd);
+		free(kb);
+		return -ENOMEM;
+	}
+	kb->data = buf;
+	kb->owned = true;
+	while (len < kb->size) {
+		ssize_t r = read(fd, buf + len, kb->size - len);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			err = r < 0 ? -errno : -EIO;
+			close(fd);
+			kt_kbtf_free(kb);
+			return err;
+		}
+		len += (size_t)r;
+	}
+	close(fd);
+	return finish(kb, out);
+}
+
+void kt_kbtf_free(struct kt_kbtf *kb)
+{
+	if (!kb)
+		return;
+	if (kb->mapped)
+		munmap((void *)kb->data, kb->size);
+	else if (kb->owned)
+		free((void *)kb->data);
+	free(kb->off);
+	free(kb);
+}
+
+const struct btf_type *kt_kbtf_type(const struct kt_kbtf *kb, uint32_t id)
+{
+	if (!kb || id == 0 || id > kb->n)
+		return NULL;
+	return (const void *)(kb->types + kb->off[id - 1]);
+}
+
+const char *kt_kbtf_name(const struct kt_kbtf *kb, uint32_t off)
+{
+	return kb && off < kb->strs_len ? kb->strs + off : NULL;
+}
+
+uint32_t kt_kbtf_ntypes(const struct kt_kbtf *kb)
+{
+	return kb ? kb->n : 0;
+}
+
+int kt_kbtf_find(const struct kt_kbtf *kb, const char *name, unsigned kind)
+{
+	if (!kb)
+		return -ENOENT;
+	for (uint32_t i = 0; i < kb->n; i++) {
+		const struct btf_type *t = (const void *)(kb->types + kb->off[i]);
+
+		if (BTF_INFO_KIND(t->info) == kind && t->name_off < kb->strs_len &&
+		    !strcmp(kb->strs + t->name_off, name))
+			return (int)(i + 1);
+	}
+	return -ENOENT;
+}
