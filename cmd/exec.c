@@ -616,13 +616,16 @@ out:
 static const struct kt_hook hooks[] = {
 	{ "sys_enter_execve", false,
 	  { { KT_TRACEPOINT, "syscalls/sys_enter_execve", "enter_execve" } } },
+	/* *_loop: bpf_loop reads a failed exec's argv, and loads ~20 ms faster */
 	{ "sys_exit_execve", false,
-	  { { KT_TRACEPOINT, "syscalls/sys_exit_execve", "exit_execve" } } },
+	  { { KT_TRACEPOINT, "syscalls/sys_exit_execve", "exit_execve_loop", KT_NEED_BPF_LOOP },
+	    { KT_TRACEPOINT, "syscalls/sys_exit_execve", "exit_execve" } } },
 	/* execveat is Linux 3.19+: without it, execve alone */
 	{ "sys_enter_execveat", true,
 	  { { KT_TRACEPOINT, "syscalls/sys_enter_execveat", "enter_execveat" } } },
 	{ "sys_exit_execveat", true,
-	  { { KT_TRACEPOINT, "syscalls/sys_exit_execveat", "exit_execveat" } } },
+	  { { KT_TRACEPOINT, "syscalls/sys_exit_execveat", "exit_execveat_loop", KT_NEED_BPF_LOOP },
+	    { KT_TRACEPOINT, "syscalls/sys_exit_execveat", "exit_execveat" } } },
 	{ "process_exec", false,
 	  { { KT_TP_BTF, "sched_process_exec", "sched_exec_btf" },
 	    { KT_RAW_TP, "sched_process_exec", "sched_exec_raw" } } },
