@@ -66,7 +66,7 @@ static long extra_bytes(const struct btf_type *t)
 static int index_types(struct kt_kbtf *kb)
 {
 	const struct btf_header *h = (const void *)kb->data;
-	uint64_t pos = 0, cap = 0;
+	uint64_t pos = 0;
 
 	if (kb->size < sizeof(*h) || h->magic != BTF_MAGIC || h->version != BTF_VERSION ||
 	    h->hdr_len < sizeof(*h) || h->hdr_len > kb->size)
@@ -81,21 +81,20 @@ static int index_types(struct kt_kbtf *kb)
 	kb->strs_len = h->str_len;
 	if (kb->strs[kb->strs_len - 1] != '\0')
 		return -EINVAL;
+	/*
+	 * Every type takes at least sizeof(struct btf_type) bytes: one
+	 * allocation for the most there can be (pages never written to are
+	 * never resident).
+	 */
+	kb->off = malloc((kb->types_len / sizeof(struct btf_type) + 1) * sizeof(*kb->off));
+	if (!kb->off)
+		return -ENOMEM;
 	while (pos + sizeof(struct btf_type) <= kb->types_len) {
 		const struct btf_type *t = (const void *)(kb->types + pos);
 		long extra = extra_bytes(t);
 
 		if (extra < 0)
 			return -EINVAL;
-		if (kb->n == cap) {
-			uint32_t *p;
-
-			cap = cap ? cap * 2 : 65536;
-			p = realloc(kb->off, cap * sizeof(*p));
-			if (!p)
-				return -ENOMEM;
-			kb->off = p;
-		}
 		kb->off[kb->n++] = (uint32_t)pos;
 		pos += sizeof(struct btf_type) + (uint64_t)extra;
 	}
