@@ -222,3 +222,244 @@ int kt_kbtf_find(const struct kt_kbtf *kb, const char *name, unsigned kind)
 	}
 	return -ENOENT;
 }
+
+/* ---- a subset for libbpf's CO-RE relocations (see kt_kbtf_subset) ---- */
+
+struct subset {
+	const struct kt_kbtf *kb;
+	uint32_t *newid; /* newid[id]: the id in the subset, 0: not in it */
+	uint32_t *todo, ntodo;
+	uint32_t n;
+};
+
+static void want(struct subset *s, uint32_t id)
+{
+	if (id == 0 || id > s->kb->n || s->newid[id])
+		return;
+	s->newid[id] = UINT32_MAX; /* in, numbered later */
+	s->todo[s->ntodo++] = id;
+}
+
+/* Types a type needs in the subset: everything but what pointers point to. */
+static void want_refs(struct subset *s, const struct btf_type *t)
+{
+	uint32_t vlen = BTF_INFO_VLEN(t->info);
+
+	switch (BTF_INFO_KIND(t->info)) {
+	case BTF_KIND_STRUCT:
+	case BTF_KIND_UNION: {
+		const struct btf_member *m = (const void *)(t + 1);
+
+		for (uint32_t i = 0; i < vlen; i++)
+			want(s, m[i].type);
+		break;
+	}
+	case BTF_KIND_ARRAY: {
+		const struct btf_array *a = (const void *)(t + 1);
+
+		want(s, a->type);
+		want(s, a->index_type);
+		break;
+	}
+	case BTF_KIND_FUNC_PROTO: {
+		const struct btf_param *p = (const void *)(t + 1);
+
+		want(s, t->type);
+		for (uint32_t i = 0; i < vlen; i++)
+			want(s, p[i].type);
+		break;
+	}
+	case BTF_KIND_TYPEDEF:
+	case BTF_KIND_VOLATILE:
+	case BTF_KIND_CONST:
+	case BTF_KIND_RESTRICT:
+	case BTF_KIND_TYPE_TAG:
+		want(s, t->type);
+		break;
+	default: /* int, float, enums, fwd; ptr: see kt_kbtf_subset */
+		break;
+	}
+}
+
+struct buf {
+	uint8_t *p;
+	size_t len, cap;
+};
+
+static int put(struct buf *b, const void *data, size_t n)
+{
+	if (b->len + n > b->cap) {
+		size_t cap = b->cap ? b->cap : 65536;
+		uint8_t *p;
+
+		while (cap < b->len + n)
+			cap *= 2;
+		p = realloc(b->p, cap);
+		if (!p)
+			return -ENOMEM;
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, data, n);
+	b->len += n;
+	return 0;
+}
+
+/* A copy of the string at off in the subset's string section; its offset, or -errno. */
+static long put_str(const struct kt_kbtf *kb, struct buf *strs, uint32_t off)
+{
+	const char *str = kt_kbtf_name(kb, off);
+	long at = (long)strs->len;
+
+	if (!str)
+		return -EINVAL;
+	if (!*str)
+		return 0;
+	return put(strs, str, strlen(str) + 1) ?: at;
+}
+
+static bool root_kind(unsigned kind)
+{
+	return kind == BTF_KIND_STRUCT || kind == BTF_KIND_UNION || kind == BTF_KIND_ENUM ||
+	       kind == BTF_KIND_ENUM64 || kind == BTF_KIND_TYPEDEF || kind == BTF_KIND_FWD ||
+	       kind == BTF_KIND_INT || kind == BTF_KIND_FLOAT;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int kt_kbtf_subset(const struct kt_kbtf *kb, const char **names, size_t nnames, void **out,
+		   size_t *out_len)
+{
+	struct subset s = { .kb = kb };
+	struct buf types = {}, strs = {};
+	struct btf_header h = { .magic = BTF_MAGIC, .version = BTF_VERSION, .hdr_len = sizeof(h) };
+	uint8_t *blob;
+	int err = -ENOMEM;
+
+	*out = NULL;
+	*out_len = 0;
+	s.newid = calloc((size_t)kb->n + 1, sizeof(*s.newid));
+	s.todo = malloc(((size_t)kb->n + 1) * sizeof(*s.todo));
+	if (!s.newid || !s.todo)
+		goto out;
+	qsort(names, nnames, sizeof(*names), cmp_str);
+	/* every type of a root kind whose name is asked for, and what it needs */
+	for (uint32_t id = 1; id <= kb->n; id++) {
+		const struct btf_type *t = kt_kbtf_type(kb, id);
+		const char *name = kt_kbtf_name(kb, t->name_off);
+
+		if (name && *name && root_kind(BTF_INFO_KIND(t->info)) &&
+		    bsearch(&name, names, nnames, sizeof(*names), cmp_str))
+			want(&s, id);
+	}
+	for (uint32_t i = 0; i < s.ntodo; i++)
+		want_refs(&s, kt_kbtf_type(kb, s.todo[i]));
+	/* ids in the kernel's order */
+	for (uint32_t id = 1; id <= kb->n; id++)
+		if (s.newid[id])
+			s.newid[id] = ++s.n;
+	err = put(&strs, "", 1);
+	for (uint32_t id = 1; id <= kb->n && !err; id++) {
+		const struct btf_type *t = kt_kbtf_type(kb, id);
+		uint32_t vlen = BTF_INFO_VLEN(t->info), kind = BTF_INFO_KIND(t->info);
+		struct btf_type nt = *t;
+		size_t at = types.len;
+		long name;
+
+		if (!s.newid[id])
+			continue;
+		name = put_str(kb, &strs, t->name_off);
+		if (name < 0) {
+			err = (int)name;
+			break;
+		}
+		nt.name_off = (uint32_t)name;
+		/*
+		 * A pointer points to void: CO-RE compares pointer fields by
+		 * kind only and relocates what they point to from its own root,
+		 * so the pointee's closure (most of the kernel) stays out.
+		 */
+		if (kind == BTF_KIND_PTR)
+			nt.type = 0;
+		else if (kind == BTF_KIND_TYPEDEF || kind == BTF_KIND_VOLATILE ||
+			 kind == BTF_KIND_CONST || kind == BTF_KIND_RESTRICT ||
+			 kind == BTF_KIND_TYPE_TAG || kind == BTF_KIND_FUNC_PROTO)
+			nt.type = s.newid[t->type < kb->n + 1 ? t->type : 0];
+		err = put(&types, &nt, sizeof(nt));
+		if (err)
+			break;
+		err = put(&types, t + 1, (size_t)extra_bytes(t));
+		if (err)
+			break;
+		/* fix up what follows: type ids and names */
+		if (kind == BTF_KIND_STRUCT || kind == BTF_KIND_UNION) {
+			struct btf_member *m = (void *)(types.p + at + sizeof(nt));
+
+			for (uint32_t i = 0; i < vlen && !err; i++) {
+				name = put_str(kb, &strs, m[i].name_off);
+				if (name < 0)
+					err = (int)name;
+				m[i].name_off = (uint32_t)(name < 0 ? 0 : name);
+				m[i].type = m[i].type <= kb->n ? s.newid[m[i].type] : 0;
+			}
+		} else if (kind == BTF_KIND_ENUM) {
+			struct btf_enum *e = (void *)(types.p + at + sizeof(nt));
+
+			for (uint32_t i = 0; i < vlen && !err; i++) {
+				name = put_str(kb, &strs, e[i].name_off);
+				if (name < 0)
+					err = (int)name;
+				e[i].name_off = (uint32_t)(name < 0 ? 0 : name);
+			}
+		} else if (kind == BTF_KIND_ENUM64) {
+			struct btf_enum64 *e = (void *)(types.p + at + sizeof(nt));
+
+			for (uint32_t i = 0; i < vlen && !err; i++) {
+				name = put_str(kb, &strs, e[i].name_off);
+				if (name < 0)
+					err = (int)name;
+				e[i].name_off = (uint32_t)(name < 0 ? 0 : name);
+			}
+		} else if (kind == BTF_KIND_ARRAY) {
+			struct btf_array *a = (void *)(types.p + at + sizeof(nt));
+
+			a->type = a->type <= kb->n ? s.newid[a->type] : 0;
+			a->index_type = a->index_type <= kb->n ? s.newid[a->index_type] : 0;
+		} else if (kind == BTF_KIND_FUNC_PROTO) {
+			struct btf_param *p = (void *)(types.p + at + sizeof(nt));
+
+			for (uint32_t i = 0; i < vlen && !err; i++) {
+				name = put_str(kb, &strs, p[i].name_off);
+				if (name < 0)
+					err = (int)name;
+				p[i].name_off = (uint32_t)(name < 0 ? 0 : name);
+				p[i].type = p[i].type <= kb->n ? s.newid[p[i].type] : 0;
+			}
+		}
+	}
+	if (err)
+		goto out;
+	h.type_off = 0;
+	h.type_len = (uint32_t)types.len;
+	h.str_off = (uint32_t)types.len;
+	h.str_len = (uint32_t)strs.len;
+	blob = malloc(sizeof(h) + types.len + strs.len);
+	if (!blob) {
+		err = -ENOMEM;
+		goto out;
+	}
+	memcpy(blob, &h, sizeof(h));
+	memcpy(blob + sizeof(h), types.p, types.len);
+	memcpy(blob + sizeof(h) + types.len, strs.p, strs.len);
+	*out = blob;
+	*out_len = sizeof(h) + types.len + strs.len;
+out:
+	free(types.p);
+	free(strs.p);
+	free(s.newid);
+	free(s.todo);
+	return err;
+}

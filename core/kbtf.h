@@ -13,6 +13,7 @@
 #ifndef KT_KBTF_H
 #define KT_KBTF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,5 +34,16 @@ const struct btf_type *kt_kbtf_type(const struct kt_kbtf *kb, uint32_t id);
 /* The string at @off in the string section, or NULL if out of range. */
 const char *kt_kbtf_name(const struct kt_kbtf *kb, uint32_t off);
 uint32_t kt_kbtf_ntypes(const struct kt_kbtf *kb);
+
+/*
+ * A BTF blob (malloc'd, *out and *out_len) of the kernel's types named in
+ * @names (structs, unions, enums, typedefs, fwds, ints, floats; @names gets
+ * sorted) and of what they contain, with every pointer pointing to void:
+ * what libbpf needs to relocate CO-RE accesses rooted at those types, a few
+ * hundred kB where the whole BTF is 5-6 MB and takes libbpf ~2 ms per
+ * relocated type to search. 0 or -errno.
+ */
+int kt_kbtf_subset(const struct kt_kbtf *kb, const char **names, size_t nnames, void **out,
+		   size_t *out_len);
 
 #endif

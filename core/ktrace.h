@@ -165,13 +165,17 @@ struct kt_ctx {
 	int n_meta;
 };
 
+/* core/corebtf.h: open options that point CO-RE at a subset of the kernel's BTF */
+struct bpf_object_open_opts;
+const struct bpf_object_open_opts *kt_core_btf_opts(void);
+
 /*
  * Open a bpftool skeleton into ctx. Usage in a descriptor's open():
  *	return KT_SKEL_OPEN(ctx, biolat_bpf);
  */
 #define KT_SKEL_OPEN(ctx, name)                                                                    \
 	({                                                                                         \
-		struct name *__s = name##__open();                                                 \
+		struct name *__s = name##__open_opts(kt_core_btf_opts());                          \
 		int __err = 0;                                                                     \
 		if (!__s) {                                                                        \
 			__err = -errno;                                                            \

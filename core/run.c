@@ -19,6 +19,7 @@
 #include <bpf/libbpf.h>
 #include <cJSON.h>
 
+#include "corebtf.h"
 #include "features.h"
 #include "output.h"
 #include "output_int.h"
@@ -567,6 +568,12 @@ int kt_run(const struct kt_cmd *cmd, int argc, char **argv, int full_argc, char 
 			rc = fail(err);
 			goto out;
 		}
+	}
+	/* CO-RE against the kernel's types the object names, not all of them */
+	err = kt_core_btf_prepare(ctx.obj);
+	if (err) {
+		kt_err("cannot prepare the kernel's BTF for CO-RE: %s", strerror(-err));
+		goto out;
 	}
 	/* libbpf parses its own copy to load: do not hold two */
 	kt_vmlinux_btf_release();

@@ -113,6 +113,63 @@ static void corrupt(void)
 	CHECK(kt_kbtf_open("/nonexistent/vmlinux", &kb) == -ENOENT && !kb, "missing file");
 }
 
+/*
+ * A subset for CO-RE: libbpf accepts it, the named structs are there with
+ * every member at the kernel's offset, pointers point to void, and what the
+ * structs embed (sched_entity in task_struct) came along.
+ */
+static void subset(const struct kt_kbtf *kb, const struct btf *lb)
+{
+	const char *names[] = { "task_struct", "mm_struct", "u32", "no_such_type_anywhere" };
+	const struct btf_type *a, *b;
+	struct btf *sb;
+	void *blob;
+	size_t len;
+	int ia, ib, se = -1;
+
+	CHECK(kt_kbtf_subset(kb, names, 4, &blob, &len) == 0, "subset made");
+	if (!blob)
+		return;
+	sb = btf__new(blob, len);
+	CHECK(sb != NULL, "libbpf parses the subset (%zu bytes)", len);
+	if (!sb)
+		goto out;
+	CHECK(btf__type_cnt(sb) < btf__type_cnt(lb) / 10, "subset is small: %u of %u types",
+	      btf__type_cnt(sb), btf__type_cnt(lb));
+	ia = btf__find_by_name_kind(sb, "task_struct", BTF_KIND_STRUCT);
+	ib = btf__find_by_name_kind(lb, "task_struct", BTF_KIND_STRUCT);
+	CHECK(ia > 0 && ib > 0, "task_struct in both");
+	if (ia <= 0 || ib <= 0)
+		goto out;
+	a = btf__type_by_id(sb, ia);
+	b = btf__type_by_id(lb, ib);
+	CHECK(btf_vlen(a) == btf_vlen(b) && a->size == b->size, "same size and member count");
+	for (int i = 0; i < btf_vlen(a) && i < btf_vlen(b); i++) {
+		const struct btf_member *ma = btf_members(a) + i, *mb = btf_members(b) + i;
+		const struct btf_type *ta = btf__type_by_id(sb, ma->type);
+		const struct btf_type *tb = btf__type_by_id(lb, mb->type);
+		const char *na = btf__name_by_offset(sb, ma->name_off);
+
+		CHECK(ma->offset == mb->offset && !strcmp(na, btf__name_by_offset(lb, mb->name_off)) &&
+			      btf_kind(ta) == btf_kind(tb),
+		      "task_struct member %d (%s)", i, na);
+		if (btf_is_ptr(ta))
+			CHECK(ta->type == 0, "pointer member %s points to void", na);
+		if (!strcmp(na, "se"))
+			se = (int)ma->type;
+	}
+	CHECK(se > 0 && btf_is_struct(btf__type_by_id(sb, se)) &&
+		      !strcmp(btf__name_by_offset(sb, btf__type_by_id(sb, se)->name_off), "sched_entity"),
+	      "embedded struct sched_entity came along");
+	CHECK(btf__find_by_name_kind(sb, "mm_struct", BTF_KIND_STRUCT) > 0, "mm_struct");
+	CHECK(btf__find_by_name_kind(sb, "u32", BTF_KIND_TYPEDEF) > 0, "typedef u32");
+	CHECK(btf__find_by_name_kind(sb, "inode", BTF_KIND_STRUCT) < 0,
+	      "struct inode (only behind pointers) stayed out");
+out:
+	btf__free(sb);
+	free(blob);
+}
+
 /* The kernel's BTF: kbtf and libbpf must agree. */
 static void kernel(void)
 {
@@ -156,6 +213,7 @@ static void kernel(void)
 	CHECK(kt_btf_tp_nargs("no_such_tracepoint_anywhere") == -ENOENT, "missing tracepoint");
 	CHECK(kt_btf_has_member("task_struct", "pid"), "task_struct.pid");
 	CHECK(!kt_btf_has_member("task_struct", "no_such_member"), "no such member");
+	subset(kb, lb);
 	kt_vmlinux_btf_release();
 out:
 	btf__free(lb);
