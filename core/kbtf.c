@@ -230,6 +230,7 @@ struct subset {
 	uint32_t *newid; /* newid[id]: the id in the subset, 0: not in it */
 	uint32_t *todo, ntodo;
 	uint32_t n;
+	uint64_t filter[65536 / 64]; /* bit name_hash() of every name asked for */
 };
 
 static void want(struct subset *s, uint32_t id)
@@ -330,15 +331,27 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* FNV-1a, folded to 16 bits: a filter in front of the name search */
+static uint16_t name_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return (uint16_t)(h ^ (h >> 16));
+}
+
 int kt_kbtf_subset(const struct kt_kbtf *kb, const char **names, size_t nnames, void **out,
 		   size_t *out_len)
 {
-	struct subset s = { .kb = kb };
+	static struct subset s; /* the filter is 8 kB: not on the stack */
 	struct buf types = {}, strs = {};
 	struct btf_header h = { .magic = BTF_MAGIC, .version = BTF_VERSION, .hdr_len = sizeof(h) };
 	uint8_t *blob;
 	int err = -ENOMEM;
 
+	memset(&s, 0, sizeof(s));
+	s.kb = kb;
 	*out = NULL;
 	*out_len = 0;
 	s.newid = calloc((size_t)kb->n + 1, sizeof(*s.newid));
@@ -346,12 +359,24 @@ int kt_kbtf_subset(const struct kt_kbtf *kb, const char **names, size_t nnames, 
 	if (!s.newid || !s.todo)
 		goto out;
 	qsort(names, nnames, sizeof(*names), cmp_str);
+	for (size_t i = 0; i < nnames; i++) {
+		uint16_t h = name_hash(names[i]);
+
+		s.filter[h / 64] |= 1ULL << (h % 64);
+	}
 	/* every type of a root kind whose name is asked for, and what it needs */
 	for (uint32_t id = 1; id <= kb->n; id++) {
 		const struct btf_type *t = kt_kbtf_type(kb, id);
-		const char *name = kt_kbtf_name(kb, t->name_off);
+		const char *name;
+		uint16_t h;
 
-		if (name && *name && root_kind(BTF_INFO_KIND(t->info)) &&
+		if (!t->name_off || !root_kind(BTF_INFO_KIND(t->info)))
+			continue;
+		name = kt_kbtf_name(kb, t->name_off);
+		if (!name)
+			continue;
+		h = name_hash(name);
+		if ((s.filter[h / 64] >> (h % 64) & 1) &&
 		    bsearch(&name, names, nnames, sizeof(*names), cmp_str))
 			want(&s, id);
 	}
