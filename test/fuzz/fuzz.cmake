@@ -11,8 +11,11 @@ set(KT_FUZZ_SECONDS 20 CACHE STRING "how long the fuzz_elf test fuzzes, in secon
 find_program(KT_FUZZ_CLANG NAMES clang clang-14 clang-15 clang-16)
 set(_kt_fuzz_dir ${CMAKE_BINARY_DIR}/test/fuzz)
 set(_kt_fuzz_src ${CMAKE_CURRENT_LIST_DIR}/fuzz_elf.c ${CMAKE_CURRENT_LIST_DIR}/../../core/kt_elf.c)
-set(_kt_fuzz_flags -g -O1 -std=gnu11 -Wall -Wextra -Werror
+set(_kt_fuzz_flags -g -O1 -std=gnu11 -Wall -Wextra
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined)
+if(KT_WERROR)
+	list(APPEND _kt_fuzz_flags -Werror)
+endif()
 if(NOT KT_FIXTURE_DIR)
 	set(KT_FIXTURE_DIR ${CMAKE_BINARY_DIR}/test/fixtures)
 endif()
