@@ -35,6 +35,10 @@ EVENT_PROG_TYPES = {5, 7, 17, 26}
 STARTUP_MAX = 1 / 20
 OVERHEAD_MAX = 1.25
 RSS_MAX = 1 / 20
+# ... and against the floor, a bare libbpf loader of the same hooks: start-up
+# <= 1.5 x the floor's + 2 ms, peak RSS <= the floor's + 2 MB.
+FLOOR_STARTUP_MUL, FLOOR_STARTUP_ADD_S = 1.5, 0.002
+FLOOR_RSS_ADD_KB = 2048
 
 # Each case: a ktrace subcommand, its bpftrace equivalent and its storm.
 #   marker: how the start-up is detected. "event" = the first run of one of the
@@ -383,6 +387,8 @@ class Bench:
             tool.start()
             if kind == "ktrace":
                 t = tool.wait_for(lambda: file_has(tool.err, "Hit Ctrl-C"), 60)
+            elif kind == "floor":
+                t = tool.wait_for(lambda: file_has(tool.err, "floor: ready"), 60)
             else:
                 t = tool.wait_for(lambda: file_has(tool.out, "ready"), 60)
             return tool, t
@@ -498,6 +504,8 @@ class Bench:
             configs = ["none", "floor"] + configs
             if not specs:
                 configs.remove("floor")
+        elif specs:
+            configs = ["floor"] + configs  # its start-up and RSS, by its readiness line
         runs = {c: [] for c in configs}
         log(f"bench: {name}: {', '.join(configs)} x {self.a.reps}"
             + (f" (floor: {' '.join(specs)})" if "floor" in configs else ""))
@@ -632,6 +640,12 @@ class Bench:
         if kr and br:
             out["rss_ratio"] = round(kr / br, 4)
             out["rss_verdict"] = "PASS" if kr / br <= RSS_MAX else "MISS"
+        fs, fr = s.get("floor", {}).get("startup_s"), s.get("floor", {}).get("rss_kb")
+        if ks and fs:
+            out["startup_vs_floor_verdict"] = \
+                "PASS" if ks <= FLOOR_STARTUP_MUL * fs + FLOOR_STARTUP_ADD_S else "MISS"
+        if kr and fr:
+            out["rss_vs_floor_verdict"] = "PASS" if kr <= fr + FLOOR_RSS_ADD_KB else "MISS"
         k = s.get("ktrace", {})
         if case.get("stream") and "generated" in k:
             out["loss_verdict"] = "PASS" if k["silent"] == 0 and k["reported"] <= k["generated"] \
@@ -675,15 +689,32 @@ class Bench:
             "loadavg_at_end": open("/proc/loadavg").read().split()[:3],
             "other_bpf_event_progs": [self.others_before, self.others_after],
             "ktrace": {"path": self.kt, "size_bytes": os.path.getsize(self.kt),
+                       "size_parts": binary_parts(self.kt),
                        "version": (kv.stdout + kv.stderr).strip(),
                        "subcommands": sorted(self.subs), "note": self.a.note},
             "bpftrace": bt.stdout.strip() if bt else None,
             "reps": self.a.reps,
             "storm_secs": self.a.secs,
             "targets": {"startup_ratio_max": STARTUP_MAX, "overhead_vs_floor_max": OVERHEAD_MAX,
-                        "rss_ratio_max": RSS_MAX, "silent_loss": 0},
+                        "rss_ratio_max": RSS_MAX, "silent_loss": 0,
+                        "startup_vs_floor": f"<= {FLOOR_STARTUP_MUL} x floor + "
+                                            f"{FLOOR_STARTUP_ADD_S * 1e3:.0f} ms",
+                        "rss_vs_floor": f"<= floor + {FLOOR_RSS_ADD_KB // 1024} MB"},
             "cases": self.results,
         }
+
+
+def binary_parts(kt):
+    """Bytes per part of the binary (test/build/ktsize.py): each embedded BPF object,
+    debug info, the rest; named after build/gen/*.bpf.o when they sit next to it."""
+    gen = os.path.join(os.path.dirname(os.path.abspath(kt)), "gen")
+    r = subprocess.run([sys.executable, os.path.join(REPO, "test", "build", "ktsize.py"), "--json",
+                        kt] + ([gen] if os.path.isdir(gen) else []),
+                       capture_output=True, text=True)
+    try:
+        return json.loads(r.stdout)["parts"]
+    except (ValueError, KeyError):
+        return None
 
 
 # ---- the table ----
@@ -700,6 +731,8 @@ def table(doc):
     L.append(f"ktrace {k['version']} ({k['size_bytes'] / 1e6:.2f} MB static binary)"
              + (f"  [{k['note']}]" if k.get("note") else "")
              + f"  vs {doc['bpftrace']}")
+    if k.get("size_parts"):
+        L.append("size: " + ", ".join(f"{n} {b / 1e3:.0f} kB" for n, b in k["size_parts"].items()))
     L.append(f"{doc['reps']} reps x {doc['storm_secs']} s storms,"
              f" medians; load at end {' '.join(doc['loadavg_at_end'])};"
              f" other tracers' BPF programs before/after: "
@@ -709,7 +742,8 @@ def table(doc):
              " and peak RSS (VmHWM)")
     L.append(f"{'case':<12} {'ktrace ms':>9} {'bpftrace ms':>11} {'ratio':>7} {'<=1/20':>6}"
              f" {'ktrace RSS':>10} {'bpftrace RSS':>12} {'ratio':>7} {'<=1/20':>6}"
-             f" {'kt anon':>8} {'floor ms':>8} {'floor RSS':>9}")
+             f" {'kt anon':>8} {'floor ms':>8} {'floor RSS':>9} {'ms<=1.5f+2':>10}"
+             f" {'RSS<=f+2M':>9}")
     for name, c in doc["cases"].items():
         if "skipped" in c or "error" in c:
             L.append(f"{name:<12} {c.get('skipped') or 'error: ' + c['error']}")
@@ -725,7 +759,9 @@ def table(doc):
                  f" {fmt(c.get('rss_ratio'), '{:.3f}'):>7} {c.get('rss_verdict', '-'):>6}"
                  f" {fmt(ks.get('rss_anon_kb') and ks['rss_anon_kb'] / 1024, '{:.1f}M'):>8}"
                  f" {fmt(fs.get('startup_s') and fs['startup_s'] * 1e3, '{:.1f}'):>8}"
-                 f" {fmt(fs.get('rss_kb') and fs['rss_kb'] / 1024, '{:.1f}M'):>9}")
+                 f" {fmt(fs.get('rss_kb') and fs['rss_kb'] / 1024, '{:.1f}M'):>9}"
+                 f" {c.get('startup_vs_floor_verdict', '-'):>10}"
+                 f" {c.get('rss_vs_floor_verdict', '-'):>9}")
     L.append("")
     L.append("Hot path: storm rate with nothing attached, and the slowdown with each tool"
              " (ns added per operation)")

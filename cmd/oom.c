@@ -11,9 +11,14 @@
  * oom:mark_victim (tp_btf -> raw_tp -> tracepoint). Without the oom_control,
  * a memcg OOM is recognised by the memcg charge path on the trigger's stack
  * and the cgroup is the trigger's memory cgroup. Cost: nothing until an OOM
- * kill, then one record; /proc/kallsyms is read once at start.
+ * kill, then one record; /proc/kallsyms is read once, on a thread started
+ * once tracing is on (the kernel takes ~60 ms to format it: start-up does
+ * not wait for it, and it is ready long before an OOM kill usually comes;
+ * a record that needs it waits for the thread).
  */
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +50,8 @@ struct tallies {
 
 struct oom {
 	bool stack;
+	bool ks_thread; /* ks_loader runs or has not been joined yet */
+	pthread_t ks_loader;
 	struct kt_ksyms *ks;
 	char *constraints[MAX_CONSTRAINTS];
 	struct tallies by_comm, by_cgroup;
@@ -116,22 +123,46 @@ static const struct kt_col cols[] = {
 };
 #define NCOLS (sizeof(cols) / sizeof(cols[0]))
 
+static void *load_ksyms(void *arg)
+{
+	struct oom *o = arg;
+	int err = kt_ksyms_load(NULL, &o->ks);
+
+	if (err)
+		kt_warn("cannot read /proc/kallsyms (%s): stacks stay unnamed and memcg OOMs "
+			"cannot be told from system-wide ones",
+			strerror(-err));
+	else if (kt_ksyms_restricted(o->ks))
+		kt_warn("/proc/kallsyms hides addresses (kptr_restrict): stacks stay unnamed "
+			"and memcg OOMs cannot be told from system-wide ones");
+	return NULL;
+}
+
+/* The kernel symbols, once the loader thread is done (or loaded here). */
+static void ksyms_wait(struct oom *o)
+{
+	if (o->ks_thread) {
+		pthread_join(o->ks_loader, NULL);
+		o->ks_thread = false;
+	}
+}
+
 static int start(struct kt_ctx *ctx)
 {
 	struct oom *o = ctx->priv;
 	const struct kt_alt *alt = kt_hook_chosen(ctx, "oom_kill");
-	int err;
 
 	/* without oom_control, telling a memcg OOM from a system-wide one needs the stack's names */
 	if (o->stack || (alt && alt->type != KT_FENTRY && alt->type != KT_KPROBE)) {
-		err = kt_ksyms_load(NULL, &o->ks);
-		if (err)
-			kt_warn("cannot read /proc/kallsyms (%s): stacks stay unnamed and memcg OOMs "
-				"cannot be told from system-wide ones",
-				strerror(-err));
-		else if (kt_ksyms_restricted(o->ks))
-			kt_warn("/proc/kallsyms hides addresses (kptr_restrict): stacks stay unnamed "
-				"and memcg OOMs cannot be told from system-wide ones");
+		sigset_t all, old;
+
+		/* signals stay with the main thread, which polls and stops */
+		sigfillset(&all);
+		pthread_sigmask(SIG_BLOCK, &all, &old);
+		o->ks_thread = pthread_create(&o->ks_loader, NULL, load_ksyms, o) == 0;
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (!o->ks_thread)
+			load_ksyms(o);
 	}
 	kt_out_header(ctx->out, cols, NCOLS);
 	return 0;
@@ -255,6 +286,7 @@ static int handle(struct kt_ctx *ctx, const void *data, size_t size)
 		nla = fscanf(f, "%lf %lf %lf", &l1, &l5, &l15);
 		fclose(f);
 	}
+	ksyms_wait(o);
 	nfr = stack_frames(o, e, frames, OOM_STACK_DEPTH, &memcg);
 	if (e->flags & OOM_F_OC)
 		memcg = !!(e->flags & OOM_F_MEMCG);
@@ -397,6 +429,7 @@ static void finish(struct kt_ctx *ctx)
 {
 	struct oom *o = ctx->priv;
 
+	ksyms_wait(o);
 	kt_ksyms_free(o->ks);
 	for (int i = 0; i < MAX_CONSTRAINTS; i++)
 		free(o->constraints[i]);

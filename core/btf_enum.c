@@ -8,10 +8,11 @@
 
 #include "btf_enum.h"
 #include "features.h"
+#include "kbtf.h"
 
 int kt_btf_enum_names(const char *enum_name, const char *prefix, char **names, size_t n)
 {
-	struct btf *btf = kt_vmlinux_btf();
+	const struct kt_kbtf *btf = kt_vmlinux_btf();
 	size_t plen = prefix ? strlen(prefix) : 0;
 	const struct btf_type *t;
 	const struct btf_enum *e;
@@ -19,13 +20,13 @@ int kt_btf_enum_names(const char *enum_name, const char *prefix, char **names, s
 
 	if (!btf)
 		return -ENOENT;
-	id = btf__find_by_name_kind(btf, enum_name, BTF_KIND_ENUM);
+	id = kt_kbtf_find(btf, enum_name, BTF_KIND_ENUM);
 	if (id < 0)
 		return -ENOENT;
-	t = btf__type_by_id(btf, id);
+	t = kt_kbtf_type(btf, (uint32_t)id);
 	e = btf_enum(t);
 	for (int i = 0; i < btf_vlen(t); i++, e++) {
-		const char *name = btf__name_by_offset(btf, e->name_off);
+		const char *name = kt_kbtf_name(btf, e->name_off);
 
 		/* aliases (e.g. a _MAX equal to the last value) keep the first name */
 		if (!name || e->val < 0 || (size_t)e->val >= n || names[e->val])

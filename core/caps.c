@@ -12,6 +12,7 @@
 #include <bpf/libbpf.h>
 
 #include "caps.h"
+#include "corebtf.h"
 #include "util.h"
 
 static const struct {
@@ -179,7 +180,11 @@ const char *kt_privileges_desc(void)
 const struct bpf_object_open_opts *kt_skel_open_opts(void)
 {
 	static struct bpf_object_open_opts opts;
+	const struct bpf_object_open_opts *core = kt_core_btf_opts();
 
+	/* a subset of vmlinux's BTF (corebtf.h) serves here too: no module search */
+	if (core)
+		return core;
 	opts = (struct bpf_object_open_opts){ .sz = sizeof(opts) };
 	if (!(kt_caps_held() & KT_CAP(KT_CAP_SYS_ADMIN)) && access("/sys/kernel/btf/vmlinux", R_OK) == 0)
 		opts.btf_custom_path = "/sys/kernel/btf/vmlinux";

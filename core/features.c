@@ -15,6 +15,7 @@
 #include <bpf/libbpf.h>
 
 #include "features.h"
+#include "kbtf.h"
 #include "util.h"
 
 static const char *const attach_names[KT_ATTACH_N] = {
@@ -36,22 +37,26 @@ int kt_attach_parse(const char *s)
 	return -1;
 }
 
-/* The kernel's BTF, parsed once and kept until kt_vmlinux_btf_release(). */
-static struct btf *cached_btf;
+/*
+ * The kernel's BTF, read once (kbtf.c: a mapping and an index, not a libbpf
+ * parse) and kept until kt_vmlinux_btf_release().
+ */
+static struct kt_kbtf *cached_btf;
 static bool btf_tried;
 
-struct btf *kt_vmlinux_btf(void)
+const struct kt_kbtf *kt_vmlinux_btf(void)
 {
 	if (!btf_tried) {
 		btf_tried = true;
-		cached_btf = btf__load_vmlinux_btf();
+		if (kt_kbtf_open(NULL, &cached_btf))
+			cached_btf = NULL;
 	}
 	return cached_btf;
 }
 
 void kt_vmlinux_btf_release(void)
 {
-	btf__free(cached_btf);
+	kt_kbtf_free(cached_btf);
 	cached_btf = NULL;
 	btf_tried = false;
 }
@@ -97,7 +102,7 @@ bool kt_have_ringbuf(void)
 
 int kt_btf_tp_nargs(const char *tp)
 {
-	struct btf *btf = kt_vmlinux_btf();
+	const struct kt_kbtf *btf = kt_vmlinux_btf();
 	const struct btf_type *t;
 	char name[128];
 	int id;
@@ -105,14 +110,14 @@ int kt_btf_tp_nargs(const char *tp)
 	if (!btf)
 		return -ENOENT;
 	snprintf(name, sizeof(name), "btf_trace_%s", tp);
-	id = btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF);
+	id = kt_kbtf_find(btf, name, BTF_KIND_TYPEDEF);
 	if (id < 0)
 		return id;
-	t = btf__type_by_id(btf, id);			  /* typedef */
-	t = btf__type_by_id(btf, t->type);		  /* pointer */
+	t = kt_kbtf_type(btf, (uint32_t)id);		  /* typedef */
+	t = kt_kbtf_type(btf, t->type);		  /* pointer */
 	if (!t || !btf_is_ptr(t))
 		return -EINVAL;
-	t = btf__type_by_id(btf, t->type);		  /* func proto */
+	t = kt_kbtf_type(btf, t->type);		  /* func proto */
 	if (!t || !btf_is_func_proto(t))
 		return -EINVAL;
 	return btf_vlen(t) - 1; /* the first parameter is the context */
@@ -167,6 +172,8 @@ static int read_int_file(const char *path, long *v)
 	ssize_t n;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
+	/* gcc -O3 cannot see that errno is not 0 below (maybe-uninitialized) */
+	*v = 0;
 	if (fd < 0)
 		return -errno;
 	n = read(fd, buf, sizeof(buf) - 1);
@@ -181,15 +188,15 @@ static int read_int_file(const char *path, long *v)
 /* BTF id of a tp_btf target (its btf_trace_NAME typedef) or of a function. */
 static int btf_target_id(const char *target, bool tp)
 {
-	struct btf *btf = kt_vmlinux_btf();
+	const struct kt_kbtf *btf = kt_vmlinux_btf();
 	char name[160];
 
 	if (!btf)
 		return -ENOENT;
 	if (!tp)
-		return btf__find_by_name_kind(btf, target, BTF_KIND_FUNC);
+		return kt_kbtf_find(btf, target, BTF_KIND_FUNC);
 	snprintf(name, sizeof(name), "btf_trace_%s", target);
-	return btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF);
+	return kt_kbtf_find(btf, name, BTF_KIND_TYPEDEF);
 }
 
 /*

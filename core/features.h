@@ -30,11 +30,12 @@ int kt_feature_alt(const struct kt_alt *alt, const char **why);
 
 bool kt_have_btf(void);
 /*
- * The kernel's BTF, parsed on first use and shared by every user-space
- * lookup; NULL without BTF. kt_vmlinux_btf_release() frees it (the run does
- * so before loading, when libbpf parses its own copy).
+ * The kernel's BTF (kbtf.h), read on first use and shared by every
+ * user-space lookup; NULL without BTF. kt_vmlinux_btf_release() frees it
+ * (the run does so before loading, when libbpf parses its own copy).
  */
-struct btf *kt_vmlinux_btf(void);
+struct kt_kbtf;
+const struct kt_kbtf *kt_vmlinux_btf(void);
 void kt_vmlinux_btf_release(void);
 bool kt_have_ringbuf(void);
 /* Number of arguments of a raw tracepoint as the kernel's BTF declares it (-errno). */

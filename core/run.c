@@ -24,6 +24,7 @@
 #include <bpf/libbpf.h>
 
 #include "caps.h"
+#include "corebtf.h"
 #include "features.h"
 #include "opts.h"
 #include "output.h"
@@ -490,6 +491,12 @@ static int step_load(struct run *r)
 		err = cmd->configure(ctx);
 		if (err)
 			return fail(err);
+	}
+	/* CO-RE against the kernel's types the object names, not all of them */
+	err = kt_core_btf_prepare(ctx.obj);
+	if (err) {
+		kt_err("cannot prepare the kernel's BTF for CO-RE: %s", strerror(-err));
+		goto out;
 	}
 	/* libbpf parses its own copy to load: do not hold two */
 	kt_vmlinux_btf_release();

@@ -263,7 +263,59 @@ static __always_inline void read_argv(struct exec_event *e, __u64 argv)
 	e->argc = n_read + 1;
 }
 
-static __always_inline int exec_exit(long ret)
+/*
+ * The same walk with bpf_loop (5.17+): the verifier checks one step instead
+ * of every iteration of the bounded loop above and every way out of it,
+ * which took it ~20 ms per exit program at start-up.
+ */
+struct argv_walk {
+	__u64 argv;
+	__u32 off, n_read, flags;
+};
+
+static int argv_step(__u32 i, struct argv_walk *w)
+{
+	struct exec_event *e = kt_scratch();
+	__u32 off = w->off;
+	const char *p;
+	long n;
+
+	if (!e)
+		return 1;
+	if (bpf_probe_read_user(&p, sizeof(p), (void *)(w->argv + (i + 1) * sizeof(p))) || !p)
+		return 1;
+	if (i + 1 >= cfg_max_args || off >= EXEC_ARGS_MAX) {
+		w->flags |= EXEC_F_TRUNC;
+		return 1;
+	}
+	asm volatile("" : "+r"(off)); /* as in read_argv */
+	off &= EXEC_ARGS_MAX - 1;
+	n = bpf_probe_read_user_str(&e->args[off], EXEC_ARG_MAX, p);
+	if (n <= 0)
+		return 1;
+	if (n == EXEC_ARG_MAX) {
+		char c = 0;
+
+		bpf_probe_read_user(&c, 1, p + EXEC_ARG_MAX - 1);
+		if (c)
+			w->flags |= EXEC_F_TRUNC;
+	}
+	w->off = off + (__u32)n;
+	w->n_read++;
+	return 0;
+}
+
+static __always_inline void read_argv_loop(struct exec_event *e, __u64 argv)
+{
+	struct argv_walk w = { .argv = argv };
+
+	bpf_loop(EXEC_MAX_ARGS_LIMIT, argv_step, &w, 0);
+	e->flags |= w.flags;
+	e->args_len = w.off;
+	e->argc = w.n_read + 1;
+}
+
+static __always_inline int exec_exit(long ret, bool loop)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct exec_event *e;
@@ -286,7 +338,10 @@ static __always_inline int exec_exit(long ret)
 		return 0;
 	fill(e, ret, tid, st.at ? EXEC_F_AT : 0, st.dirfd);
 	set_path_len(e, bpf_probe_read_user_str(e->path, sizeof(e->path), (void *)st.filename));
-	read_argv(e, st.argv);
+	if (loop)
+		read_argv_loop(e, st.argv);
+	else
+		read_argv(e, st.argv);
 	send_event(e);
 	return 0;
 }
@@ -347,10 +402,21 @@ int enter_execve(struct trace_event_raw_sys_enter *ctx)
 	return exec_enter(ctx->args[0], ctx->args[1], false, -100 /* AT_FDCWD */);
 }
 
+/*
+ * Each exit hook has two programs: *_loop reads a failed exec's argv with
+ * bpf_loop; the plain one is for kernels without it (whose verifier refuses
+ * an object that merely contains a loop callback).
+ */
+SEC("tracepoint/syscalls/sys_exit_execve")
+int exit_execve_loop(struct trace_event_raw_sys_exit *ctx)
+{
+	return exec_exit(ctx->ret, true);
+}
+
 SEC("tracepoint/syscalls/sys_exit_execve")
 int exit_execve(struct trace_event_raw_sys_exit *ctx)
 {
-	return exec_exit(ctx->ret);
+	return exec_exit(ctx->ret, false);
 }
 
 SEC("tracepoint/syscalls/sys_enter_execveat")
@@ -360,9 +426,15 @@ int enter_execveat(struct trace_event_raw_sys_enter *ctx)
 }
 
 SEC("tracepoint/syscalls/sys_exit_execveat")
+int exit_execveat_loop(struct trace_event_raw_sys_exit *ctx)
+{
+	return exec_exit(ctx->ret, true);
+}
+
+SEC("tracepoint/syscalls/sys_exit_execveat")
 int exit_execveat(struct trace_event_raw_sys_exit *ctx)
 {
-	return exec_exit(ctx->ret);
+	return exec_exit(ctx->ret, false);
 }
 
 /* The same two calls through the raw tracepoints, for users who cannot read tracefs. */
@@ -387,8 +459,7 @@ int sys_enter_raw(__u64 *ctx)
 	return 0;
 }
 
-SEC("raw_tp/sys_exit")
-int sys_exit_raw(__u64 *ctx)
+static __always_inline int raw_exit(__u64 *ctx, bool loop)
 {
 	long nr = kt_sys_exit_nr((struct pt_regs *)ctx[0]);
 	__u32 want = nr == KT_NR_EXECVE ? EXEC_RAW_EXECVE : nr == KT_NR_EXECVEAT ? EXEC_RAW_EXECVEAT : 0;
@@ -396,7 +467,19 @@ int sys_exit_raw(__u64 *ctx)
 	/* the stash (keyed by thread) tells 32-bit calls apart: their entry made none */
 	if (!(cfg_raw_exit & want))
 		return 0;
-	return exec_exit((long)ctx[1]);
+	return exec_exit((long)ctx[1], loop);
+}
+
+SEC("raw_tp/sys_exit")
+int sys_exit_raw_loop(__u64 *ctx)
+{
+	return raw_exit(ctx, true);
+}
+
+SEC("raw_tp/sys_exit")
+int sys_exit_raw(__u64 *ctx)
+{
+	return raw_exit(ctx, false);
 }
 
 SEC("tp_btf/sched_process_exec")

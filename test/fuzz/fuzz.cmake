@@ -13,8 +13,11 @@ set(KT_FUZZ_SECONDS 20 CACHE STRING "how long the fuzz_elf test fuzzes, in secon
 find_program(KT_FUZZ_CLANG NAMES clang clang-14 clang-15 clang-16)
 set(_kt_fuzz_dir ${CMAKE_BINARY_DIR}/test/fuzz)
 find_program(KT_FUZZ_PYTHON NAMES python3)
-set(_kt_fuzz_flags -g -O1 -std=gnu11 -Wall -Wextra -Werror
+set(_kt_fuzz_flags -g -O1 -std=gnu11 -Wall -Wextra
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined)
+if(KT_WERROR)
+	list(APPEND _kt_fuzz_flags -Werror)
+endif()
 if(NOT KT_FIXTURE_DIR)
 	set(KT_FIXTURE_DIR ${CMAKE_BINARY_DIR}/test/fixtures)
 endif()

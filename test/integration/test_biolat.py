@@ -302,7 +302,7 @@ def test_merges(cgroup=False):
         if not os.path.exists(os.path.join(base, "cgroup.procs")):
             log("no cgroup-v2 hierarchy at %s: -Q --cgroup merge check skipped" % base)
             return
-        cg = os.path.join(base, UNIQUE + "_bio")
+        cg = os.path.join(base, UNIQUE + "_biomerge")
         os.mkdir(cg)
         at_exit(os.rmdir, cg)
         cg_id, inside, what = os.stat(cg).st_ino, in_cgroup(cg, []), "-Q --cgroup"

@@ -225,7 +225,7 @@ for i in range(int(sys.argv[1])):
 def summary_overflow(n=17000):
     """--summary says in its own words what its kernel tables could not count, and what helps."""
     me = os.getpid()
-    kt = Ktrace("exec", "--summary", "-P", me)
+    kt = Ktrace("exec", "--summary", "--ppid", me)
     subprocess.run([sys.executable, "-c", MANY_NAMES, str(n)], check=True)
     time.sleep(0.3)
     check(kt.stop() == 0, "--summary overflow: exits 0", kt.stderr())
@@ -239,7 +239,7 @@ def summary_overflow(n=17000):
           "%d (counted %d, not counted %d)" % (n + 3, counted, lost), err[-2000:])
     check(re.search(r"execs, forks and exits not counted \(the kernel's count tables "
                     r"\(\d+ commands, \d+ parents\) were full; \d+ in total\): print and empty "
-                    r"them more often \(--summary=SECONDS\)", err),
+                    r"them more often \(-i SECONDS\)", err),
           "--summary: the warning names the full count tables and the option that helps", err[-2000:])
     check("--buffer" not in err and "events" not in err,
           "--summary: no stream wording (events, --buffer)", err[-2000:])

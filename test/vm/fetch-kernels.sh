@@ -11,6 +11,9 @@
 # Package names are resolved through Debian's metapackages with a private apt
 # configuration (sources, lists, cache and state all live under the cache
 # directory), so the host's apt setup is never touched and nothing is installed.
+# The repositories are the Debian ones the host's apt is configured with
+# (apt-get indextargets), with the suite of each kernel: KT_VM_MIRROR and
+# KT_VM_SEC_MIRROR override them.
 # A cached kernel is reused without any network access unless it is older than
 # KT_VM_MAX_AGE days (default 7) or --refresh is given; if a refresh fails the
 # cached kernel is still used.
@@ -20,8 +23,22 @@ set -uo pipefail
 
 CACHE=${KT_VM_CACHE:-/var/cache/ktrace-vm}
 MAX_AGE=${KT_VM_MAX_AGE:-7}
-MIRROR=${KT_VM_MIRROR:-http://deb.debian.org/debian}
-SEC_MIRROR=${KT_VM_SEC_MIRROR:-http://deb.debian.org/debian-security}
+# Repo-URI of the first Debian repository apt knows of whose suite matches RE
+configured_repo() { # RE
+	apt-get indextargets 2>/dev/null | awk -v RS= -F '\n' -v re="$1" '
+		{
+			uri = rel = origin = ""
+			for (i = 1; i <= NF; i++) {
+				split($i, kv, ": ")
+				if (kv[1] == "Repo-URI") uri = kv[2]
+				else if (kv[1] == "Release") rel = kv[2]
+				else if (kv[1] == "Origin") origin = kv[2]
+			}
+			if (origin == "Debian" && rel ~ re) { sub("/$", "", uri); print uri; exit }
+		}'
+}
+MIRROR=${KT_VM_MIRROR:-$(configured_repo '^[a-z]+$')}
+SEC_MIRROR=${KT_VM_SEC_MIRROR:-$(configured_repo '-security$')}
 KEYRING=${KT_VM_KEYRING:-/usr/share/keyrings/debian-archive-keyring.gpg}
 # modules the guest needs (block devices are not built into Debian's kernels)
 WANT_MODULES="null_blk loop"
@@ -50,12 +67,12 @@ write_sources() { # DIST FILE
 	case $1 in
 	bullseye)
 		echo "deb $o $MIRROR bullseye main"
-		echo "deb $o $SEC_MIRROR bullseye-security main"
+		[ -z "$SEC_MIRROR" ] || echo "deb $o $SEC_MIRROR bullseye-security main"
 		;;
 	bookworm)
 		echo "deb $o $MIRROR bookworm main"
 		echo "deb $o $MIRROR bookworm-updates main"
-		echo "deb $o $SEC_MIRROR bookworm-security main"
+		[ -z "$SEC_MIRROR" ] || echo "deb $o $SEC_MIRROR bookworm-security main"
 		;;
 	sid) echo "deb $o $MIRROR sid main" ;;
 	esac >"$2"
@@ -92,6 +109,10 @@ kapt() { # DIST apt-get|apt-cache ARGS...
 apt_update() { # DIST
 	local d=$CACHE/apt/$1
 	[ -f "$d/updated.$$" ] && return 0
+	if [ -z "$MIRROR" ]; then
+		log "apt knows of no Debian repository (apt-get indextargets): configure one or set KT_VM_MIRROR"
+		return 1
+	fi
 	mkdir -p "$d/sources.list.d" "$d/preferences.d" "$d/state" \
 		"$d/lists/partial" "$d/cache/archives/partial"
 	touch "$d/state/status"
