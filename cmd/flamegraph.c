@@ -236,6 +236,14 @@ static int run(struct kt_ctx *ctx)
 		fclose(f);
 		bad += st.bad;
 		cut += st.cut;
+		if (err == -E2BIG && o->fo.diff) {
+			/* a diff without part of one side would be wrong, not partial */
+			kt_err("%s:%" PRIu64 ": stopped reading: the flame graph holds at most %" PRIu64
+			       " frames and 64 MiB of frame names, and a diff of a cut input would be "
+			       "wrong: raise --max-frames",
+			       display_name(files[i]), st.full_line, o->max_frames);
+			goto out;
+		}
 		if (err == -E2BIG) {
 			kt_warn("%s:%" PRIu64 ": stopped reading: the flame graph holds at most %" PRIu64
 				" frames and 64 MiB of frame names (--max-frames); the rest of the "
@@ -245,10 +253,7 @@ static int run(struct kt_ctx *ctx)
 				 "input cut: only the stacks before line %" PRIu64
 				 " of %s are drawn (at most %" PRIu64 " frames)",
 				 st.full_line, display_name(files[i]), o->max_frames);
-			if (!o->fo.diff)
-				break;
-			/* a diff without one of its sides would be wrong, not partial */
-			goto out;
+			break;
 		}
 		if (err == -ENOMEM)
 			kt_err("reading %s: out of memory (lower --max-frames)", display_name(files[i]));
