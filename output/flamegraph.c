@@ -906,11 +906,12 @@ void kt_flamegraph_subtitle(char *buf, size_t len, int argc, char *const *argv, 
 			at = append(buf, len, at, strrchr(argv[i], '/') + 1);
 			continue;
 		}
-		if (quote)
-			at = append(buf, len, at, "'");
+		/* for reading, not for a shell: "it's" stays readable */
+		const char *q = !quote ? "" : strchr(argv[i], '\'') ? "\"" : "'";
+
+		at = append(buf, len, at, q);
 		at = append(buf, len, at, argv[i]);
-		if (quote)
-			at = append(buf, len, at, "'");
+		at = append(buf, len, at, q);
 	}
 	if (host && *host) {
 		at = append(buf, len, at, at ? " on " : "on ");
