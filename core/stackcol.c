@@ -356,8 +356,16 @@ static void report_errors(struct kt_stackcol *sc)
 static int write_svg(struct kt_stackcol *sc)
 {
 	struct kt_flamegraph_opts fo = { sc->o->svg_title, sc->o->svg_unit, KT_FLAMEGRAPH_AUTO, 0 };
+	char sub[1024], span[128], host[256] = "";
 	FILE *f = fopen(sc->o->svg, "w");
 	int err;
+
+	/* what was traced, where and when: the graph alone should say */
+	gethostname(host, sizeof(host) - 1);
+	kt_flamegraph_span(span, sizeof(span), sc->ctx->start_realtime_ns, kt_now_real());
+	kt_flamegraph_subtitle(sub, sizeof(sub), sc->ctx->argc, sc->ctx->argv, host,
+			       kt_kernel_release(), span);
+	fo.subtitle = sub;
 
 	if (!f) {
 		err = -errno;

@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "flamegraph.h"
 
@@ -925,4 +926,23 @@ void kt_flamegraph_subtitle(char *buf, size_t len, int argc, char *const *argv, 
 		at = append(buf, len, at, at ? ", " : "");
 		append(buf, len, at, span);
 	}
+}
+
+void kt_flamegraph_span(char *buf, size_t len, uint64_t start_ns, uint64_t end_ns)
+{
+	time_t t0 = (time_t)(start_ns / 1000000000), t1 = (time_t)(end_ns / 1000000000);
+	char a[64] = "", b[64] = "";
+	struct tm tm0, tm1;
+
+	if (!len)
+		return;
+	buf[0] = 0;
+	if (!localtime_r(&t0, &tm0) || !localtime_r(&t1, &tm1))
+		return;
+	strftime(a, sizeof(a), "%Y-%m-%d %H:%M:%S", &tm0);
+	if (tm0.tm_year == tm1.tm_year && tm0.tm_yday == tm1.tm_yday)
+		strftime(b, sizeof(b), "%H:%M:%S %Z", &tm1);
+	else
+		strftime(b, sizeof(b), "%Y-%m-%d %H:%M:%S %Z", &tm1);
+	snprintf(buf, len, "%s to %s", a, b);
 }

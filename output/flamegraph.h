@@ -114,6 +114,12 @@ void kt_flamegraph_subtitle(char *buf, size_t len, int argc, char *const *argv, 
 			    const char *kernel, const char *span);
 
 /*
+ * A run's time span for the subtitle, local time: "2026-12-02 12:00:00 to
+ * 12:00:30 UTC" (the end's date too when it differs). Times are wall-clock ns.
+ */
+void kt_flamegraph_span(char *buf, size_t len, uint64_t start_ns, uint64_t end_ns);
+
+/*
  * Write @s as XML character data, valid in text and in attribute values:
  * markup characters escaped, control characters written as '?', invalid
  * UTF-8 as U+FFFD. At most @max_chars characters (SIZE_MAX: all) are

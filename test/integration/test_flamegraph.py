@@ -299,7 +299,8 @@ def profile_test():
     sp = subprocess.Popen(["sh", "-c", 'read x; exec "$@"', "held", workload("spinner"), "1.2"],
                           stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
     ktlib.at_exit(lambda: sp.poll() is None and (sp.kill(), sp.wait()))
-    kt = ktlib.Ktrace("profile", "-f", "-p", sp.pid)
+    direct = path("direct.svg")
+    kt = ktlib.Ktrace("profile", "-f", "--svg", direct, "-p", sp.pid)
     sp.stdin.write(b"go\n")
     sp.stdin.close()
     sp.wait(30)
@@ -313,6 +314,14 @@ def profile_test():
     text = open(out).read() if ok else ""
     check(ok and "kt_spin_hot" in text and "kt_spin_outer" in text,
           "the SVG of profile -f output is valid and names the spinner's functions", err)
+    # --svg of profile is the same renderer, with the run's own subtitle
+    text = open(direct).read()
+    sub = re.search(r'<text id="subtitle"[^>]*>([^<]*)<', text)
+    sub = sub.group(1) if sub else ""
+    check(re.search(r"ktrace profile -f --svg \S+ -p \d+ on .+, kernel %s, \d{4}-\d\d-\d\d "
+                    r"\d\d:\d\d:\d\d to \d\d:\d\d:\d\d" % re.escape(os.uname().release), sub),
+          "profile --svg: the subtitle gives the command line, host, kernel and time span", sub)
+    check("function search(" in text, "profile --svg has the search script too")
 
 
 def main():

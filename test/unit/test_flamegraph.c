@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "flamegraph.h"
@@ -582,6 +583,13 @@ static void test_subtitle(void)
 	CHECK(!strcmp(small, "ktrace flam"), "%s", small);
 	kt_flamegraph_subtitle(buf, sizeof(buf), 0, argv, NULL, NULL, "span");
 	CHECK(!strcmp(buf, "span"), "%s", buf);
+	setenv("TZ", "UTC", 1);
+	tzset();
+	/* 2026-12-02 12:00:00 UTC is 1796212800 */
+	kt_flamegraph_span(buf, sizeof(buf), 1796212800ULL * 1000000000, 1796212830ULL * 1000000000);
+	CHECK(!strcmp(buf, "2026-12-02 12:00:00 to 12:00:30 UTC"), "%s", buf);
+	kt_flamegraph_span(buf, sizeof(buf), 1796212800ULL * 1000000000, 1796299200ULL * 1000000000);
+	CHECK(!strcmp(buf, "2026-12-02 12:00:00 to 2026-12-03 12:00:00 UTC"), "%s", buf);
 }
 
 int main(void)
