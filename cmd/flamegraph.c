@@ -7,8 +7,9 @@
  * folded files off a server. The drawing is output/flamegraph.c, the same
  * renderer as profile and offcpu --svg; the parsing is output/folded.c.
  *
- * Cost: memory bounded by --max-frames (about 40 bytes a frame) plus at
- * most 64 MiB of distinct frame names; one pass over each input.
+ * Cost: memory bounded by --max-frames (at most 28 bytes a frame) plus at
+ * most 64 MiB for the distinct frame names; one pass over each input, a
+ * sort of the stacks, one pass to draw (two for a diff).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -66,8 +67,8 @@ static const struct argp_option options[] = {
 	{ "strict", OPT_STRICT, NULL, 0,
 	  "Fail on the first malformed line (default: skip it, and report the first few)", 0 },
 	{ "max-frames", OPT_MAX_FRAMES, "N", 0,
-	  "Read at most N frames in all (default 4000000, about 160 MiB); the rest of the input "
-	  "is left out, and the graph says so",
+	  "Read at most N frames in all (default 4000000: with the 64 MiB for frame names, at "
+	  "most about 170 MiB); the rest of the input is left out, and the graph says so",
 	  0 },
 	{},
 };

@@ -33,10 +33,13 @@
 #define ROOT_ID	  UINT32_MAX
 
 struct fg_path {
-	size_t off; /* into ids */
-	size_t n;
 	uint64_t v[2];
+	uint32_t off; /* into ids */
+	uint32_t n;
 };
+
+/* What a distinct name costs besides its bytes: its record, hash slots, malloc's header. */
+#define NAME_OVERHEAD (sizeof(struct fg_name) + 2 * sizeof(uint32_t) + 16)
 
 struct fg_name {
 	char *s;
@@ -264,7 +267,7 @@ static int64_t intern(struct kt_fg *fg, const struct kt_fg_frame *fr)
 		}
 	}
 	if (len >= UINT32_MAX || fg->nnames >= UINT32_MAX - 1 ||
-	    (fg->max_frames && fg->name_bytes + len + 1 > KT_FG_MAX_NAME_BYTES))
+	    (fg->max_frames && fg->name_bytes + len + 1 + NAME_OVERHEAD > KT_FG_MAX_NAME_BYTES))
 		return -E2BIG;
 	if ((fg->nnames + 1) * 2 > fg->hcap) {
 		err = rehash(fg, fg->hcap ? fg->hcap * 2 : 1024);
@@ -280,7 +283,7 @@ static int64_t intern(struct kt_fg *fg, const struct kt_fg_frame *fr)
 	s[len] = 0;
 	id = (uint32_t)fg->nnames++;
 	fg->nm[id] = (struct fg_name){.s = s, .len = (uint32_t)len, .kind = fr->kind};
-	fg->name_bytes += len + 1;
+	fg->name_bytes += len + 1 + NAME_OVERHEAD;
 	for (j = hash_name(s, len, fr->kind) & (fg->hcap - 1); fg->htab[j]; j = (j + 1) & (fg->hcap - 1))
 		;
 	fg->htab[j] = id + 1;
@@ -299,7 +302,9 @@ int kt_fg_add(struct kt_fg *fg, unsigned int side, const struct kt_fg_frame *fra
 		return -EINVAL;
 	if (__builtin_add_overflow(fg->total[side], value, &total))
 		return -EOVERFLOW;
-	if (fg->max_frames && (n > fg->max_frames || fg->nids > fg->max_frames - n))
+	/* offsets and counts are 32 bits: a bound even when the caller sets none */
+	if (n > UINT32_MAX - fg->nids ||
+	    (fg->max_frames && (n > fg->max_frames || fg->nids > fg->max_frames - n)))
 		return -E2BIG;
 	if (grow((void **)&fg->ids, &fg->cap_ids, fg->nids + n, sizeof(*fg->ids)) ||
 	    grow((void **)&fg->paths, &fg->cap_paths, fg->npaths + 1, sizeof(*fg->paths)))
@@ -311,8 +316,8 @@ int kt_fg_add(struct kt_fg *fg, unsigned int side, const struct kt_fg_frame *fra
 		fg->ids[fg->nids + i] = (uint32_t)id;
 	}
 	p = &fg->paths[fg->npaths++];
-	p->off = fg->nids;
-	p->n = n;
+	p->off = (uint32_t)fg->nids;
+	p->n = (uint32_t)n;
 	p->v[side] = value;
 	p->v[!side] = 0;
 	fg->nids += n;
