@@ -273,9 +273,7 @@ static int run(struct kt_ctx *ctx)
 		o->fo.subtitle = subtitle;
 	}
 	o->fo.note = note;
-	err = kt_fg_write(kt_out_file(ctx->out), fg, &o->fo);
-	if (!err && fflush(kt_out_file(ctx->out)))
-		err = -errno;
+	err = kt_out_flamegraph(ctx->out, fg, &o->fo);
 	if (err) {
 		kt_err("writing the flame graph failed: %s", strerror(-err));
 		goto out;

@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "flamegraph.h"
+#include "output_int.h"
 
 #define FRAME_H	  16
 #define FONT_W	  7.0 /* average glyph width of the 12px font */
@@ -790,7 +791,10 @@ static void write_header(const struct ctx *c, unsigned int width, const char *ti
 		y += LINE_H;
 		fprintf(f, "<text id=\"%s\" class=\"sub\" x=\"%u\" y=\"%u\">", ids[i], width / 2, y);
 		kt_flamegraph_put_xml(f, lines[i], (size_t)((width - 2 * XPAD) / FONT_W));
-		fputs("</text>\n", f);
+		/* the whole line on hover, when it was cut */
+		fputs("<title>", f);
+		kt_flamegraph_put_xml(f, lines[i], 4096);
+		fputs("</title></text>\n", f);
 	}
 	fprintf(f,
 		"<text id=\"reset\" x=\"%d\" y=\"24\" style=\"display:none\" "
@@ -851,11 +855,25 @@ int kt_fg_write(FILE *f, struct kt_fg *fg, const struct kt_flamegraph_opts *opts
 	if (c.wtotal)
 		sweep(fg, wside, open, emit, &c);
 	else
-		fprintf(f, "<text x=\"%u\" y=\"%u\">no stacks were recorded</text>\n",
-			width / 2 - 80, c.height / 2);
+		fprintf(f, "<text x=\"%u\" y=\"%u\">no stacks were recorded%s</text>\n",
+			width / 2 - 80, c.height / 2,
+			!o->diff ? "" : wside ? " in AFTER" : " in BEFORE");
 	fputs("</g>\n</svg>\n", f);
 	free(open);
 	return ferror(f) ? -EIO : 0;
+}
+
+int kt_out_flamegraph(struct kt_out *out, struct kt_fg *fg, const struct kt_flamegraph_opts *opts)
+{
+	int err = kt_fg_write(out->f, fg, opts);
+
+	if (err && err != -EIO)
+		return err;
+	/* the flush repeats a failed write: its errno (ENOSPC...) says why */
+	errno = 0;
+	if (!fflush(out->f) && !err)
+		return 0;
+	return errno ? -errno : -EIO;
 }
 
 int kt_flamegraph_write_opts(FILE *f, const struct kt_stacks *st,

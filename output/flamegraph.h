@@ -105,6 +105,9 @@ int kt_fg_add_stacks(struct kt_fg *fg, unsigned int side, const struct kt_stacks
 uint64_t kt_fg_total(const struct kt_fg *fg, unsigned int side);
 /* Draw @fg on @f. Returns 0, -ENOMEM or -EIO. */
 int kt_fg_write(FILE *f, struct kt_fg *fg, const struct kt_flamegraph_opts *opts);
+/* The same on a command's output (-o FILE or standard output), flushed. */
+struct kt_out;
+int kt_out_flamegraph(struct kt_out *out, struct kt_fg *fg, const struct kt_flamegraph_opts *opts);
 
 /*
  * The default subtitle: "ktrace ARGS on HOST, kernel K, SPAN" with the parts

@@ -194,6 +194,10 @@ def malformed_test():
     r = run_ktrace("flamegraph", path("empty.folded", ""))
     check(r.returncode == 0 and "no stacks were recorded" in r.stdout,
           "an empty input draws an empty graph", r.stderr)
+    r = subprocess.run("%s flamegraph %s > /dev/full" % (ktlib.KTRACE, src), shell=True,
+                       capture_output=True, text=True, timeout=60)
+    check(r.returncode == 1 and "No space left on device" in r.stderr,
+          "a write error (/dev/full) fails with its cause", (r.returncode, r.stderr))
     r = run_ktrace("flamegraph", os.path.join(TMP, "missing.folded"))
     check(r.returncode == 1 and "cannot open" in r.stderr and "No such file" in r.stderr,
           "a missing input: exit 1 with strerror", r.stderr)
