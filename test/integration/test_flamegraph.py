@@ -100,6 +100,11 @@ def plain_test():
     check(sub and "ktrace flamegraph" in sub.group(1) and "before.folded (modified " in sub.group(1),
           "the default subtitle gives the command line and the input's name and mtime",
           sub and sub.group(1))
+    # no privileges needed: user nobody, no capabilities, input on stdin
+    r = subprocess.run(ktlib.nobody() + [ktlib.KTRACE, "flamegraph"], input=BEFORE,
+                       capture_output=True, text=True, timeout=60)
+    check(r.returncode == 0 and "<title>hot (50 samples" in r.stdout,
+          "flamegraph runs as nobody without capabilities", r.stderr)
     # standard input, as no file and as "-"; stdout
     for args in ([], ["-"]):
         r = subprocess.run([ktlib.KTRACE, "flamegraph"] + args, input=BEFORE, capture_output=True,
