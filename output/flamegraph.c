@@ -689,6 +689,11 @@ static const char script[] =
     "\t\t\tunzoom();\n"
     "\t\t}\n"
     "\t});\n"
+    /* a link can carry a search: graph.svg?s=TERM or graph.svg#s=TERM */
+    "\tvar m = typeof location == \"undefined\" ? null : /[?&#]s=([^&#]*)/.exec(location.href);\n"
+    "\tif (m) {\n"
+    "\t\ttry { search(decodeURIComponent(m[1].replace(/\\+/g, \" \"))); } catch (e) { }\n"
+    "\t}\n"
     "}\n"
     "function zoom(z) {\n"
     "\tif (z.d == 0) { unzoom(); return; }\n"

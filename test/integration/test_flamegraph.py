@@ -75,8 +75,10 @@ def frame(fr, name):
 
 def self_contained(svg_text):
     refs = re.findall(r"https?://[^\"'\s<]*", svg_text)
-    return (refs == ["http://www.w3.org/2000/svg"] and "href" not in svg_text
-            and " src=" not in svg_text and "url(" not in svg_text and "@import" not in svg_text)
+    # no href or src attribute, no CSS url() or @import, no script loaded from elsewhere
+    return (refs == ["http://www.w3.org/2000/svg"] and not re.search(r"(href|src)\s*=", svg_text)
+            and "url(" not in svg_text and "@import" not in svg_text
+            and not re.search(r"<script[^>]*\bsrc", svg_text))
 
 
 def plain_test():
@@ -249,8 +251,10 @@ const gs = d.frames.map(function (f) {
 ids.frames = el("g", { id: "frames" }, gs);
 global.document = { documentElement: el("svg", { width: String(d.width) }),
 	getElementById(id) { return ids[id]; }, addEventListener() {} };
+global.location = { href: "file:///tmp/graph.svg?s=%5Ehot%24" };
 eval(d.script + "\nglobal.init = init; global.search = search; global.zoom = zoom;");
 init();
+const fromUrl = { button: ids.search.textContent, matched: ids.matched.textContent };
 const out = {};
 for (const term of d.terms) {
 	const pct = search(term);
@@ -260,6 +264,7 @@ for (const term of d.terms) {
 }
 search("");
 out.cleared = gs.every(function (g, i) { return g.kids[1].attrs.fill == d.frames[i].fill; });
+out.url = fromUrl;
 console.log(JSON.stringify(out));
 """
 
@@ -302,6 +307,8 @@ def search_test():
     check(res["nomatch"]["hl"] == [] and "Matched: 0.00%" in res["nomatch"]["matched"],
           "no match: 0%", res["nomatch"])
     check(res["cleared"], "an empty search restores every frame's colour")
+    check(res["url"]["button"] == "Search (regex): ^hot$" and "Matched: 50.00%" in res["url"]["matched"],
+          "a search in the URL (?s=%5Ehot%24) is applied when the graph opens", res["url"])
 
 
 def profile_test():
