@@ -574,7 +574,12 @@ static void diff_color(const struct ctx *c, const uint64_t v[2], enum diff_class
 		       unsigned int rgb[3])
 {
 	double t = c->max_delta > 0 ? change(c, v) / c->max_delta : 0;
-	unsigned int pale = (unsigned int)(225.5 - 185 * (0.15 + 0.85 * t));
+	unsigned int pale;
+
+	/* "all" is not in the maximum: with an empty side its share moves by 100% */
+	if (t > 1)
+		t = 1;
+	pale = (unsigned int)(225.5 - 185 * (0.15 + 0.85 * t));
 
 	if (k == D_GREW || k == D_APPEARED) {
 		rgb[0] = 255;

@@ -563,6 +563,25 @@ static void test_diff(void)
 		free(svg);
 	}
 	kt_fg_free(fg);
+	/*
+	 * An empty BEFORE: everything appeared, and "all" moved by 100%, more
+	 * than any frame (two processes of 50% each): the deepest red, no more.
+	 */
+	CHECK(kt_fg_new(&fg, 0) == 0);
+	CHECK(read_text(fg, 1, 0, "a;x 1\nb;y 1\n", &st) == 0);
+	o.negate = false;
+	svg = fg_svg(fg, &o);
+	CHECK(svg && svg_valid(svg) && strstr(svg, "0 grew, 0 shrank, 4 appeared, 0 vanished"));
+	l = svg ? frame_line(svg, "all") : NULL;
+	CHECK(l && strstr(l, "class=\"f appeared\"") && strstr(l, "fill=\"rgb(255,40,40)\""), "%s",
+	      l ? l : "");
+	free(l);
+	free(svg);
+	o.negate = true;
+	svg = fg_svg(fg, &o);
+	CHECK(svg && svg_valid(svg) && strstr(svg, "no stacks were recorded in BEFORE"));
+	free(svg);
+	kt_fg_free(fg);
 	/* the sides are 0 and 1 only; an empty path is refused */
 	CHECK(kt_fg_new(&fg, 0) == 0);
 	CHECK(kt_fg_add(fg, 2, (struct kt_fg_frame[]){{"a", 1, KT_FG_USER}}, 1, 1) == -EINVAL);
