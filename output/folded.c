@@ -160,20 +160,25 @@ int kt_folded_read(FILE *f, const char *name, struct kt_fg *fg, unsigned int sid
 		size_t len = 0, n = 0;
 		bool too_long = false, cut = false;
 
-		/* bounded: a line over the limit is read to its end, not kept */
 		while ((ch = getc_unlocked(f)) != EOF && ch != '\n') {
-			if (len < KT_FOLDED_MAX_LINE)
-				line[len++] = (char)ch;
-			else
+			if (len == KT_FOLDED_MAX_LINE) {
 				too_long = true;
+				break;
+			}
+			line[len++] = (char)ch;
 		}
 		if (ch == EOF && !len)
 			break;
 		st->lines++;
-		if (too_long)
-			why = "longer than 1 MiB";
-		else
-			why = kt_folded_parse(line, len, fr, &n, &value, &cut);
+		if (too_long) {
+			/* no folded tool writes such a line; an endless one (a device) must not hang us */
+			kt_err("%s:%" PRIu64 ": a line longer than 1 MiB: is it folded stacks "
+			       "(\"frame;frame;... COUNT\" per line)?",
+			       name, st->lines);
+			err = -EINVAL;
+			goto out;
+		}
+		why = kt_folded_parse(line, len, fr, &n, &value, &cut);
 		if (!why && n) {
 			err = kt_fg_add(fg, side, fr, n, value);
 			if (err == -EOVERFLOW) {
@@ -198,15 +203,20 @@ int kt_folded_read(FILE *f, const char *name, struct kt_fg *fg, unsigned int sid
 		}
 		if (bad++ < KT_FOLDED_MAX_WARN)
 			kt_warn("%s:%" PRIu64 ": malformed line skipped: %s", name, st->lines, why);
+		if (bad == KT_FOLDED_GIVE_UP && !st->stacks) {
+			/* e.g. a binary file or an endless device: stop, not skip forever */
+			kt_err("%s: none of its first %" PRIu64 " lines is a folded stack: is it folded "
+			       "stacks (\"frame;frame;... COUNT\" per line)?",
+			       name, st->lines);
+			err = -EINVAL;
+			goto out;
+		}
 	}
 	if (ferror(f)) {
 		err = errno ? -errno : -EIO;
 		kt_err("reading %s failed: %s", name, strerror(-err));
 		goto out;
 	}
-	if (bad > KT_FOLDED_MAX_WARN)
-		kt_warn("%s: %" PRIu64 " malformed lines skipped in all (the first %d are shown above)",
-			name, bad, KT_FOLDED_MAX_WARN);
 	if (st->lines && !st->stacks && bad) {
 		kt_err("%s: none of its %" PRIu64 " lines is a folded stack: is it folded stacks "
 		       "(\"frame;frame;... COUNT\" per line)?",
@@ -214,6 +224,9 @@ int kt_folded_read(FILE *f, const char *name, struct kt_fg *fg, unsigned int sid
 		err = -EINVAL;
 	}
 out:
+	if (bad > KT_FOLDED_MAX_WARN && err != -EINVAL)
+		kt_warn("%s: %" PRIu64 " malformed lines skipped in all (the first %d are shown above)",
+			name, bad, KT_FOLDED_MAX_WARN);
 	if (st->cut && err != -EINVAL)
 		kt_warn("%s: %" PRIu64 " stacks deeper than %d frames were cut (their last frame reads "
 			"\"[deeper frames cut]\")",

@@ -47,8 +47,11 @@ void kt_folded_put_name(FILE *f, const char *name);
  *    KT_FOLDED_MAX_WARN of a file is reported as FILE:LINE with the reason
  *    (with KT_FOLDED_STRICT the first one is an error instead): no count, a
  *    count with a decimal part or too large, no frames, an empty frame name
- *    (";;", or ';' at either end), a NUL byte, a line over
- *    KT_FOLDED_MAX_LINE bytes;
+ *    (";;", or ';' at either end), a NUL byte;
+ *  - input that is not folded stacks at all ends the reading with an error:
+ *    a line over KT_FOLDED_MAX_LINE bytes, or KT_FOLDED_GIVE_UP malformed
+ *    lines before the first stack (so that a device or a binary file given
+ *    by mistake ends quickly);
  *  - a stack deeper than KT_FOLDED_MAX_DEPTH frames keeps its outermost
  *    frames and gets a last frame "[deeper frames cut]"; such stacks are
  *    counted and reported once.
@@ -56,6 +59,7 @@ void kt_folded_put_name(FILE *f, const char *name);
 #define KT_FOLDED_MAX_LINE  (1U << 20)
 #define KT_FOLDED_MAX_DEPTH 2048
 #define KT_FOLDED_MAX_WARN  5
+#define KT_FOLDED_GIVE_UP   1000
 #define KT_FOLDED_STRICT    (1U << 0)
 
 struct kt_folded_stats {

@@ -198,6 +198,10 @@ def malformed_test():
     r = run_ktrace("flamegraph", path("junk.folded", "not\nfolded at all\n"))
     check(r.returncode == 1 and "is a folded stack" in r.stderr,
           "an input with no stack at all is an error", (r.returncode, r.stderr))
+    for junk in ("/dev/zero", ktlib.KTRACE):
+        r = run_ktrace("flamegraph", junk, timeout=30)
+        check(r.returncode == 1 and "is it folded stacks" in r.stderr,
+              "not folded stacks at all (%s): exit 1 at once" % junk, (r.returncode, r.stderr[-300:]))
     r = run_ktrace("flamegraph", path("empty.folded", ""))
     check(r.returncode == 0 and "no stacks were recorded" in r.stdout,
           "an empty input draws an empty graph", r.stderr)

@@ -396,6 +396,30 @@ static void test_folded_read(void)
 	CHECK(svg && strstr(svg, "no stacks were recorded") && svg_valid(svg));
 	free(svg);
 	kt_fg_free(fg);
+	/* not folded stacks at all: a line over 1 MiB, or 1000 bad lines before a stack */
+	CHECK(kt_fg_new(&fg, 0) == 0);
+	{
+		size_t big = KT_FOLDED_MAX_LINE + 10;
+		char *text = malloc(big + 1);
+
+		if (text) {
+			memset(text, 'x', big);
+			memcpy(text, "a;b 1\n", 6);
+			text[big] = 0;
+			CHECK(read_text(fg, 0, 0, text, &st) == -EINVAL && st.lines == 2);
+			memset(text, 0, big + 1);
+			for (size_t i = 0; i < 1500; i++)
+				strcat(text, "junk\n");
+			strcat(text, "a;b 1\n");
+			CHECK(read_text(fg, 0, 0, text, &st) == -EINVAL && st.lines == 1000 &&
+			      st.bad == 1000);
+			/* after a stack, bad lines are only skipped */
+			memcpy(text, "a;b 1\n", 6);
+			CHECK(read_text(fg, 0, 0, text, &st) == 0 && st.bad == 1499 && st.stacks == 2);
+			free(text);
+		}
+	}
+	kt_fg_free(fg);
 	/* the frame bound: reading stops at the line that would pass it */
 	CHECK(kt_fg_new(&fg, 5) == 0);
 	CHECK(read_text(fg, 0, 0, "a;b 1\na;c 1\na;d 1\na;e 1\n", &st) == -E2BIG);
