@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * check: the environment report a user runs first on a new server. Kernel,
- * BTF, privileges, tracefs, bpffs, memlock, ring buffer, PMU, and for every
- * subcommand the attach alternative each hook would get here. Probing loads
- * and attaches two-instruction programs for a moment; nothing stays behind.
+ * BTF, privileges, tracefs, bpffs, memlock, ring buffer, PMU, kernel
+ * symbols; for every subcommand the attach alternative each hook would get
+ * here; and per subcommand a verdict for the credentials check runs with
+ * (not root's): ok, limited (works, with less: e.g. unnamed kernel frames)
+ * or fails, why, and the capabilities that would fix it. Probing loads and
+ * attaches two-instruction programs for a moment; nothing stays behind.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -14,6 +17,7 @@
 
 #include <bpf/libbpf.h>
 
+#include "caps.h"
 #include "features.h"
 #include "ktrace.h"
 #include "output.h"
@@ -67,44 +71,86 @@ static const struct kt_col hook_cols[] = {
 	{ "optional", "", 0, KT_COL_HIDDEN },
 };
 
-/* Probes each hook of each subcommand; returns how many commands cannot run. */
-static int report_hooks(struct kt_ctx *ctx, bool privileged)
-{
-	int broken = 0;
+static const struct kt_col cmd_cols[] = {
+	{ "cmd", "COMMAND", -10 },
+	{ "status", "STATUS", -7 },
+	{ "add", "ADD", -30, KT_COL_NOJSON },
+	{ "why", "WHY", 0 },
+};
 
+/* What check found for one command with these credentials. */
+struct verdict {
+	bool fails;
+	uint64_t add;	 /* capabilities that would make it work (fails) or work fully (limited) */
+	char why[1024];
+	size_t wl;
+};
+
+static void why_add(struct verdict *v, const char *fmt, const char *a, const char *b)
+{
+	v->wl += (size_t)snprintf(v->why + v->wl, v->wl < sizeof(v->why) ? sizeof(v->why) - v->wl : 0,
+				  "%s", v->wl ? "; " : "");
+	v->wl += (size_t)snprintf(v->why + v->wl, v->wl < sizeof(v->why) ? sizeof(v->why) - v->wl : 0,
+				  fmt, a, b);
+}
+
+/*
+ * Probes each hook of each command with the current credentials (nothing
+ * is probed without the base capabilities: every probe would fail alike)
+ * and fills one verdict per command.
+ */
+static void report_hooks(struct kt_ctx *ctx, uint64_t base_missing, struct verdict *vs)
+{
+	char need[128];
+
+	kt_caps_str(base_missing, need, sizeof(need));
 	kt_table_begin(ctx->out, "hooks", "Attach plans on this kernel:", hook_cols,
 		       sizeof(hook_cols) / sizeof(hook_cols[0]));
 	for (size_t c = 0; c < kt_n_cmds; c++) {
 		const struct kt_cmd *cmd = kt_cmds[c];
-		bool runnable = true;
+		struct verdict *v = &vs[c];
 
 		for (size_t i = 0; i < cmd->n_hooks; i++) {
 			const struct kt_hook *h = &cmd->hooks[i];
-			int forced = kt_plan_forced(h->name, h), chosen = -1;
+			unsigned forced = kt_plan_forced(h);
 			const char *usable[KT_MAX_ALTS];
-			size_t n = 0, nu = 0;
-			char alts[1024];
+			size_t n = 0, nu = 0, hw = 0;
+			char alts[1024], hwhy[768];
+			uint64_t fix = 0;
+			int chosen = -1;
 
-			alts[0] = 0;
+			alts[0] = hwhy[0] = 0;
 			for (int a = 0; a < KT_MAX_ALTS && h->alts[a].prog; a++) {
 				const struct kt_alt *alt = &h->alts[a];
-				const char *why = "not probed: needs root";
-				int err = privileged ? kt_feature_alt(alt, &why) : -EPERM;
-				bool ok = !err && (forced < 0 || (int)alt->type == forced);
+				const char *why = "not probed";
+				int err = base_missing ? -EPERM : kt_feature_alt(alt, &why);
+				bool allowed = !forced || (forced & (1U << alt->type));
+				bool ok = !err && allowed;
 
 				/* each type once (two programs may share one) */
 				if (!err && (!nu || strcmp(usable[nu - 1], kt_attach_name(alt->type))))
 					usable[nu++] = kt_attach_name(alt->type);
 				if (ok && chosen < 0)
 					chosen = a;
+				if (err && allowed && !base_missing) {
+					fix |= kt_caps_for_alt(alt);
+					hw += (size_t)snprintf(hwhy + hw, hw < sizeof(hwhy) ? sizeof(hwhy) - hw : 0,
+							       "%s%s %s: %s", hw ? ", " : "",
+							       kt_attach_name(alt->type), alt->target, why);
+				}
 				n += (size_t)snprintf(alts + n, n < sizeof(alts) ? sizeof(alts) - n : 0,
-						      "%s%s %s%s%s%s", n ? ", " : "",
+						      "%s%s %s%s%s%s%s", n ? ", " : "",
 						      kt_attach_name(alt->type), alt->target,
 						      alt->needs & KT_NEED_BPF_LOOP ? " with bpf_loop" : "",
-						      err ? ": unavailable: " : "", err ? why : "");
+						      err ? ": unavailable: " : "",
+						      !err ? "" : base_missing ? "not probed, needs " : why,
+						      err && base_missing ? need : "");
 			}
-			if (chosen < 0 && !h->optional)
-				runnable = false;
+			if (chosen < 0 && !h->optional && !base_missing) {
+				v->fails = true;
+				v->add |= fix;
+				why_add(v, "hook %s: %s", h->name, hwhy);
+			}
 			kt_table_row(ctx->out);
 			kt_rec_str(ctx->out, cmd->name, strlen(cmd->name));
 			kt_rec_str(ctx->out, h->name, strlen(h->name));
@@ -121,61 +167,162 @@ static int report_hooks(struct kt_ctx *ctx, bool privileged)
 			kt_rec_extra_strlist(ctx->out, "usable", usable, nu);
 			kt_rec_end(ctx->out);
 		}
-		if (cmd->n_hooks && !runnable)
-			broken++;
 	}
 	kt_table_end(ctx->out);
-	return broken;
+}
+
+/* Fills in the verdicts: what the credentials lack, what would help. */
+static void judge(struct verdict *vs, uint64_t base_missing)
+{
+	char buf[128];
+
+	for (size_t c = 0; c < kt_n_cmds; c++) {
+		const struct kt_cmd *cmd = kt_cmds[c];
+		struct verdict *v = &vs[c];
+		uint64_t better;
+
+		if (!cmd->n_hooks)
+			continue;
+		if (base_missing) {
+			v->fails = true;
+			v->add = base_missing;
+			why_add(v, "needs %s to load and attach BPF programs%s",
+				kt_caps_str(base_missing, buf, sizeof(buf)), "");
+			continue;
+		}
+		if (v->fails) {
+			if (!v->add)
+				why_add(v, "%s%s", "no capability helps: the kernel lacks these hooks", "");
+			continue;
+		}
+		better = kt_caps_missing(cmd->caps_better);
+		if (kt_kallsyms_visible())
+			better &= ~KT_CAP(KT_CAP_SYSLOG);
+		v->add = better;
+		for (int cap = 0; cap < 64; cap++)
+			if (better & KT_CAP(cap))
+				why_add(v, "without %s: no %s", kt_caps_str(KT_CAP(cap), buf, sizeof(buf)),
+					kt_cap_use(cap));
+	}
+}
+
+static int report_commands(struct kt_ctx *ctx, const struct verdict *vs)
+{
+	int failing = 0;
+
+	kt_table_begin(ctx->out, "commands", "Commands with these credentials:", cmd_cols,
+		       sizeof(cmd_cols) / sizeof(cmd_cols[0]));
+	for (size_t c = 0; c < kt_n_cmds; c++) {
+		const struct kt_cmd *cmd = kt_cmds[c];
+		const struct verdict *v = &vs[c];
+		const char *st = v->fails ? "fails" : v->add ? "limited" : "ok";
+		const char *names[8];
+		char add[256], one[8][32];
+		size_t nn = 0;
+
+		if (!cmd->n_hooks)
+			continue;
+		failing += v->fails;
+		/* the names as a list for JSON; kt_caps_str gives the text */
+		for (int cap = 0; cap < 64 && nn < 8; cap++) {
+			if (!(v->add & KT_CAP(cap)))
+				continue;
+			kt_caps_str(KT_CAP(cap), one[nn], sizeof(one[nn]));
+			names[nn] = one[nn];
+			nn++;
+		}
+		kt_caps_str(v->add, add, sizeof(add));
+		kt_table_row(ctx->out);
+		kt_rec_str(ctx->out, cmd->name, strlen(cmd->name));
+		kt_rec_str(ctx->out, st, strlen(st));
+		if (v->add)
+			kt_rec_str(ctx->out, add, strlen(add));
+		else
+			kt_rec_none(ctx->out);
+		kt_rec_str(ctx->out, v->why, strnlen(v->why, sizeof(v->why)));
+		/* JSON: the capabilities to add, as a list */
+		kt_rec_extra_strlist(ctx->out, "add_caps", names, nn);
+		kt_rec_end(ctx->out);
+	}
+	kt_table_end(ctx->out);
+	return failing;
 }
 
 static int run(struct kt_ctx *ctx)
 {
-	bool privileged = kt_check_privileges() == 0;
-	char ml[128];
-	int broken;
+	uint64_t base_missing = kt_caps_missing(kt_caps_required());
+	struct verdict *vs = calloc(kt_n_cmds, sizeof(*vs));
+	char ml[128], req[128], tr[160];
+	int failing, limited = 0;
 
-	if (privileged)
+	if (!vs) {
+		kt_err("out of memory");
+		return KT_EXIT_FAIL;
+	}
+	if (!base_missing)
 		libbpf_set_print(NULL);
+	kt_caps_str(kt_caps_required(), req, sizeof(req));
+	if (!kt_tracefs_mounted())
+		snprintf(tr, sizeof(tr), "not mounted (ktrace mounts it when a hook needs it)");
+	else if (kt_tracefs_ensure() == -EACCES)
+		snprintf(tr, sizeof(tr), "mounted, not readable by this user (syscall tracepoints "
+					 "need root or CAP_DAC_READ_SEARCH; raw tracepoints do not)");
+	else
+		snprintf(tr, sizeof(tr), "mounted");
 	kt_table_begin(ctx->out, "environment", "ktrace " KT_VERSION " environment:", env_cols,
 		       sizeof(env_cols) / sizeof(env_cols[0]));
 	env_row(ctx->out, "kernel", kt_kernel_release());
 	env_row(ctx->out, "btf", kt_have_btf() ? "yes (/sys/kernel/btf/vmlinux)"
 					       : "MISSING: needs CONFIG_DEBUG_INFO_BTF=y");
 	env_row(ctx->out, "privileges", kt_privileges_desc());
-	env_row(ctx->out, "tracefs",
-		kt_tracefs_mounted() ? "mounted"
-				     : "not mounted (ktrace mounts it when a hook needs it)");
+	env_row(ctx->out, "required", req);
+	env_row(ctx->out, "tracefs", tr);
 	env_row(ctx->out, "bpffs", bpffs_mounted() ? "mounted on /sys/fs/bpf" : "not mounted (not needed)");
 	env_row(ctx->out, "memlock", memlock_desc(ml, sizeof(ml)));
 	env_row(ctx->out, "ring buffer",
-		!privileged ? "not probed: needs root" : kt_have_ringbuf() ? "yes" : "no (needs 5.8+)");
+		base_missing ? "not probed (needs the required capabilities)"
+		: kt_have_ringbuf() ? "yes" : "no (needs 5.8+)");
 	env_row(ctx->out, "cpu PMU",
 		have_pmu_cycles() ? "yes (profile samples hardware cycles)"
 				  : "no (profile samples the software cpu-clock)");
+	env_row(ctx->out, "kernel symbols",
+		kt_kallsyms_visible() ? "visible (/proc/kallsyms has addresses)"
+				      : "hidden from this user (needs CAP_SYSLOG, or kernel.kptr_restrict=0 with kernel.perf_event_paranoid<=1)");
 	if (getenv("KTRACE_ATTACH"))
 		env_row(ctx->out, "KTRACE_ATTACH", getenv("KTRACE_ATTACH"));
 	kt_table_end(ctx->out);
 
-	broken = report_hooks(ctx, privileged);
-	if (!privileged) {
-		kt_err("ktrace needs root or CAP_BPF and CAP_PERFMON (have: %s)", kt_privileges_desc());
+	report_hooks(ctx, base_missing, vs);
+	judge(vs, base_missing);
+	failing = report_commands(ctx, vs);
+	for (size_t c = 0; c < kt_n_cmds; c++)
+		limited += !vs[c].fails && vs[c].add;
+	free(vs);
+	if (base_missing) {
+		char miss[128];
+
+		kt_err("ktrace needs root or %s (missing: %s; have: %s)", req,
+		       kt_caps_str(base_missing, miss, sizeof(miss)), kt_privileges_desc());
 		return KT_EXIT_FAIL;
 	}
 	if (!kt_have_btf())
 		return KT_EXIT_FAIL;
 	kt_out_text(ctx->out, "\n%s\n",
-		    broken ? "Some commands cannot run here: see the hooks without a CHOSEN alternative."
-			   : "Every command can run on this machine.");
-	return broken ? KT_EXIT_FAIL : KT_EXIT_OK;
+		    failing ? "Some commands cannot run with these credentials: see STATUS and WHY."
+		    : limited ? "Every command can run with these credentials; some with less (see WHY)."
+			      : "Every command can run with these credentials.");
+	return failing ? KT_EXIT_FAIL : KT_EXIT_OK;
 }
 
 const struct kt_cmd kt_cmd_check = {
 	.name = "check",
 	.summary = "Report what this kernel supports and how each command would attach",
 	.doc = "Print an environment report: kernel release, BTF, privileges, tracefs, bpffs, "
-	       "memlock, ring buffer, CPU PMU, and for every command the attach alternative "
-	       "each of its hooks would use on this kernel (probed for real), with the reason "
-	       "each better alternative was refused. Exits 1 if some command cannot run.\v"
+	       "memlock, ring buffer, CPU PMU, kernel symbols; for every command the attach "
+	       "alternative each of its hooks would use (probed for real with the current "
+	       "credentials), with the reason each better alternative was refused; and per "
+	       "command whether it works with these credentials (ok, limited, fails), why, and "
+	       "the capabilities to add. Exits 1 if some command cannot run.\v"
 	       "Examples:\n"
 	       "  ktrace check\n"
 	       "  ktrace check -j | jq .\n"

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "caps.h"
 #include "ktrace.h"
 #include "maps.h"
 #include "offcpu.h"
@@ -240,6 +241,8 @@ const struct kt_cmd kt_cmd_offcpu = {
 	.pos = KT_POS_DURATION,
 	.hooks = hooks,
 	.n_hooks = sizeof(hooks) / sizeof(hooks[0]),
+	/* CAP_SYSLOG: kernel symbol names, CAP_SYS_PTRACE: user symbols of others' processes */
+	.caps_better = KT_CAP(KT_CAP_SYSLOG) | KT_CAP(KT_CAP_SYS_PTRACE),
 	.priv_size = sizeof(struct offcpu),
 	.validate = validate,
 	.open = open_skel,

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "btf_enum.h"
+#include "caps.h"
 #include "features.h"
 #include "ksyms.h"
 #include "stacks.h"
@@ -430,6 +431,8 @@ const struct kt_cmd kt_cmd_oom = {
 	.pos = KT_POS_DURATION,
 	.hooks = hooks,
 	.n_hooks = sizeof(hooks) / sizeof(hooks[0]),
+	/* CAP_SYSLOG: kernel symbol names */
+	.caps_better = KT_CAP(KT_CAP_SYSLOG),
 	.priv_size = sizeof(struct oom),
 	.open = open_skel,
 	.configure = configure,

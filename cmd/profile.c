@@ -21,6 +21,7 @@
 
 #include <bpf/libbpf.h>
 
+#include "caps.h"
 #include "ktrace.h"
 #include "maps.h"
 #include "profile.h"
@@ -293,6 +294,8 @@ const struct kt_cmd kt_cmd_profile = {
 	.pos = KT_POS_DURATION,
 	.hooks = hooks,
 	.n_hooks = sizeof(hooks) / sizeof(hooks[0]),
+	/* CAP_SYSLOG: kernel symbol names, CAP_SYS_PTRACE: user symbols of others' processes */
+	.caps_better = KT_CAP(KT_CAP_SYSLOG) | KT_CAP(KT_CAP_SYS_PTRACE),
 	.priv_size = sizeof(struct profile),
 	.validate = validate,
 	.open = open_skel,

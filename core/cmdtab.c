@@ -40,7 +40,7 @@ const struct kt_cmd *kt_cmd_closest(const struct kt_cmd *const *tab, size_t n, c
 	for (size_t i = 0; i < n; i++) {
 		size_t d = distance(name, tab[i]->name);
 
-		/* "bio" -> "biolat", "tcp" -> "tcpretrans": a prefix is a good hint too */
+		/* a prefix of a command's name is a good hint too */
 		if (len >= 2 && !strncmp(tab[i]->name, name, len))
 			d = 1;
 		if (d < bd) {

@@ -118,26 +118,6 @@ int kt_btf_tp_nargs(const char *tp)
 	return btf_vlen(t) - 1; /* the first parameter is the context */
 }
 
-bool kt_btf_has_member(const char *strct, const char *member)
-{
-	struct btf *btf = kt_vmlinux_btf();
-	const struct btf_type *t;
-	const struct btf_member *m;
-	int id;
-
-	if (!btf)
-		return false;
-	id = btf__find_by_name_kind(btf, strct, BTF_KIND_STRUCT);
-	if (id < 0)
-		return false;
-	t = btf__type_by_id(btf, id);
-	m = btf_members(t);
-	for (int i = 0; i < btf_vlen(t); i++, m++)
-		if (!strcmp(btf__name_by_offset(btf, m->name_off), member))
-			return true;
-	return false;
-}
-
 /* r0 = 0; exit */
 static const struct bpf_insn ret0[] = {
 	{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
@@ -331,7 +311,7 @@ static int probe_tracepoint(const char *target, const char **why)
 
 	err = kt_tracefs_ensure();
 	if (err) {
-		*why = "tracefs is not mounted and could not be mounted";
+		*why = kt_tracefs_why(err);
 		return err;
 	}
 	snprintf(path, sizeof(path), "%s/events/%s/id", kt_tracefs_path(), target);

@@ -39,7 +39,5 @@ void kt_vmlinux_btf_release(void);
 bool kt_have_ringbuf(void);
 /* Number of arguments of a raw tracepoint as the kernel's BTF declares it (-errno). */
 int kt_btf_tp_nargs(const char *tp);
-/* True if the kernel's BTF has this struct member (for user-space CO-RE-like choices). */
-bool kt_btf_has_member(const char *strct, const char *member);
 
 #endif

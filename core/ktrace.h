@@ -18,6 +18,7 @@
 #include <stdio.h>
 
 struct bpf_object;
+struct bpf_object_open_opts;
 struct bpf_object_skeleton;
 struct kt_out;
 struct kt_ctx;
@@ -92,6 +93,12 @@ struct kt_cmd {
 	const struct kt_hook *hooks;
 	size_t n_hooks;
 	size_t priv_size; /* bytes of zeroed private state at ctx->priv */
+	/*
+	 * Capabilities beyond the base set (CAP_BPF, CAP_PERFMON) that make the
+	 * command's results more complete, e.g. CAP_SYSLOG for kernel symbol
+	 * names (bits 1ULL << CAP_*: core/caps.h); check names what is missing.
+	 */
+	uint64_t caps_better;
 
 	/* After parsing: cross-check options, disable hooks the options do not need. */
 	int (*validate)(struct kt_ctx *ctx);
@@ -118,11 +125,15 @@ struct kt_cmd {
 	const char *tracing_msg;
 };
 
+struct bpf_link;
+
 /* Run-time state of one hook of the plan. */
 struct kt_hook_state {
 	bool disabled;
 	int chosen; /* index into alts, -1: none */
 	const char *why; /* why nothing was chosen */
+	unsigned forced; /* KTRACE_ATTACH: bit per enum kt_attach allowed, 0: any */
+	struct bpf_link *link; /* NULL also when another hook attached the same program */
 };
 
 struct kt_common_opts {
@@ -171,7 +182,7 @@ struct kt_ctx {
  */
 #define KT_SKEL_OPEN(ctx, name)                                                                    \
 	({                                                                                         \
-		struct name *__s = name##__open();                                                 \
+		struct name *__s = name##__open_opts(kt_skel_open_opts());                         \
 		int __err = 0;                                                                     \
 		if (!__s) {                                                                        \
 			__err = -errno;                                                            \
@@ -183,6 +194,9 @@ struct kt_ctx {
 		}                                                                                  \
 		__err;                                                                             \
 	})
+
+/* Options for opening a skeleton (core/caps.h says why). */
+const struct bpf_object_open_opts *kt_skel_open_opts(void);
 
 /* The registered subcommands (cmd/commands.c). */
 extern const struct kt_cmd *const kt_cmds[];

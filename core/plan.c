@@ -10,43 +10,139 @@
 #include "plan.h"
 #include "util.h"
 
-static struct bpf_link **links;
-static size_t n_links;
+/*
+ * KTRACE_ATTACH is a comma-separated list of items: TYPE (every hook that
+ * has an alternative of that type must use it) or HOOK=TYPE (that hook
+ * only; several items for one hook allow each of their types, still in the
+ * plan's order). Items naming a hook override bare types for that hook.
+ */
 
-int kt_plan_forced(const char *hook, const struct kt_hook *h)
+/* Calls fn for each non-empty item, with hook NULL for a bare TYPE; stops at fn's nonzero. */
+static int env_items(int (*fn)(const char *hook, const char *type, void *arg), void *arg)
 {
 	const char *env = getenv("KTRACE_ATTACH");
 	char *copy, *tok, *save = NULL;
-	int forced = -1;
+	int err = 0;
 
 	if (!env || !*env)
-		return -1;
+		return 0;
 	copy = strdup(env);
 	if (!copy)
-		return -1;
-	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		return -ENOMEM;
+	for (tok = strtok_r(copy, ",", &save); tok && !err; tok = strtok_r(NULL, ",", &save)) {
 		char *eq = strchr(tok, '=');
-		int t;
 
-		if (eq) {
+		if (eq)
 			*eq = 0;
-			if (strcmp(tok, hook))
-				continue;
-			t = kt_attach_parse(eq + 1);
-			if (t >= 0)
-				forced = t;
-			continue;
-		}
-		t = kt_attach_parse(tok);
-		if (t < 0)
-			continue;
-		/* a bare TYPE applies only to hooks that have that alternative */
-		for (int i = 0; i < KT_MAX_ALTS && h->alts[i].prog; i++)
-			if ((int)h->alts[i].type == t && forced < 0)
-				forced = t;
+		err = fn(eq ? tok : NULL, eq ? eq + 1 : tok, arg);
 	}
 	free(copy);
-	return forced;
+	return err;
+}
+
+static unsigned hook_types(const struct kt_hook *h)
+{
+	unsigned m = 0;
+
+	for (int i = 0; i < KT_MAX_ALTS && h->alts[i].prog; i++)
+		m |= 1U << h->alts[i].type;
+	return m;
+}
+
+struct forced_arg {
+	const struct kt_hook *h;
+	unsigned named, bare;
+};
+
+static int forced_item(const char *hook, const char *type, void *arg)
+{
+	struct forced_arg *f = arg;
+	int t = kt_attach_parse(type);
+
+	if (t < 0 || !(hook_types(f->h) & (1U << t)))
+		return 0;
+	if (!hook)
+		f->bare |= 1U << t;
+	else if (!strcmp(hook, f->h->name))
+		f->named |= 1U << t;
+	return 0;
+}
+
+unsigned kt_plan_forced(const struct kt_hook *h)
+{
+	struct forced_arg f = { .h = h };
+
+	env_items(forced_item, &f);
+	return f.named ? f.named : f.bare;
+}
+
+struct check_arg {
+	const struct kt_cmd *const *cmds;
+	size_t n;
+};
+
+/* Appends s to buf (", " between items) unless it is there already. */
+static void add_name(char *buf, size_t sz, const char *s)
+{
+	size_t l = strlen(buf), sl = strlen(s);
+
+	for (const char *p = buf; (p = strstr(p, s)); p += sl)
+		if ((p == buf || p[-1] == ' ') && (p[sl] == ',' || !p[sl]))
+			return;
+	snprintf(buf + l, sz - l, "%s%s", l ? ", " : "", s);
+}
+
+static int check_item(const char *hook, const char *type, void *arg)
+{
+	const struct check_arg *c = arg;
+	char valid[2048] = "";
+	unsigned have = 0;
+	bool found = false;
+	int t = kt_attach_parse(type);
+
+	for (size_t i = 0; i < c->n; i++) {
+		for (size_t j = 0; j < c->cmds[i]->n_hooks; j++) {
+			const struct kt_hook *h = &c->cmds[i]->hooks[j];
+
+			if (!hook || !strcmp(hook, h->name)) {
+				found = true;
+				have |= hook_types(h);
+			}
+		}
+	}
+	if (hook && !found) {
+		for (size_t i = 0; i < c->n; i++)
+			for (size_t j = 0; j < c->cmds[i]->n_hooks; j++)
+				add_name(valid, sizeof(valid), c->cmds[i]->hooks[j].name);
+		kt_err("KTRACE_ATTACH: unknown hook '%s' (valid hooks%s%s: %s)", hook,
+		       c->n == 1 ? " of " : "", c->n == 1 ? c->cmds[0]->name : "", valid);
+		return -EINVAL;
+	}
+	/*
+	 * A bare TYPE is a rule over hooks ("every hook that has it"): a known
+	 * type that no hook here has forces nothing, so one KTRACE_ATTACH can
+	 * serve a whole test run.
+	 */
+	if (t >= 0 && (!hook || (have & (1U << t))))
+		return 0;
+	if (!hook)
+		have = ~0U >> (32 - KT_ATTACH_N);
+	for (int i = 0; i < KT_ATTACH_N; i++)
+		if (have & (1U << i))
+			add_name(valid, sizeof(valid), kt_attach_name((enum kt_attach)i));
+	if (t < 0)
+		kt_err("KTRACE_ATTACH: unknown attach type '%s' (valid%s%s: %s)", type,
+		       hook ? " for hook " : "", hook ? hook : "", valid);
+	else
+		kt_err("KTRACE_ATTACH: hook %s has no %s alternative (valid: %s)", hook, type, valid);
+	return -EINVAL;
+}
+
+int kt_plan_env_check(const struct kt_cmd *const *cmds, size_t n)
+{
+	struct check_arg c = { cmds, n };
+
+	return env_items(check_item, &c);
 }
 
 int kt_plan_choose(struct kt_ctx *ctx)
@@ -56,11 +152,11 @@ int kt_plan_choose(struct kt_ctx *ctx)
 	for (size_t i = 0; i < cmd->n_hooks; i++) {
 		const struct kt_hook *h = &cmd->hooks[i];
 		struct kt_hook_state *st = &ctx->hooks[i];
-		int forced = kt_plan_forced(h->name, h);
 		char whys[512] = "";
 		size_t wl = 0;
 
 		st->chosen = -1;
+		st->forced = kt_plan_forced(h);
 		if (st->disabled)
 			continue;
 		for (int a = 0; a < KT_MAX_ALTS && h->alts[a].prog; a++) {
@@ -68,7 +164,7 @@ int kt_plan_choose(struct kt_ctx *ctx)
 			const char *why = NULL;
 			int err;
 
-			if (forced >= 0 && (int)alt->type != forced)
+			if (st->forced && !(st->forced & (1U << alt->type)))
 				continue;
 			err = kt_feature_alt(alt, &why);
 			kt_info("hook %s: %s %s (program %s): %s", h->name, kt_attach_name(alt->type),
@@ -83,16 +179,13 @@ int kt_plan_choose(struct kt_ctx *ctx)
 		}
 		if (st->chosen >= 0)
 			continue;
-		if (forced >= 0 && !wl)
-			snprintf(whys, sizeof(whys), "KTRACE_ATTACH forces %s, which this hook does not have",
-				 kt_attach_name((enum kt_attach)forced));
 		st->why = strdup(whys);
 		if (h->optional) {
-			kt_warn("hook %s is not available on this kernel (%s); continuing without it",
+			kt_warn("hook %s is not available here (%s); continuing without it",
 				h->name, whys);
 			continue;
 		}
-		kt_err("hook %s cannot be attached on this kernel: %s", h->name, whys);
+		kt_err("hook %s cannot be attached here: %s", h->name, whys);
 		return -ENOTSUP;
 	}
 	return 0;
@@ -136,21 +229,32 @@ int kt_plan_apply(struct kt_ctx *ctx)
 	return 0;
 }
 
+/* True if an earlier hook than i chose the same program (one attachment serves both). */
+static bool attached_before(const struct kt_ctx *ctx, size_t i)
+{
+	const struct kt_cmd *cmd = ctx->cmd;
+	const char *prog = cmd->hooks[i].alts[ctx->hooks[i].chosen].prog;
+
+	for (size_t j = 0; j < i; j++) {
+		int c = ctx->hooks[j].chosen;
+
+		if (c >= 0 && !ctx->hooks[j].disabled && !strcmp(cmd->hooks[j].alts[c].prog, prog))
+			return true;
+	}
+	return false;
+}
+
 int kt_plan_attach(struct kt_ctx *ctx)
 {
 	const struct kt_cmd *cmd = ctx->cmd;
 
-	links = calloc(cmd->n_hooks ? cmd->n_hooks : 1, sizeof(*links));
-	if (!links)
-		return -ENOMEM;
 	for (size_t i = 0; i < cmd->n_hooks; i++) {
 		const struct kt_hook *h = &cmd->hooks[i];
 		int c = ctx->hooks[i].chosen, err;
 		const struct kt_alt *alt;
 		struct bpf_program *p;
-		struct bpf_link *l;
 
-		if (c < 0)
+		if (c < 0 || ctx->hooks[i].disabled)
 			continue;
 		alt = &h->alts[c];
 		if (alt->type == KT_PERF_EVENT) {
@@ -161,33 +265,40 @@ int kt_plan_attach(struct kt_ctx *ctx)
 				return err;
 			continue;
 		}
+		/* e.g. raw_tp sys_enter: one program serves the hook of every syscall it filters */
+		if (attached_before(ctx, i))
+			continue;
 		p = bpf_object__find_program_by_name(ctx->obj, alt->prog);
 		if (!p) {
 			kt_err("internal error: program %s of hook %s not found", alt->prog, h->name);
 			return -ENOENT;
 		}
-		if (alt->type == KT_TRACEPOINT && kt_tracefs_ensure())
-			return -ENOENT;
-		l = bpf_program__attach(p);
-		if (!l) {
+		if (alt->type == KT_TRACEPOINT) {
+			err = kt_tracefs_ensure();
+			if (err) {
+				kt_err("attaching %s (tracepoint %s) failed: %s", h->name, alt->target,
+				       kt_tracefs_why(err));
+				return err;
+			}
+		}
+		ctx->hooks[i].link = bpf_program__attach(p);
+		if (!ctx->hooks[i].link) {
 			err = -errno;
-			kt_err("attaching %s (%s %s) failed: %s", h->name, kt_attach_name(alt->type),
-			       alt->target, strerror(-err));
+			kt_err("attaching %s (%s %s) failed: %s%s", h->name, kt_attach_name(alt->type),
+			       alt->target, strerror(-err),
+			       err == -EPERM || err == -EACCES ? " (needs CAP_BPF and CAP_PERFMON)" : "");
 			return err;
 		}
-		links[n_links++] = l;
 	}
 	return 0;
 }
 
 void kt_plan_detach(struct kt_ctx *ctx)
 {
-	(void)ctx;
-	for (size_t i = 0; i < n_links; i++)
-		bpf_link__destroy(links[i]);
-	free(links);
-	links = NULL;
-	n_links = 0;
+	for (size_t i = 0; i < ctx->cmd->n_hooks; i++) {
+		bpf_link__destroy(ctx->hooks[i].link);
+		ctx->hooks[i].link = NULL;
+	}
 }
 
 void kt_plan_log(const struct kt_ctx *ctx)

@@ -16,16 +16,24 @@ struct bpf_link;
 int kt_plan_choose(struct kt_ctx *ctx);
 /* Disable autoload of every program that is not chosen (after open, before load). */
 int kt_plan_apply(struct kt_ctx *ctx);
-/* Attach the chosen programs; links are kept in ctx-private storage. */
+/* Attach the chosen programs; each hook's link is kept in its ctx->hooks[] state. */
 int kt_plan_attach(struct kt_ctx *ctx);
 void kt_plan_detach(struct kt_ctx *ctx);
 /* Print the choices (under -v) */
 void kt_plan_log(const struct kt_ctx *ctx);
 
 /*
- * The debugging override from KTRACE_ATTACH ("TYPE" or "HOOK=TYPE", comma
- * separated): the forced type for a hook, or -1.
+ * The debugging override KTRACE_ATTACH ("TYPE" or "HOOK=TYPE", comma
+ * separated): the types a hook may use, a bit per enum kt_attach, 0 when
+ * the hook is not forced. Items that do not apply to h are ignored here:
+ * kt_plan_env_check() refuses them first.
  */
-int kt_plan_forced(const char *hook, const struct kt_hook *h);
+unsigned kt_plan_forced(const struct kt_hook *h);
+/*
+ * 0 if every item of KTRACE_ATTACH is a known attach type, or HOOK=TYPE with
+ * a hook of one of cmds that has an alternative of that type; otherwise
+ * says what is wrong and what is valid, and returns -EINVAL (a usage error).
+ */
+int kt_plan_env_check(const struct kt_cmd *const *cmds, size_t n);
 
 #endif

@@ -19,6 +19,7 @@
 #include <bpf/libbpf.h>
 #include <cJSON.h>
 
+#include "caps.h"
 #include "features.h"
 #include "output.h"
 #include "output_int.h"
@@ -67,10 +68,8 @@ static const struct argp_option common_options[] = {
 
 static const struct argp_option stream_options[] = {
 	{ "duration", 'd', "SECONDS", 0, "Trace this long (e.g. 30, 90s, 5m, 1h), then stop", 0 },
-	{ "buffer", OPT_BUFFER, "SIZE", 0,
-	  "Ring buffer size (e.g. 512K, 16M; default 4M, tcpretrans 1M, oom 256K): raise it if "
-	  "events are lost",
-	  0 },
+	/* the help text is filled in with the command's default (parse_args) */
+	{ "buffer", OPT_BUFFER, "SIZE", 0, NULL, 0 },
 	{},
 };
 
@@ -207,13 +206,23 @@ static int parse_args(struct kt_ctx *ctx, int argc, char **argv)
 {
 	const struct kt_cmd *cmd = ctx->cmd;
 	struct argp common = { common_options, common_parse };
-	struct argp stream = { stream_options, common_parse };
+	struct argp_option sopts[sizeof(stream_options) / sizeof(stream_options[0])];
+	struct argp stream = { sopts, common_parse };
+	uint64_t rb = cmd->ringbuf_default ? cmd->ringbuf_default : 4ULL << 20;
+	char rb_doc[128];
 	struct argp_child children[3] = {
 		{ &common, 0, "Common options:", 100 },
 	};
 	const char *args_doc = cmd->args_doc;
 	struct argp argp = { cmd->options, top_parse, NULL, cmd->doc, children };
 
+	memcpy(sopts, stream_options, sizeof(sopts));
+	snprintf(rb_doc, sizeof(rb_doc),
+		 "Ring buffer size (e.g. 512K, 16M; default %" PRIu64 "%s): raise it if events are lost",
+		 rb >= 1 << 20 ? rb >> 20 : rb >> 10, rb >= 1 << 20 ? "M" : "K");
+	for (size_t i = 0; sopts[i].name; i++)
+		if (sopts[i].key == OPT_BUFFER)
+			sopts[i].doc = rb_doc;
 	if (cmd->kind == KT_STREAM)
 		children[1] = (struct argp_child){ &stream, 0, NULL, 100 };
 	if (!args_doc)
@@ -494,7 +503,7 @@ int kt_run(const struct kt_cmd *cmd, int argc, char **argv, int full_argc, char 
 	int err, rc = KT_EXIT_FAIL;
 	bool loaded = false;
 
-	/* 4 MiB holds ~3000 exec or ~25000 open records */
+	/* 4 MiB holds thousands of records of a kilobyte */
 	ctx.o.ringbuf_bytes = cmd->ringbuf_default ? cmd->ringbuf_default : 4ULL << 20;
 	ctx.hooks = calloc(cmd->n_hooks ? cmd->n_hooks : 1, sizeof(*ctx.hooks));
 	ctx.priv = calloc(1, cmd->priv_size ? cmd->priv_size : 1);
@@ -524,14 +533,29 @@ int kt_run(const struct kt_cmd *cmd, int argc, char **argv, int full_argc, char 
 			goto out;
 		}
 	}
+	/* a command without hooks (check) looks at every command's */
+	if (cmd->n_hooks ? kt_plan_env_check(&cmd, 1) : kt_plan_env_check(kt_cmds, kt_n_cmds)) {
+		rc = KT_EXIT_USAGE;
+		goto out;
+	}
 	setup_signals();
 	if (cmd->kind == KT_INFO) {
+		ctx.start_ns = kt_now_mono();
+		ctx.start_realtime_ns = kt_now_real();
+		write_meta(&ctx);
 		rc = cmd->run(&ctx);
+		write_summary(&ctx, rc == KT_EXIT_OK ? "complete" : "error", 0);
+		kt_out_flush(ctx.out);
 		goto out;
 	}
 	if (kt_check_privileges()) {
-		kt_err("ktrace needs root or CAP_BPF and CAP_PERFMON (have: %s)",
-		       kt_privileges_desc());
+		uint64_t need = kt_caps_required();
+		char all[128], miss[128], sp[128];
+
+		kt_err("ktrace needs root or %s (missing: %s; have: %s): run as root or grant them, e.g. setpriv --inh-caps %s --ambient-caps %s",
+		       kt_caps_str(need, all, sizeof(all)),
+		       kt_caps_str(kt_caps_missing(need), miss, sizeof(miss)), kt_privileges_desc(),
+		       kt_caps_setpriv(need, sp, sizeof(sp)), sp);
 		goto out;
 	}
 	if (!kt_have_btf()) {

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/capability.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,12 +20,6 @@
 
 #include "util.h"
 
-#ifndef CAP_PERFMON
-#define CAP_PERFMON 38
-#endif
-#ifndef CAP_BPF
-#define CAP_BPF 39
-#endif
 #define TRACEFS_MAGIC_ 0x74726163
 
 int kt_verbose;
@@ -85,65 +78,30 @@ uint64_t kt_now_real(void)
 	return now(CLOCK_REALTIME);
 }
 
-static int effective_caps(uint64_t *caps)
-{
-	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct d[2] = {};
-
-	if (syscall(SYS_capget, &h, d))
-		return -errno;
-	*caps = d[0].effective | ((uint64_t)d[1].effective << 32);
-	return 0;
-}
-
-static bool has_cap(uint64_t caps, int cap)
-{
-	return caps & (1ULL << cap);
-}
-
-int kt_check_privileges(void)
-{
-	uint64_t caps;
-
-	if (effective_caps(&caps))
-		return geteuid() == 0 ? 0 : -EPERM;
-	if (has_cap(caps, CAP_SYS_ADMIN))
-		return 0;
-	if (has_cap(caps, CAP_BPF) && has_cap(caps, CAP_PERFMON))
-		return 0;
-	return -EPERM;
-}
-
-const char *kt_privileges_desc(void)
-{
-	uint64_t caps;
-
-	if (effective_caps(&caps))
-		return "unknown (capget failed)";
-	if (has_cap(caps, CAP_SYS_ADMIN))
-		return geteuid() == 0 ? "root (CAP_SYS_ADMIN)" : "CAP_SYS_ADMIN";
-	if (has_cap(caps, CAP_BPF) && has_cap(caps, CAP_PERFMON))
-		return "CAP_BPF and CAP_PERFMON";
-	if (has_cap(caps, CAP_BPF))
-		return "CAP_BPF only (CAP_PERFMON missing)";
-	if (has_cap(caps, CAP_PERFMON))
-		return "CAP_PERFMON only (CAP_BPF missing)";
-	return "none (need root or CAP_BPF and CAP_PERFMON)";
-}
-
 static const char *tracefs_dir = "/sys/kernel/tracing";
 
+/* stat, not access(): access() ignores the capabilities of a non-root user (CAP_DAC_READ_SEARCH) */
 static bool is_tracefs(const char *dir)
 {
 	char p[PATH_MAX];
+	struct stat st;
 
 	snprintf(p, sizeof(p), "%s/events", dir);
-	return access(p, F_OK) == 0;
+	return stat(p, &st) == 0;
+}
+
+/* statfs needs no permission on the directory itself: it tells mounted from unreadable. */
+static bool tracefs_mounted_on(const char *dir)
+{
+	struct statfs s;
+
+	return statfs(dir, &s) == 0 && s.f_type == TRACEFS_MAGIC_;
 }
 
 bool kt_tracefs_mounted(void)
 {
-	return is_tracefs("/sys/kernel/tracing") || is_tracefs("/sys/kernel/debug/tracing");
+	return tracefs_mounted_on("/sys/kernel/tracing") ||
+	       tracefs_mounted_on("/sys/kernel/debug/tracing");
 }
 
 const char *kt_tracefs_path(void)
@@ -162,19 +120,33 @@ int kt_tracefs_ensure(void)
 	} else if (is_tracefs("/sys/kernel/debug/tracing")) {
 		tracefs_dir = "/sys/kernel/debug/tracing";
 		state = 0;
+	} else if (kt_tracefs_mounted()) {
+		/* mounted (mode 0700, root's) but this user may not look inside */
+		state = -EACCES;
 	} else if (mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL) == 0) {
 		kt_info("mounted tracefs on /sys/kernel/tracing");
 		state = 0;
 	} else {
 		state = -errno;
-		kt_err("tracefs is not mounted and could not be mounted: %s (try: mount -t tracefs nodev /sys/kernel/tracing)",
-		       strerror(errno));
 	}
 	return state;
 }
 
-/* True on kernels that charge BPF memory to RLIMIT_MEMLOCK (before 5.11). */
-static bool memlock_charged(void)
+const char *kt_tracefs_why(int err)
+{
+	static char buf[192];
+
+	if (err == -EACCES)
+		return "tracefs is mounted but this user cannot read it (needs root or CAP_DAC_READ_SEARCH)";
+	if (err == -EPERM)
+		return "tracefs is not mounted and mounting it needs CAP_SYS_ADMIN (or: mount -t tracefs nodev /sys/kernel/tracing)";
+	snprintf(buf, sizeof(buf),
+		 "tracefs is not mounted and could not be mounted: %s (try: mount -t tracefs nodev /sys/kernel/tracing)",
+		 strerror(-err));
+	return buf;
+}
+
+bool kt_memlock_charged(void)
 {
 	unsigned maj = 0, min = 0;
 
@@ -194,7 +166,7 @@ void kt_memlock_raise(void)
 	 */
 	if (setrlimit(RLIMIT_MEMLOCK, &r) == 0)
 		return;
-	if (memlock_charged())
+	if (kt_memlock_charged())
 		kt_warn("could not raise RLIMIT_MEMLOCK: %s; this kernel charges BPF memory to it, so loading may fail (try: ulimit -l unlimited)",
 			strerror(errno));
 	else

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Small shared helpers: diagnostics, clocks, privileges, tracefs, names. */
+/* Small shared helpers: diagnostics, clocks, tracefs, memlock, names. */
 #ifndef KT_UTIL_H
 #define KT_UTIL_H
 
@@ -17,16 +17,18 @@ extern int kt_verbose;
 uint64_t kt_now_mono(void);
 uint64_t kt_now_real(void);
 
-/* 0 when the process may use BPF and perf events: root, CAP_SYS_ADMIN, or CAP_BPF+CAP_PERFMON. */
-int kt_check_privileges(void);
-/* Describes the privileges held, for `ktrace check`. */
-const char *kt_privileges_desc(void);
-
-/* Mounts tracefs if it is needed and absent; 0 or -errno. */
+/*
+ * Mounts tracefs if it is needed and absent; 0 or -errno (-EACCES: mounted
+ * but not readable by this user). Says nothing: kt_tracefs_why() explains.
+ */
 int kt_tracefs_ensure(void);
+const char *kt_tracefs_why(int err);
 const char *kt_tracefs_path(void);
+/* Mounted (whether or not this user may read it). */
 bool kt_tracefs_mounted(void);
 
+/* True on kernels that charge BPF memory to RLIMIT_MEMLOCK (before 5.11). */
+bool kt_memlock_charged(void);
 /* Tries to raise RLIMIT_MEMLOCK; warns (once) if it cannot. */
 void kt_memlock_raise(void);
 

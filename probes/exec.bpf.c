@@ -23,12 +23,16 @@
 #include <bpf/bpf_tracing.h>
 
 #include "kt.bpf.h"
+#include "kt_syscall.bpf.h"
 #include "exec.h"
 
 const volatile __u32 cfg_ppid = 0;
 const volatile bool cfg_fails = false;
 const volatile bool cfg_summary = false;
 const volatile __u32 cfg_max_args = 20;
+/* EXEC_RAW_*: which calls the raw sys_enter/sys_exit programs serve (see their hooks) */
+const volatile __u32 cfg_raw_enter = 0;
+const volatile __u32 cfg_raw_exit = 0;
 /* Linux 6.x added group_dead to sched_process_exit; before, the leader's exit stands in. */
 const volatile bool cfg_exit_group_dead = false;
 
@@ -358,6 +362,40 @@ SEC("tracepoint/syscalls/sys_exit_execveat")
 int exit_execveat(struct trace_event_raw_sys_exit *ctx)
 {
 	return exec_exit(ctx->ret);
+}
+
+/* The same two calls through the raw tracepoints, for users who cannot read tracefs. */
+SEC("raw_tp/sys_enter")
+int sys_enter_raw(__u64 *ctx)
+{
+	long nr = (long)ctx[1];
+	struct kt_sys_args a;
+
+	if (nr == KT_NR_EXECVE) {
+		if (!(cfg_raw_enter & EXEC_RAW_EXECVE) || kt_sys_compat())
+			return 0;
+		kt_sys_args((struct pt_regs *)ctx[0], &a);
+		return exec_enter(a.a[0], a.a[1], false, -100 /* AT_FDCWD */);
+	}
+	if (nr == KT_NR_EXECVEAT) {
+		if (!(cfg_raw_enter & EXEC_RAW_EXECVEAT) || kt_sys_compat())
+			return 0;
+		kt_sys_args((struct pt_regs *)ctx[0], &a);
+		return exec_enter(a.a[1], a.a[2], true, (__s32)a.a[0]);
+	}
+	return 0;
+}
+
+SEC("raw_tp/sys_exit")
+int sys_exit_raw(__u64 *ctx)
+{
+	long nr = kt_sys_exit_nr((struct pt_regs *)ctx[0]);
+	__u32 want = nr == KT_NR_EXECVE ? EXEC_RAW_EXECVE : nr == KT_NR_EXECVEAT ? EXEC_RAW_EXECVEAT : 0;
+
+	/* the stash (keyed by thread) tells 32-bit calls apart: their entry made none */
+	if (!(cfg_raw_exit & want))
+		return 0;
+	return exec_exit((long)ctx[1]);
 }
 
 SEC("tp_btf/sched_process_exec")

@@ -19,6 +19,10 @@
 
 enum { EXEC_REC_EVENT = 1 };
 
+/* cfg_raw_enter, cfg_raw_exit: the calls whose hook chose raw_tp sys_enter/sys_exit */
+#define EXEC_RAW_EXECVE (1U << 0)
+#define EXEC_RAW_EXECVEAT (1U << 1)
+
 /* exec_event.flags */
 #define EXEC_F_AT (1U << 0)	   /* execveat, not execve */
 #define EXEC_F_BLOCK (1U << 1)	   /* args is the new image's argv block (argv[0] included) */

@@ -21,6 +21,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "kt.bpf.h"
+#include "kt_syscall.bpf.h"
 #include "open.h"
 
 const volatile bool cfg_failed = false;
@@ -28,6 +29,10 @@ const volatile bool cfg_full_path = false;
 const volatile __u32 cfg_nprefix = 0;
 const volatile __u32 cfg_prefix_len[OPEN_MAX_PREFIXES] = {};
 const volatile char cfg_prefix[OPEN_MAX_PREFIXES][OPEN_PREFIX_MAX] = {};
+
+/* bits 1 << OPEN_SYS_*: the calls whose hook chose raw_tp sys_enter/sys_exit */
+const volatile __u32 cfg_raw_enter = 0;
+const volatile __u32 cfg_raw_exit = 0;
 
 KT_DEFINE_STREAM();
 
@@ -303,5 +308,62 @@ OPEN_EXIT(open)
 OPEN_EXIT(openat)
 OPEN_EXIT(openat2)
 OPEN_EXIT(creat)
+
+/* The raw tracepoints, for users who cannot read tracefs (see kt_syscall.bpf.h). */
+static __always_inline int open_sys(long nr)
+{
+	switch (nr) {
+	case KT_NR_OPEN:
+		return OPEN_SYS_OPEN;
+	case KT_NR_OPENAT:
+		return OPEN_SYS_OPENAT;
+	case KT_NR_OPENAT2:
+		return OPEN_SYS_OPENAT2;
+	case KT_NR_CREAT:
+		return OPEN_SYS_CREAT;
+	}
+	return -1;
+}
+
+SEC("raw_tp/sys_enter")
+int sys_enter_raw(__u64 *ctx)
+{
+	int sys = open_sys((long)ctx[1]);
+	struct kt_sys_args a;
+
+	if (sys < 0 || !(cfg_raw_enter & (1U << sys)) || kt_sys_compat())
+		return 0;
+	kt_sys_args((struct pt_regs *)ctx[0], &a);
+	switch (sys) {
+	case OPEN_SYS_OPEN:
+		return open_enter(OPEN_SYS_OPEN, CWD, a.a[0], a.a[1], (__u32)a.a[2], 0);
+	case OPEN_SYS_OPENAT:
+		return open_enter(OPEN_SYS_OPENAT, (__s32)a.a[0], a.a[1], a.a[2], (__u32)a.a[3], 0);
+	case OPEN_SYS_OPENAT2:
+		return open_enter(OPEN_SYS_OPENAT2, (__s32)a.a[0], a.a[1], 0, 0, a.a[2]);
+	default:
+		return open_enter(OPEN_SYS_CREAT, CWD, a.a[0], CREAT_FLAGS, (__u32)a.a[1], 0);
+	}
+}
+
+/* the stash (keyed by thread) tells 32-bit calls apart: their entry made none */
+static __always_inline bool raw_exit_wanted(__u64 *ctx)
+{
+	int sys = open_sys(kt_sys_exit_nr((struct pt_regs *)ctx[0]));
+
+	return sys >= 0 && (cfg_raw_exit & (1U << sys));
+}
+
+SEC("raw_tp/sys_exit")
+int sys_exit_raw_walk(__u64 *ctx)
+{
+	return raw_exit_wanted(ctx) ? open_exit((long)ctx[1], true) : 0;
+}
+
+SEC("raw_tp/sys_exit")
+int sys_exit_raw(__u64 *ctx)
+{
+	return raw_exit_wanted(ctx) ? open_exit((long)ctx[1], false) : 0;
+}
 
 char LICENSE[] SEC("license") = "GPL";

@@ -132,10 +132,25 @@ kill -INT $! && wait $!
     rows = [x for l in r.stdout.splitlines() for x in [json.loads(l)] if x.get("name") == "hooks"]
     bio = {h["hook"]: h["chosen"] for h in rows[0]["rows"] if h["cmd"] == "biolat"} if rows else {}
     check(bio.get("rq_issue") == "raw_tp", "check honours KTRACE_ATTACH=raw_tp", bio)
-    # a forced alternative the hook does not have is an error naming the hook
-    r = run_ktrace("biolat", "1", "1", env={"KTRACE_ATTACH": "rq_issue=kprobe"})
-    check(r.returncode == 1 and "hook rq_issue cannot be attached" in r.stderr,
-          "KTRACE_ATTACH=rq_issue=kprobe: exit 1 naming the hook", r.stderr)
+    # KTRACE_ATTACH items that name nothing real are usage errors listing the valid names
+    for val, says in (("bogus", "unknown attach type 'bogus' (valid: fentry, fexit, kprobe, kretprobe, tp_btf, raw_tp, tracepoint, perf_event)"),
+                      ("rq_issue=kprobe", "hook rq_issue has no kprobe alternative (valid: tp_btf, raw_tp)"),
+                      ("nohook=raw_tp", "unknown hook 'nohook' (valid hooks of biolat: rq_insert, rq_issue, rq_complete)"),
+                      ("raw_tp,rq_issue=bogus", "unknown attach type 'bogus' (valid for hook rq_issue: tp_btf, raw_tp)")):
+        r = run_ktrace("biolat", "1", "1", env={"KTRACE_ATTACH": val})
+        check(r.returncode == 2 and says in r.stderr and r.stdout == "",
+              "KTRACE_ATTACH=%s: exit 2, says what is valid" % val, (r.returncode, r.stderr))
+    r = run_ktrace("check", env={"KTRACE_ATTACH": "oom_kill=bogus"})
+    check(r.returncode == 2 and "valid for hook oom_kill: fentry, kprobe, tp_btf, raw_tp, tracepoint" in r.stderr,
+          "check: a bad KTRACE_ATTACH is a usage error too", (r.returncode, r.stderr))
+    # a bare type is a rule over hooks: one no hook has forces nothing
+    r = run_ktrace("biolat", "-j", "1", "1", env={"KTRACE_ATTACH": "kprobe"})
+    check(r.returncode == 0, "KTRACE_ATTACH=kprobe (no biolat hook has it): biolat runs", r.stderr)
+    # two items for one hook allow either type, in the plan's order
+    r = run_ktrace("oom", "-j", "-d", "1", env={"KTRACE_ATTACH": "oom_kill=raw_tp,oom_kill=tracepoint"})
+    meta = json.loads(r.stdout.splitlines()[0]) if r.stdout.strip() else {}
+    check(r.returncode == 0 and [a.get("type") for a in meta.get("attach", [])] == ["raw_tp"],
+          "KTRACE_ATTACH=oom_kill=raw_tp,oom_kill=tracepoint: raw_tp first", (r.stderr, meta))
 
     # -o FILE: data in the file, nothing on stdout; -T: a time line per interval
     fd, path = tempfile.mkstemp(prefix="kt-out-", suffix=".jsonl")

@@ -24,9 +24,12 @@ while read -r cmd type; do
 		note "$cmd/$type: subcommand not built"
 		continue
 	fi
-	# it must work only if every hook of cmd that offers TYPE says it works
+	# it must work only if every hook of cmd that offers TYPE has an
+	# alternative of that type that works (open's sys_exit_* hooks have two
+	# raw_tp programs, one needing bpf_loop)
 	want=ok
-	awk -v c="$cmd" -v t="$type" '$1 == c && $4 == t && $5 != "true"' $T/rows | grep -q . && want=fail
+	awk -v c="$cmd" -v t="$type" '$1 == c && $4 == t { w[$2] = w[$2] || $5 == "true" }
+		END { for (h in w) if (!w[h]) exit 0; exit 1 }' $T/rows && want=fail
 	tried=$((tried + 1))
 	out=$T/$cmd.$type.json
 	load=""
