@@ -14,6 +14,7 @@ extern const struct kt_cmd kt_cmd_tcpretrans;
 extern const struct kt_cmd kt_cmd_oom;
 extern const struct kt_cmd kt_cmd_offcpu;
 extern const struct kt_cmd kt_cmd_profile;
+extern const struct kt_cmd kt_cmd_flamegraph;
 extern const struct kt_cmd kt_cmd_check;
 
 const struct kt_cmd *const kt_cmds[] = {
@@ -25,6 +26,7 @@ const struct kt_cmd *const kt_cmds[] = {
 	&kt_cmd_oom,
 	&kt_cmd_offcpu,
 	&kt_cmd_profile,
+	&kt_cmd_flamegraph,
 	&kt_cmd_check,
 };
 const size_t kt_n_cmds = sizeof(kt_cmds) / sizeof(kt_cmds[0]);

@@ -493,10 +493,10 @@ static int step_load(struct run *r)
 			return fail(err);
 	}
 	/* CO-RE against the kernel's types the object names, not all of them */
-	err = kt_core_btf_prepare(ctx.obj);
+	err = kt_core_btf_prepare(ctx->obj);
 	if (err) {
 		kt_err("cannot prepare the kernel's BTF for CO-RE: %s", strerror(-err));
-		goto out;
+		return KT_EXIT_FAIL;
 	}
 	/* libbpf parses its own copy to load: do not hold two */
 	kt_vmlinux_btf_release();

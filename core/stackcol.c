@@ -480,10 +480,17 @@ static int write_svg(struct kt_stackcol *sc)
 {
 	struct kt_flamegraph_opts fo = { sc->o->svg_title, sc->o->svg_unit, KT_FLAMEGRAPH_AUTO, 0 };
 	struct kt_ofile *of = kt_output_file_get(sc->ctx, "--svg");
+	char sub[1024], span[128], host[256] = "";
 	int err;
 
 	if (!of)
 		return -EBADF;
+	/* what was traced, where and when: the graph alone should say */
+	gethostname(host, sizeof(host) - 1);
+	kt_flamegraph_span(span, sizeof(span), sc->ctx->start_realtime_ns, kt_now_real());
+	kt_flamegraph_subtitle(sub, sizeof(sub), sc->ctx->argc, sc->ctx->argv, host,
+			       kt_kernel_release(), span);
+	fo.subtitle = sub;
 	err = kt_flamegraph_write_opts(kt_ofile_stream(of), sc->st, &fo);
 	if (kt_ofile_flush(of))
 		return kt_ofile_flush(of);
