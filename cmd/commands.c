@@ -11,6 +11,7 @@ extern const struct kt_cmd kt_cmd_open;
 extern const struct kt_cmd kt_cmd_biolat;
 extern const struct kt_cmd kt_cmd_runqlat;
 extern const struct kt_cmd kt_cmd_tcpretrans;
+extern const struct kt_cmd kt_cmd_tcpconnect;
 extern const struct kt_cmd kt_cmd_oom;
 extern const struct kt_cmd kt_cmd_offcpu;
 extern const struct kt_cmd kt_cmd_profile;
@@ -23,6 +24,7 @@ const struct kt_cmd *const kt_cmds[] = {
 	&kt_cmd_biolat,
 	&kt_cmd_runqlat,
 	&kt_cmd_tcpretrans,
+	&kt_cmd_tcpconnect,
 	&kt_cmd_oom,
 	&kt_cmd_offcpu,
 	&kt_cmd_profile,
