@@ -12,6 +12,7 @@ extern const struct kt_cmd kt_cmd_biolat;
 extern const struct kt_cmd kt_cmd_runqlat;
 extern const struct kt_cmd kt_cmd_irq;
 extern const struct kt_cmd kt_cmd_tcpretrans;
+extern const struct kt_cmd kt_cmd_tcpconnect;
 extern const struct kt_cmd kt_cmd_oom;
 extern const struct kt_cmd kt_cmd_offcpu;
 extern const struct kt_cmd kt_cmd_profile;
@@ -25,6 +26,7 @@ const struct kt_cmd *const kt_cmds[] = {
 	&kt_cmd_runqlat,
 	&kt_cmd_irq,
 	&kt_cmd_tcpretrans,
+	&kt_cmd_tcpconnect,
 	&kt_cmd_oom,
 	&kt_cmd_offcpu,
 	&kt_cmd_profile,
