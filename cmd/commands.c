@@ -9,6 +9,7 @@
 extern const struct kt_cmd kt_cmd_exec;
 extern const struct kt_cmd kt_cmd_open;
 extern const struct kt_cmd kt_cmd_biolat;
+extern const struct kt_cmd kt_cmd_biosnoop;
 extern const struct kt_cmd kt_cmd_runqlat;
 extern const struct kt_cmd kt_cmd_tcpretrans;
 extern const struct kt_cmd kt_cmd_oom;
@@ -21,6 +22,7 @@ const struct kt_cmd *const kt_cmds[] = {
 	&kt_cmd_exec,
 	&kt_cmd_open,
 	&kt_cmd_biolat,
+	&kt_cmd_biosnoop,
 	&kt_cmd_runqlat,
 	&kt_cmd_tcpretrans,
 	&kt_cmd_oom,
