@@ -16,6 +16,7 @@
 
 #include "kt.bpf.h"
 #include "biolat.h"
+#include "kt_blk.bpf.h"
 
 const volatile bool cfg_queued = false;
 const volatile bool cfg_per_disk = false;
@@ -45,40 +46,6 @@ struct {
 	__type(value, struct kt_slots);
 } hists SEC(".maps");
 
-/* Kernels before 5.17 had rq->rq_disk, and before 5.11 rq->part was an hd_struct. */
-struct hd_struct___old {
-	int partno;
-} __attribute__((preserve_access_index));
-
-struct request___old {
-	struct gendisk *rq_disk;
-	struct hd_struct___old *part;
-} __attribute__((preserve_access_index));
-
-static __always_inline __u32 disk_devt(struct gendisk *d)
-{
-	if (!d)
-		return 0;
-	return ((__u32)BPF_CORE_READ(d, major) << 20) | (__u32)BPF_CORE_READ(d, first_minor);
-}
-
-/* The partition's device number if the request has one, else the disk's. */
-static __always_inline __u32 rq_dev(struct request *rq, __u32 *disk)
-{
-	struct block_device *part;
-
-	if (bpf_core_field_exists(((struct request___old *)0)->rq_disk)) {
-		struct request___old *o = (void *)rq;
-		__u32 d = disk_devt(BPF_CORE_READ(o, rq_disk));
-
-		*disk = d;
-		return d ? d + (__u32)BPF_CORE_READ(o, part, partno) : 0;
-	}
-	*disk = disk_devt(BPF_CORE_READ(rq, q, disk));
-	part = BPF_CORE_READ(rq, part);
-	return part ? BPF_CORE_READ(part, bd_dev) : *disk;
-}
-
 /*
  * A request's own start. At insert every field is set afresh and the filters
  * run again: the kernel reuses struct request, and an entry left behind by a
@@ -103,7 +70,7 @@ static __always_inline int on_start(struct request *rq, bool insert)
 			return 0;
 		}
 	}
-	n.dev = rq_dev(rq, &disk);
+	n.dev = kt_rq_dev(rq, &disk);
 	if (cfg_dev && n.dev != cfg_dev && disk != cfg_dev) {
 		/* the same verdict at issue: no entry needed */
 		if (insert)
@@ -171,7 +138,7 @@ static __always_inline int on_done(struct request *rq)
 
 static __always_inline struct request *rq_arg(__u64 *ctx)
 {
-	return (struct request *)(cfg_rq_arg1 ? ctx[1] : ctx[0]);
+	return kt_rq_arg(ctx, cfg_rq_arg1);
 }
 
 SEC("tp_btf/block_rq_insert")
