@@ -10,6 +10,7 @@ extern const struct kt_cmd kt_cmd_exec;
 extern const struct kt_cmd kt_cmd_open;
 extern const struct kt_cmd kt_cmd_biolat;
 extern const struct kt_cmd kt_cmd_runqlat;
+extern const struct kt_cmd kt_cmd_syscalls;
 extern const struct kt_cmd kt_cmd_tcpretrans;
 extern const struct kt_cmd kt_cmd_oom;
 extern const struct kt_cmd kt_cmd_offcpu;
@@ -22,6 +23,7 @@ const struct kt_cmd *const kt_cmds[] = {
 	&kt_cmd_open,
 	&kt_cmd_biolat,
 	&kt_cmd_runqlat,
+	&kt_cmd_syscalls,
 	&kt_cmd_tcpretrans,
 	&kt_cmd_oom,
 	&kt_cmd_offcpu,
