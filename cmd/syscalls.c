@@ -135,9 +135,9 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 			int nr = syscall_nr(tok);
 
 			if (nr < 0) {
-				free(list);
 				argp_error(state, "--syscall %s: no system call of that name or number",
 					   tok);
+				free(list);
 				return EINVAL;
 			}
 			s->calls[nr] = 1;
