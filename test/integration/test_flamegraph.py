@@ -23,6 +23,9 @@ import xml.etree.ElementTree as ET
 import ktlib
 from ktlib import check, run_ktrace, workload
 
+# the program name the subtitle shows (ktrace, or ktrace_asan under the sanitizers)
+ME = os.path.basename(ktlib.KTRACE)
+
 SVG_NS = "{http://www.w3.org/2000/svg}"
 TMP = tempfile.mkdtemp(prefix="kt-fg-")
 ktlib.at_exit(shutil.rmtree, TMP, True)
@@ -99,7 +102,7 @@ def plain_test():
     check(hot and "(50 samples, 45.45%)" in hot["title"], "hot has 50 of 110 samples", hot)
     check("Plain &lt;test&gt;" in text, "the title is escaped")
     sub = re.search(r'<text id="subtitle"[^>]*>([^<]*)<', text)
-    check(sub and "ktrace flamegraph" in sub.group(1) and "before.folded (modified " in sub.group(1),
+    check(sub and ME + " flamegraph" in sub.group(1) and "before.folded (modified " in sub.group(1),
           "the default subtitle gives the command line and the input's name and mtime",
           sub and sub.group(1))
     # no privileges needed: user nobody, no capabilities, input on stdin
@@ -338,7 +341,7 @@ def profile_test():
     text = open(direct).read()
     sub = re.search(r'<text id="subtitle"[^>]*>([^<]*)<', text)
     sub = sub.group(1) if sub else ""
-    check(re.search(r"ktrace profile -f --svg \S+ -p \d+ on .+, kernel %s, \d{4}-\d\d-\d\d "
+    check(re.search(re.escape(ME) + r" profile -f --svg \S+ -p \d+ on .+, kernel %s, \d{4}-\d\d-\d\d "
                     r"\d\d:\d\d:\d\d to \d\d:\d\d:\d\d" % re.escape(os.uname().release), sub),
           "profile --svg: the subtitle gives the command line, host, kernel and time span", sub)
     check("function search(" in text, "profile --svg has the search script too")

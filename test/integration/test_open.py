@@ -273,7 +273,12 @@ def summary_budget(d, n, json_out):
     kt.stop()
     check_no_leak(kt)
     log("open --summary over %d distinct paths: peak RSS %d KiB" % (n, hwm))
-    check(0 < hwm < 64 * 1024, "--summary over %d distinct paths: peak RSS %d KiB < 64 MB" % (n, hwm))
+    if os.environ.get("KT_SANITIZED"):
+        # ASan's shadow memory and quarantine multiply RSS: the bound holds for the release binary
+        log("sanitized binary: the 64 MB bound is checked on the static binary only")
+    else:
+        check(0 < hwm < 64 * 1024,
+              "--summary over %d distinct paths: peak RSS %d KiB < 64 MB" % (n, hwm))
     if json_out:
         t = {x["name"]: x["rows"] for x in kt.records("table")}
         tot = t.get("open_totals", [{}])[0]

@@ -175,7 +175,12 @@ def rss_flat_test():
     median = deltas[len(deltas) // 2]
     ktlib.log("profile -F 999 under an exec storm, RSS every second (KiB): %s" % samples)
     check(kt.rc == 0, "profile -F 999 22 exits 0", kt.stderr())
-    check(median < 200, "median RSS growth over the last 10 s: %d KiB/s (< 200)" % median, samples)
+    if os.environ.get("KT_SANITIZED"):
+        # ASan's quarantine keeps every freed block for a while: RSS grows by design there
+        ktlib.log("sanitized binary: RSS growth is checked on the static binary only")
+    else:
+        check(median < 200, "median RSS growth over the last 10 s: %d KiB/s (< 200)" % median,
+              samples)
     check_no_leak(kt)
 
 
