@@ -10,8 +10,10 @@ extern const struct kt_cmd kt_cmd_exec;
 extern const struct kt_cmd kt_cmd_open;
 extern const struct kt_cmd kt_cmd_biolat;
 extern const struct kt_cmd kt_cmd_runqlat;
+extern const struct kt_cmd kt_cmd_irq;
 extern const struct kt_cmd kt_cmd_syscalls;
 extern const struct kt_cmd kt_cmd_tcpretrans;
+extern const struct kt_cmd kt_cmd_tcpconnect;
 extern const struct kt_cmd kt_cmd_oom;
 extern const struct kt_cmd kt_cmd_offcpu;
 extern const struct kt_cmd kt_cmd_profile;
@@ -23,8 +25,10 @@ const struct kt_cmd *const kt_cmds[] = {
 	&kt_cmd_open,
 	&kt_cmd_biolat,
 	&kt_cmd_runqlat,
+	&kt_cmd_irq,
 	&kt_cmd_syscalls,
 	&kt_cmd_tcpretrans,
+	&kt_cmd_tcpconnect,
 	&kt_cmd_oom,
 	&kt_cmd_offcpu,
 	&kt_cmd_profile,

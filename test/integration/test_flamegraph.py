@@ -102,7 +102,9 @@ def plain_test():
     check(hot and "(50 samples, 45.45%)" in hot["title"], "hot has 50 of 110 samples", hot)
     check("Plain &lt;test&gt;" in text, "the title is escaped")
     sub = re.search(r'<text id="subtitle"[^>]*>([^<]*)<', text)
-    check(sub and ME + " flamegraph" in sub.group(1) and "before.folded (modified " in sub.group(1),
+    # the line is cut to the graph's width; its whole text is the hover title of the subtitle
+    check(sub and ME + " flamegraph" in sub.group(1) and "before.folded (modi" in sub.group(1)
+          and re.search(r"before\.folded \(modified \d{4}-", text),
           "the default subtitle gives the command line and the input's name and mtime",
           sub and sub.group(1))
     # no privileges needed: user nobody, no capabilities, input on stdin
