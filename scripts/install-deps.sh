@@ -5,7 +5,7 @@
 set -euo pipefail
 
 build=(gcc make cmake clang llvm libbpf-dev libelf-dev zlib1g-dev libzstd-dev bpftool
-	dpkg-dev debian-archive-keyring file pkg-config)
+	dpkg-dev debian-archive-keyring file pkg-config linux-libc-dev)
 tests=(python3 jq util-linux iproute2 nftables libxml2-utils linux-perf stress-ng fio
 	bpftrace libclang-rt-14-dev qemu-system-x86 busybox-static cpio gzip procps
 	man-db coreutils)

@@ -1,0 +1,319 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * syscalls: system call counts, errors and latency (`ktrace syscalls -p 185`).
+ *
+ * One row per system call (per call and process with -P): how many times it
+ * returned, how many of those were errors, the total and the longest time
+ * spent in it. The top N (10; --top) by count or by total time (--sort
+ * time), printed every interval seconds, count times, or once at Ctrl-C.
+ * Names come from a table generated at build time from the kernel's
+ * asm/unistd_64.h. Filters select the calling task; -x, --errno and
+ * --syscall are applied in the kernel too.
+ * Hooks: raw_syscalls sys_enter and sys_exit, tp_btf with a raw_tp
+ * fallback (no tracefs needed). Cost: every system call of the machine
+ * runs both hooks, one test and a map update for the unselected ones.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "ktrace.h"
+#include "maps.h"
+#include "output.h"
+#include "stacks_out.h"
+#include "syscall_names.h"
+#include "syscalls.h"
+#include "syscalls.skel.h"
+#include "util.h"
+
+#define N_NAMES (sizeof(kt_syscall_names) / sizeof(kt_syscall_names[0]))
+
+struct syscalls {
+	unsigned long top;
+	bool by_time;
+	bool per_process;
+	bool failed;
+	int err;
+	bool select;
+	unsigned char calls[SYSCALLS_MAX_NR];
+};
+
+enum { OPT_TOP = 0x2000, OPT_SORT, OPT_ERRNO, OPT_SYSCALL };
+
+static const struct argp_option options[] = {
+	{ "top", OPT_TOP, "N", 0, "Show the N busiest rows (default 10, 0: all)", 0 },
+	{ "sort", OPT_SORT, "KEY", 0, "Order by count (default) or time (total time in the call)",
+	  0 },
+	{ "pids", 'P', NULL, 0, "One row per system call and process (by PID, with its latest name)",
+	  0 },
+	{ "failed", 'x', NULL, 0, "Only calls that returned an error", 0 },
+	{ "errno", OPT_ERRNO, "ERR", 0, "Only calls that failed with ERR (a name, ENOENT, or a number)",
+	  0 },
+	{ "syscall", OPT_SYSCALL, "LIST", 0,
+	  "Only these system calls (comma-separated names or numbers, e.g. open,openat)", 0 },
+	{},
+};
+
+static const char *syscall_name(uint32_t nr)
+{
+	return nr < N_NAMES ? kt_syscall_names[nr] : NULL;
+}
+
+static int syscall_nr(const char *s)
+{
+	char *end;
+	unsigned long v;
+
+	for (size_t i = 0; i < N_NAMES; i++)
+		if (kt_syscall_names[i] && !strcmp(kt_syscall_names[i], s))
+			return (int)i;
+	v = strtoul(s, &end, 10);
+	if (end == s || *end || *s == '-' || v >= SYSCALLS_MAX_NR)
+		return -1;
+	return (int)v;
+}
+
+static int parse_errno(const char *s)
+{
+	char *end;
+	unsigned long v;
+
+	for (int e = 1; e < 4096; e++) {
+		const char *n = kt_errno_name(e);
+
+		if (n && !strcasecmp(n, s))
+			return e;
+	}
+	v = strtoul(s, &end, 10);
+	if (end == s || *end || *s == '-' || !v || v > 4095)
+		return -1;
+	return (int)v;
+}
+
+static error_t parse(int key, char *arg, struct argp_state *state)
+{
+	struct kt_ctx *ctx = state->input;
+	struct syscalls *s = ctx->priv;
+	char *end, *list, *tok, *save = NULL;
+
+	switch (key) {
+	case ARGP_KEY_INIT:
+		s->top = 10;
+		return 0;
+	case OPT_TOP:
+		s->top = strtoul(arg, &end, 10);
+		if (end == arg || *end || *arg == '-')
+			argp_error(state, "--top %s: not a number of rows", arg);
+		return 0;
+	case OPT_SORT:
+		if (!strcmp(arg, "count"))
+			s->by_time = false;
+		else if (!strcmp(arg, "time"))
+			s->by_time = true;
+		else
+			argp_error(state, "--sort %s: sort by count or time", arg);
+		return 0;
+	case 'P':
+		s->per_process = true;
+		return 0;
+	case 'x':
+		s->failed = true;
+		return 0;
+	case OPT_ERRNO:
+		s->err = parse_errno(arg);
+		if (s->err < 0)
+			argp_error(state, "--errno %s: not an error name (ENOENT) or number (2)", arg);
+		return 0;
+	case OPT_SYSCALL:
+		list = strdup(arg);
+		if (!list)
+			argp_failure(state, 1, ENOMEM, "--syscall");
+		for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+			int nr = syscall_nr(tok);
+
+			if (nr < 0) {
+				argp_error(state, "--syscall %s: no system call of that name or number",
+					   tok);
+				free(list);
+				return EINVAL;
+			}
+			s->calls[nr] = 1;
+			s->select = true;
+		}
+		free(list);
+		if (!s->select)
+			argp_error(state, "--syscall: name at least one system call");
+		return 0;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+}
+
+static int open_skel(struct kt_ctx *ctx)
+{
+	return KT_SKEL_OPEN(ctx, syscalls_bpf);
+}
+
+static int configure(struct kt_ctx *ctx)
+{
+	struct syscalls_bpf *skel = ctx->skel;
+	struct syscalls *s = ctx->priv;
+
+	skel->rodata->cfg_per_process = s->per_process;
+	skel->rodata->cfg_failed = s->failed;
+	skel->rodata->cfg_errno = s->err;
+	skel->rodata->cfg_select = s->select;
+	memcpy((void *)skel->rodata->cfg_calls, s->calls, sizeof(s->calls));
+	return 0;
+}
+
+struct entry {
+	struct syscalls_key key;
+	struct syscalls_val val;
+};
+
+static int cmp_count(const void *a, const void *b)
+{
+	const struct entry *x = a, *y = b;
+
+	if (x->val.count != y->val.count)
+		return x->val.count < y->val.count ? 1 : -1;
+	if (x->key.nr != y->key.nr)
+		return x->key.nr < y->key.nr ? -1 : 1;
+	return x->key.pid < y->key.pid ? -1 : x->key.pid > y->key.pid;
+}
+
+static int cmp_time(const void *a, const void *b)
+{
+	const struct entry *x = a, *y = b;
+
+	if (x->val.total_ns != y->val.total_ns)
+		return x->val.total_ns < y->val.total_ns ? 1 : -1;
+	return cmp_count(a, b);
+}
+
+static uint64_t take_misses(struct syscalls_bpf *skel)
+{
+	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(skel->maps.misses);
+	uint64_t *v, total = 0;
+	uint32_t zero = 0;
+
+	if (ncpu <= 0)
+		return 0;
+	v = calloc((size_t)ncpu, sizeof(*v));
+	if (!v)
+		return 0;
+	if (!bpf_map_lookup_elem(fd, &zero, v)) {
+		for (int i = 0; i < ncpu; i++)
+			total += v[i];
+		memset(v, 0, (size_t)ncpu * sizeof(*v));
+		bpf_map_update_elem(fd, &zero, v, BPF_ANY);
+	}
+	free(v);
+	return total;
+}
+
+static const struct kt_col cols_all[] = {
+	{ "syscall", "SYSCALL", -20, 0 },   { "count", "COUNT", 10, 0 },
+	{ "errors", "ERRORS", 8, 0 },	    { "total_us", "TOTAL_us", 14, 0 },
+	{ "max_us", "MAX_us", 12, 0 },
+};
+static const struct kt_col cols_pid[] = {
+	{ "pid", "PID", 7, 0 },		    { "comm", "COMM", -16, 0 },
+	{ "syscall", "SYSCALL", -20, 0 },   { "count", "COUNT", 10, 0 },
+	{ "errors", "ERRORS", 8, 0 },	    { "total_us", "TOTAL_us", 14, 0 },
+	{ "max_us", "MAX_us", 12, 0 },
+};
+
+static int drain(struct kt_ctx *ctx, bool final)
+{
+	struct syscalls_bpf *skel = ctx->skel;
+	struct syscalls *s = ctx->priv;
+	struct entry *e = NULL;
+	char title[96];
+	size_t rows;
+	int n;
+
+	(void)final;
+	n = KT_MAP_COLLECT(bpf_map__fd(skel->maps.stats), struct entry, key, val, true,
+			   s->by_time ? cmp_time : cmp_count, &e);
+	if (n < 0) {
+		kt_err("reading the system call counts failed: %s", strerror(-n));
+		free(e);
+		return n;
+	}
+	rows = s->top && s->top < (size_t)n ? s->top : (size_t)n;
+	if (s->top)
+		snprintf(title, sizeof(title), "Top %lu system calls%s by %s:", s->top,
+			 s->per_process ? " and processes" : "", s->by_time ? "total time" : "count");
+	else
+		snprintf(title, sizeof(title), "System calls%s by %s:",
+			 s->per_process ? " and processes" : "", s->by_time ? "total time" : "count");
+	if (ctx->o.timestamp)
+		kt_out_time_line(ctx->out);
+	if (s->per_process)
+		kt_table_begin(ctx->out, "syscalls", title, cols_pid,
+			       sizeof(cols_pid) / sizeof(cols_pid[0]));
+	else
+		kt_table_begin(ctx->out, "syscalls", title, cols_all,
+			       sizeof(cols_all) / sizeof(cols_all[0]));
+	for (size_t i = 0; i < rows; i++) {
+		const struct syscalls_val *v = &e[i].val;
+
+		kt_table_row(ctx->out);
+		if (s->per_process) {
+			kt_rec_u64(ctx->out, e[i].key.pid);
+			kt_rec_str(ctx->out, v->comm, sizeof(v->comm));
+		}
+		kt_rec_enum(ctx->out, syscall_name(e[i].key.nr), e[i].key.nr);
+		kt_rec_u64(ctx->out, v->count);
+		kt_rec_u64(ctx->out, v->errors);
+		kt_rec_f64(ctx->out, (double)v->total_ns / 1000.0, 3);
+		kt_rec_f64(ctx->out, (double)v->max_ns / 1000.0, 3);
+		kt_rec_end(ctx->out);
+	}
+	kt_table_end(ctx->out);
+	free(e);
+	kt_out_stacks_lost(ctx->out, "system calls", take_misses(skel),
+			   "ktrace's kernel-side table is full",
+			   "drop -P or filter (-p, --cgroup, --syscall)");
+	return 0;
+}
+
+static const struct kt_hook hooks[] = {
+	{ "sys_enter", false,
+	  { { KT_TP_BTF, "sys_enter", "enter_btf" }, { KT_RAW_TP, "sys_enter", "enter_raw" } } },
+	{ "sys_exit", false,
+	  { { KT_TP_BTF, "sys_exit", "exit_btf" }, { KT_RAW_TP, "sys_exit", "exit_raw" } } },
+};
+
+const struct kt_cmd kt_cmd_syscalls = {
+	.name = "syscalls",
+	.summary = "System call counts, errors and latency, per call or per process",
+	.doc = "Count system calls by name, with their errors and their total and longest time, "
+	       "the top N by count or by total time. Printed every interval seconds, count "
+	       "times, or once at Ctrl-C. Filters select the calling task.\v"
+	       "Examples:\n"
+	       "  ktrace syscalls                    # top 10 calls at Ctrl-C\n"
+	       "  ktrace syscalls -p 185 --sort time # where process 185 spends its time\n"
+	       "  ktrace syscalls -P --top 20 5      # per process, every 5 seconds\n"
+	       "  ktrace syscalls -x                 # failed calls only\n"
+	       "  ktrace syscalls --errno ENOENT -P  # who gets ENOENT, and from which call\n"
+	       "  ktrace syscalls --syscall open,openat,stat -j",
+	.options = options,
+	.parse = parse,
+	.filters = KT_F_PID | KT_F_TID | KT_F_UID | KT_F_CGROUP | KT_F_COMM,
+	.filter_task = "the task making the call",
+	.kind = KT_SUMMARY,
+	.pos = KT_POS_INTERVAL,
+	.hooks = hooks,
+	.n_hooks = sizeof(hooks) / sizeof(hooks[0]),
+	.priv_size = sizeof(struct syscalls),
+	.open = open_skel,
+	.configure = configure,
+	.drain = drain,
+	.tracing_msg = "Tracing system calls... Hit Ctrl-C to end.",
+};

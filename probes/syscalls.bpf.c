@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * syscalls: counts, errors, total and maximum latency per system call (and
+ * per process with -P).
+ *
+ * raw_syscalls sys_enter records when (and which call) a thread entered, in
+ * an LRU map keyed by thread id (a thread that never returns, exit_group or
+ * a thread killed in a call, is evicted by newer ones); sys_exit takes that
+ * entry and adds the call to its row. Filters come first: a task or a call
+ * the user did not ask for costs one test on entry and one failed lookup on
+ * exit. Cost: every system call of the machine runs both hooks, ~100-200 ns.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "kt.bpf.h"
+#include "syscalls.h"
+
+const volatile bool cfg_per_process = false;
+const volatile bool cfg_failed = false;	    /* only calls that returned an error */
+const volatile __s32 cfg_errno = 0;	    /* only calls that returned -cfg_errno */
+const volatile bool cfg_select = false;	    /* only calls in cfg_calls */
+const volatile __u8 cfg_calls[SYSCALLS_MAX_NR] = {};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct syscalls_start);
+} starts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct syscalls_key);
+	__type(value, struct syscalls_val);
+} stats SEC(".maps");
+
+/* Calls that could not be counted: the stats table was full. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} misses SEC(".maps");
+
+static __always_inline int on_enter(long id)
+{
+	struct syscalls_start s = {};
+	__u32 tid;
+
+	if (id < 0)
+		return 0;
+	if (cfg_select && (id >= SYSCALLS_MAX_NR || !cfg_calls[id & (SYSCALLS_MAX_NR - 1)]))
+		return 0;
+	if (!kt_filter_current())
+		return 0;
+	tid = (__u32)bpf_get_current_pid_tgid();
+	s.ts = bpf_ktime_get_ns();
+	s.nr = (__u32)id;
+	bpf_map_update_elem(&starts, &tid, &s, BPF_ANY);
+	return 0;
+}
+
+static __always_inline int on_exit(long ret)
+{
+	static const struct syscalls_val zero;
+	struct syscalls_key key = {};
+	struct syscalls_start *s;
+	struct syscalls_val *v;
+	__u64 pid_tgid = bpf_get_current_pid_tgid(), delta;
+	__u32 tid = (__u32)pid_tgid;
+	bool err = ret < 0 && ret >= -4095;
+
+	s = bpf_map_lookup_elem(&starts, &tid);
+	if (!s)
+		return 0;
+	delta = bpf_ktime_get_ns() - s->ts;
+	key.nr = s->nr;
+	bpf_map_delete_elem(&starts, &tid);
+	if ((cfg_failed && !err) || (cfg_errno && ret != -(long)cfg_errno))
+		return 0;
+	if (cfg_per_process)
+		key.pid = pid_tgid >> 32;
+	v = bpf_map_lookup_elem(&stats, &key);
+	if (!v) {
+		bpf_map_update_elem(&stats, &key, &zero, BPF_NOEXIST);
+		v = bpf_map_lookup_elem(&stats, &key);
+		if (!v) {
+			__u32 z = 0;
+			__u64 *n = bpf_map_lookup_elem(&misses, &z);
+
+			if (n)
+				*n += 1;
+			return 0;
+		}
+		if (cfg_per_process) {
+			struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+
+			BPF_CORE_READ_STR_INTO(&v->comm, t, group_leader, comm);
+		}
+	}
+	__sync_fetch_and_add(&v->count, 1);
+	if (err)
+		__sync_fetch_and_add(&v->errors, 1);
+	__sync_fetch_and_add(&v->total_ns, delta);
+	if (delta > v->max_ns)
+		v->max_ns = delta; /* racy between CPUs: a maximum may be missed by a hair */
+	return 0;
+}
+
+/* sys_enter(struct pt_regs *regs, long id) */
+SEC("tp_btf/sys_enter")
+int enter_btf(__u64 *ctx)
+{
+	return on_enter((long)ctx[1]);
+}
+
+SEC("raw_tp/sys_enter")
+int enter_raw(__u64 *ctx)
+{
+	return on_enter((long)ctx[1]);
+}
+
+/* sys_exit(struct pt_regs *regs, long ret) */
+SEC("tp_btf/sys_exit")
+int exit_btf(__u64 *ctx)
+{
+	return on_exit((long)ctx[1]);
+}
+
+SEC("raw_tp/sys_exit")
+int exit_raw(__u64 *ctx)
+{
+	return on_exit((long)ctx[1]);
+}
+
+char LICENSE[] SEC("license") = "GPL";
