@@ -110,27 +110,6 @@ static int cmp_entry(const void *a, const void *b)
 	return x->key.cpu < y->key.cpu ? -1 : x->key.cpu > y->key.cpu;
 }
 
-static uint64_t take_misses(struct irq_bpf *skel)
-{
-	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(skel->maps.misses);
-	uint64_t *v, total = 0;
-	uint32_t zero = 0;
-
-	if (ncpu <= 0)
-		return 0;
-	v = calloc((size_t)ncpu, sizeof(*v));
-	if (!v)
-		return 0;
-	if (!bpf_map_lookup_elem(fd, &zero, v)) {
-		for (int i = 0; i < ncpu; i++)
-			total += v[i];
-		memset(v, 0, (size_t)ncpu * sizeof(*v));
-		bpf_map_update_elem(fd, &zero, v, BPF_ANY);
-	}
-	free(v);
-	return total;
-}
-
 enum { C_ID, C_NAME, C_CPU, C_COUNT, C_TOTAL, C_MAX, C_TOTAL_NS, C_MAX_NS, C_N };
 
 static void row(struct kt_out *out, const struct entry *e, double div)
@@ -230,7 +209,8 @@ static int drain(struct kt_ctx *ctx, bool final)
 			    ctx->interval_start_ns, now);
 	}
 	free(e);
-	kt_out_stacks_lost(ctx->out, "IRQ handler runs", take_misses(skel),
+	kt_out_stacks_lost(ctx->out, "IRQ handler runs",
+			   kt_map_take_percpu_u64(bpf_map__fd(skel->maps.misses)),
 			   "ktrace's kernel-side table is full", "drop --per-cpu");
 	return 0;
 }

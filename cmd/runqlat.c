@@ -98,28 +98,6 @@ static int cmp_entry(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
-/* Waits the probe could not count since the last call (its maps were full). */
-static uint64_t take_misses(struct runqlat_bpf *skel)
-{
-	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(skel->maps.misses);
-	uint64_t *v, total = 0;
-	uint32_t zero = 0;
-
-	if (ncpu <= 0)
-		return 0;
-	v = calloc((size_t)ncpu, sizeof(*v));
-	if (!v)
-		return 0;
-	if (!bpf_map_lookup_elem(fd, &zero, v)) {
-		for (int i = 0; i < ncpu; i++)
-			total += v[i];
-		memset(v, 0, (size_t)ncpu * sizeof(*v));
-		bpf_map_update_elem(fd, &zero, v, BPF_ANY);
-	}
-	free(v);
-	return total;
-}
-
 static int drain(struct kt_ctx *ctx, bool final)
 {
 	struct runqlat_bpf *skel = ctx->skel;
@@ -173,7 +151,8 @@ static int drain(struct kt_ctx *ctx, bool final)
 		kt_out_hist(ctx->out, unit, keys, nk, &h, ctx->interval_start_ns, now);
 	}
 	free(e);
-	kt_out_stacks_lost(ctx->out, "run-queue waits", take_misses(skel),
+	kt_out_stacks_lost(ctx->out, "run-queue waits",
+			   kt_map_take_percpu_u64(bpf_map__fd(skel->maps.misses)),
 			   "ktrace's kernel-side tables are full",
 			   "split less (-P/-L make one histogram per task) or filter (-p, --cgroup)");
 	return 0;

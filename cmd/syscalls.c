@@ -195,27 +195,6 @@ static int cmp_time(const void *a, const void *b)
 	return cmp_count(a, b);
 }
 
-static uint64_t take_misses(struct syscalls_bpf *skel)
-{
-	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(skel->maps.misses);
-	uint64_t *v, total = 0;
-	uint32_t zero = 0;
-
-	if (ncpu <= 0)
-		return 0;
-	v = calloc((size_t)ncpu, sizeof(*v));
-	if (!v)
-		return 0;
-	if (!bpf_map_lookup_elem(fd, &zero, v)) {
-		for (int i = 0; i < ncpu; i++)
-			total += v[i];
-		memset(v, 0, (size_t)ncpu * sizeof(*v));
-		bpf_map_update_elem(fd, &zero, v, BPF_ANY);
-	}
-	free(v);
-	return total;
-}
-
 static const struct kt_col cols_all[] = {
 	{ "syscall", "SYSCALL", -20, 0 },   { "count", "COUNT", 10, 0 },
 	{ "errors", "ERRORS", 8, 0 },	    { "total_us", "TOTAL_us", 14, 0 },
@@ -277,7 +256,8 @@ static int drain(struct kt_ctx *ctx, bool final)
 	}
 	kt_table_end(ctx->out);
 	free(e);
-	kt_out_stacks_lost(ctx->out, "system calls", take_misses(skel),
+	kt_out_stacks_lost(ctx->out, "system calls",
+			   kt_map_take_percpu_u64(bpf_map__fd(skel->maps.misses)),
 			   "ktrace's kernel-side table is full",
 			   "drop -P or filter (-p, --cgroup, --syscall)");
 	return 0;

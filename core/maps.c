@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
 #include "maps.h"
 
@@ -133,4 +134,25 @@ int kt_map_collect(int fd, size_t ks, size_t vs, size_t entry_size, size_t value
 		qsort(c.v, c.n, entry_size, cmp);
 	*out = c.v;
 	return (int)c.n;
+}
+
+uint64_t kt_map_take_percpu_u64(int fd)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t *v, total = 0;
+	uint32_t zero = 0;
+
+	if (ncpu <= 0)
+		return 0;
+	v = calloc((size_t)ncpu, sizeof(*v));
+	if (!v)
+		return 0;
+	if (!bpf_map_lookup_elem(fd, &zero, v)) {
+		for (int i = 0; i < ncpu; i++)
+			total += v[i];
+		memset(v, 0, (size_t)ncpu * sizeof(*v));
+		bpf_map_update_elem(fd, &zero, v, BPF_ANY);
+	}
+	free(v);
+	return total;
 }

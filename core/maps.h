@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /*
  * Calls fn(key, value, arg) for every entry of the hash map fd, deleting
@@ -30,5 +31,12 @@ int kt_map_collect(int fd, size_t key_size, size_t value_size, size_t entry_size
 	kt_map_collect((fd), sizeof(((entry_type *)0)->key_field),                                 \
 		       sizeof(((entry_type *)0)->val_field), sizeof(entry_type),                   \
 		       offsetof(entry_type, val_field), (del), (cmp), (void **)(outp))
+
+/*
+ * The sum over CPUs of a per-CPU array's u64 at index 0 (e.g. a probe's
+ * "misses" counter), which is then reset to zero: what was counted since the
+ * last call. 0 when the map cannot be read.
+ */
+uint64_t kt_map_take_percpu_u64(int fd);
 
 #endif
