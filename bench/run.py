@@ -70,6 +70,8 @@ CASES = [
          storm="spin", hz=999, unit="samples", count="samples", floor=["perf_event:cpu-clock"]),
     dict(name="wq", sub="wq", kt=[], bt=["wq.bt"], storm="wqstorm",
          interval=20000, env="wq", unit="syncs"),
+    dict(name="timer", sub="timer", kt=[], bt=["timer.bt"], storm="sleepstorm",
+         interval=1000, unit="sleeps"),
     dict(name="tcpretrans", sub="tcpretrans", kt=[], bt=["tcpretrans.bt"], storm=None),
     dict(name="oom", sub="oom", kt=[], bt=["oom.bt"], storm=None),
 ]
