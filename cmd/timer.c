@@ -10,8 +10,8 @@
  * wheel timer: jiffies minus its expiry, whole jiffies, needs HZ, see
  * core/khz.h). --hist adds a log2 histogram of the lateness per row. Times
  * are microseconds (-m: milliseconds) in text, nanoseconds in JSON. Hooks:
- * hrtimer_expire_entry/exit and timer_expire_entry/exit, each tp_btf with a
- * raw_tp fallback. Kernel memory: about 2.3 MiB of maps. Cost: a few
+ * hrtimer_expire_entry (raw_tp), hrtimer_expire_exit, timer_expire_entry
+ * and _exit (each tp_btf with a raw_tp fallback). Kernel memory: about 2.3 MiB of maps. Cost: a few
  * hundred nanoseconds per expiry; a busy machine expires thousands of
  * timers per second per CPU.
  */
@@ -253,9 +253,9 @@ static void finish(struct kt_ctx *ctx)
 }
 
 static const struct kt_hook hooks[] = {
+	/* raw_tp only: probes/timer.bpf.c says why */
 	{ "hrtimer_expire_entry", false,
-	  { { KT_TP_BTF, "hrtimer_expire_entry", "hr_entry_btf" },
-	    { KT_RAW_TP, "hrtimer_expire_entry", "hr_entry_raw" } } },
+	  { { KT_RAW_TP, "hrtimer_expire_entry", "hr_entry_raw" } } },
 	{ "hrtimer_expire_exit", false,
 	  { { KT_TP_BTF, "hrtimer_expire_exit", "hr_exit_btf" },
 	    { KT_RAW_TP, "hrtimer_expire_exit", "hr_exit_raw" } } },

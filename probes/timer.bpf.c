@@ -148,13 +148,13 @@ static __always_inline int wheel_entry(struct timer_list *t)
 	return enter(SLOT_WHEEL, t, (__u64)BPF_CORE_READ(t, function), late);
 }
 
-/* hrtimer_expire_entry(struct hrtimer *hrtimer, ktime_t *now) */
-SEC("tp_btf/hrtimer_expire_entry")
-int hr_entry_btf(__u64 *ctx)
-{
-	return hr_entry((struct hrtimer *)ctx[0], (__s64 *)ctx[1]);
-}
-
+/*
+ * hrtimer_expire_entry(struct hrtimer *hrtimer, ktime_t *now): raw_tp only.
+ * A tp_btf program may not read a pointer to an integer from its context
+ * before 5.16 or so (5.10: "arg1 type INT is not a struct", the load
+ * fails), and it would add nothing here: now is read with
+ * bpf_probe_read_kernel either way.
+ */
 SEC("raw_tp/hrtimer_expire_entry")
 int hr_entry_raw(__u64 *ctx)
 {
