@@ -9,6 +9,8 @@
  * entry and adds the call to its row. Filters come first: a task or a call
  * the user did not ask for costs one test on entry and one failed lookup on
  * exit. Cost: every system call of the machine runs both hooks, ~100-200 ns.
+ * --hist adds a log2 histogram (usecs) per row in a second map; --slower
+ * counts nothing and sends each call at least that slow to the ring buffer.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -23,6 +25,10 @@ const volatile bool cfg_failed = false;	    /* only calls that returned an error
 const volatile __s32 cfg_errno = 0;	    /* only calls that returned -cfg_errno */
 const volatile bool cfg_select = false;	    /* only calls in cfg_calls */
 const volatile __u8 cfg_calls[SYSCALLS_MAX_NR] = {};
+const volatile bool cfg_hist = false;	    /* --hist: a log2 histogram (usecs) per row */
+const volatile __u64 cfg_slower_ns = 0;	    /* --slower: stream calls this slow, count nothing */
+
+KT_DEFINE_STREAM(); /* --slower only: core shrinks it to a page otherwise */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -38,7 +44,15 @@ struct {
 	__type(value, struct syscalls_val);
 } stats SEC(".maps");
 
-/* Calls that could not be counted: the stats table was full. */
+/* --hist: sized by user space (SYSCALLS_HIST_ROWS*), 1 row when unused. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, struct syscalls_key);
+	__type(value, struct kt_slots);
+} hists SEC(".maps");
+
+/* Calls that could not be counted: the stats (or hists) table was full. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -64,6 +78,50 @@ static __always_inline int on_enter(long id)
 	return 0;
 }
 
+static __always_inline void count_miss(void)
+{
+	__u32 z = 0;
+	__u64 *n = bpf_map_lookup_elem(&misses, &z);
+
+	if (n)
+		*n += 1;
+}
+
+/* --slower: one record per slow call; ring buffer full: counted in "drops". */
+static __always_inline int emit_slow(__u32 nr, long ret, __u64 delta)
+{
+	struct syscalls_event *e;
+
+	if (delta < cfg_slower_ns)
+		return 0;
+	e = kt_reserve(struct syscalls_event, 0);
+	if (!e)
+		return 0;
+	e->ret = ret;
+	e->lat_ns = delta;
+	e->nr = nr;
+	e->pad = 0;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+static __always_inline void hist_add(const struct syscalls_key *key, __u64 delta)
+{
+	static const struct kt_slots zero;
+	struct kt_slots *h;
+
+	h = bpf_map_lookup_elem(&hists, key);
+	if (!h) {
+		bpf_map_update_elem(&hists, key, &zero, BPF_NOEXIST);
+		h = bpf_map_lookup_elem(&hists, key);
+		if (!h) {
+			count_miss();
+			return;
+		}
+	}
+	kt_slot_add(h, kt_log2(delta / 1000), 1);
+}
+
 static __always_inline int on_exit(long ret)
 {
 	static const struct syscalls_val zero;
@@ -82,6 +140,8 @@ static __always_inline int on_exit(long ret)
 	bpf_map_delete_elem(&starts, &tid);
 	if ((cfg_failed && !err) || (cfg_errno && ret != -(long)cfg_errno))
 		return 0;
+	if (cfg_slower_ns)
+		return emit_slow(key.nr, ret, delta);
 	if (cfg_per_process)
 		key.pid = pid_tgid >> 32;
 	v = bpf_map_lookup_elem(&stats, &key);
@@ -89,11 +149,7 @@ static __always_inline int on_exit(long ret)
 		bpf_map_update_elem(&stats, &key, &zero, BPF_NOEXIST);
 		v = bpf_map_lookup_elem(&stats, &key);
 		if (!v) {
-			__u32 z = 0;
-			__u64 *n = bpf_map_lookup_elem(&misses, &z);
-
-			if (n)
-				*n += 1;
+			count_miss();
 			return 0;
 		}
 		if (cfg_per_process) {
@@ -108,6 +164,8 @@ static __always_inline int on_exit(long ret)
 	__sync_fetch_and_add(&v->total_ns, delta);
 	if (delta > v->max_ns)
 		v->max_ns = delta; /* racy between CPUs: a maximum may be missed by a hair */
+	if (cfg_hist)
+		hist_add(&key, delta);
 	return 0;
 }
 
