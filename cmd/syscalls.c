@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -214,6 +215,7 @@ static int configure(struct kt_ctx *ctx)
 	skel->rodata->cfg_errno = s->err;
 	skel->rodata->cfg_select = s->select;
 	memcpy((void *)skel->rodata->cfg_calls, s->calls, sizeof(s->calls));
+	skel->rodata->cfg_self = (uint32_t)getpid();
 	skel->rodata->cfg_hist = s->hist;
 	skel->rodata->cfg_slower_ns = s->slower_ns;
 	if (s->hist)

@@ -25,6 +25,7 @@ const volatile bool cfg_failed = false;	    /* only calls that returned an error
 const volatile __s32 cfg_errno = 0;	    /* only calls that returned -cfg_errno */
 const volatile bool cfg_select = false;	    /* only calls in cfg_calls */
 const volatile __u8 cfg_calls[SYSCALLS_MAX_NR] = {};
+const volatile __u32 cfg_self = 0;	    /* ktrace's own process: its polling is not news */
 const volatile bool cfg_hist = false;	    /* --hist: a log2 histogram (usecs) per row */
 const volatile __u64 cfg_slower_ns = 0;	    /* --slower: stream calls this slow, count nothing */
 
@@ -63,15 +64,17 @@ struct {
 static __always_inline int on_enter(long id)
 {
 	struct syscalls_start s = {};
+	__u64 pid_tgid;
 	__u32 tid;
 
 	if (id < 0)
 		return 0;
 	if (cfg_select && (id >= SYSCALLS_MAX_NR || !cfg_calls[id & (SYSCALLS_MAX_NR - 1)]))
 		return 0;
-	if (!kt_filter_current())
+	pid_tgid = bpf_get_current_pid_tgid();
+	if ((__u32)(pid_tgid >> 32) == cfg_self || !kt_filter_current())
 		return 0;
-	tid = (__u32)bpf_get_current_pid_tgid();
+	tid = (__u32)pid_tgid;
 	s.ts = bpf_ktime_get_ns();
 	s.nr = (__u32)id;
 	bpf_map_update_elem(&starts, &tid, &s, BPF_ANY);
