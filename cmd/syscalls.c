@@ -209,7 +209,20 @@ static int configure(struct kt_ctx *ctx)
 {
 	struct syscalls_bpf *skel = ctx->skel;
 	struct syscalls *s = ctx->priv;
+	const struct kt_alt *in = kt_hook_chosen(ctx, "sys_enter");
+	const struct kt_alt *out = kt_hook_chosen(ctx, "sys_exit");
+	bool ts_in = in && (in->needs & KT_NEED_TASK_STORAGE);
+	bool ts_out = out && (out->needs & KT_NEED_TASK_STORAGE);
 
+	/* entry and exit must keep the call's start in the same place */
+	if (ts_in != ts_out) {
+		kt_err("sys_enter and sys_exit would keep call start times in different tables "
+		       "(task storage on one, a hash on the other): attach both the same way "
+		       "(KTRACE_ATTACH)");
+		return -EINVAL;
+	}
+	bpf_map__set_autocreate(ts_in ? skel->maps.starts : skel->maps.task_starts, false);
+	kt_meta_add(ctx, "in_flight", ts_in ? "task_storage" : "lru_hash");
 	skel->rodata->cfg_per_process = s->per_process;
 	skel->rodata->cfg_failed = s->failed;
 	skel->rodata->cfg_errno = s->err;
@@ -421,9 +434,13 @@ static int drain(struct kt_ctx *ctx, bool final)
 
 static const struct kt_hook hooks[] = {
 	{ "sys_enter", false,
-	  { { KT_TP_BTF, "sys_enter", "enter_btf" }, { KT_RAW_TP, "sys_enter", "enter_raw" } } },
+	  { { KT_TP_BTF, "sys_enter", "enter_btf_ts", KT_NEED_TASK_STORAGE },
+	    { KT_TP_BTF, "sys_enter", "enter_btf" },
+	    { KT_RAW_TP, "sys_enter", "enter_raw" } } },
 	{ "sys_exit", false,
-	  { { KT_TP_BTF, "sys_exit", "exit_btf" }, { KT_RAW_TP, "sys_exit", "exit_raw" } } },
+	  { { KT_TP_BTF, "sys_exit", "exit_btf_ts", KT_NEED_TASK_STORAGE },
+	    { KT_TP_BTF, "sys_exit", "exit_btf" },
+	    { KT_RAW_TP, "sys_exit", "exit_raw" } } },
 };
 
 const struct kt_cmd kt_cmd_syscalls = {

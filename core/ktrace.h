@@ -74,6 +74,8 @@ struct kt_alt {
 
 /* kt_alt.needs */
 #define KT_NEED_BPF_LOOP (1U << 0) /* the bpf_loop() helper (5.17+) */
+/* task-local storage (bpf_task_storage_get) in tracing programs (5.11/5.12+) */
+#define KT_NEED_TASK_STORAGE (1U << 1)
 
 #define KT_MAX_ALTS 5
 

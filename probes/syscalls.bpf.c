@@ -4,9 +4,10 @@
  * per process with -P).
  *
  * raw_syscalls sys_enter records when (and which call) a thread entered, in
- * an LRU map keyed by thread id (a thread that never returns, exit_group or
- * a thread killed in a call, is evicted by newer ones); sys_exit takes that
- * entry and adds the call to its row. Filters come first: a task or a call
+ * the thread's task storage (5.12+: a pointer away, freed with the task) or
+ * else in an LRU map keyed by thread id (a thread that never returns,
+ * exit_group or a thread killed in a call, is evicted by newer ones);
+ * sys_exit takes that entry and adds the call to its row. Filters come first: a task or a call
  * the user did not ask for costs one test on entry and one failed lookup on
  * exit. Cost: every system call of the machine runs both hooks, ~100-200 ns.
  * --hist adds a log2 histogram (usecs) per row in a second map; --slower
@@ -38,6 +39,14 @@ struct {
 	__type(value, struct syscalls_start);
 } starts SEC(".maps");
 
+/* The same in task storage (the *_ts programs); user space creates one of the two. */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct syscalls_start);
+} task_starts SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
@@ -61,20 +70,26 @@ struct {
 	__type(value, __u64);
 } misses SEC(".maps");
 
+/* Is this call of the current task one to time? */
+static __always_inline bool wanted(long id)
+{
+	if (id < 0)
+		return false;
+	if (cfg_select && (id >= SYSCALLS_MAX_NR || !cfg_calls[id & (SYSCALLS_MAX_NR - 1)]))
+		return false;
+	if ((__u32)(bpf_get_current_pid_tgid() >> 32) == cfg_self || !kt_filter_current())
+		return false;
+	return true;
+}
+
 static __always_inline int on_enter(long id)
 {
 	struct syscalls_start s = {};
-	__u64 pid_tgid;
 	__u32 tid;
 
-	if (id < 0)
+	if (!wanted(id))
 		return 0;
-	if (cfg_select && (id >= SYSCALLS_MAX_NR || !cfg_calls[id & (SYSCALLS_MAX_NR - 1)]))
-		return 0;
-	pid_tgid = bpf_get_current_pid_tgid();
-	if ((__u32)(pid_tgid >> 32) == cfg_self || !kt_filter_current())
-		return 0;
-	tid = (__u32)pid_tgid;
+	tid = (__u32)bpf_get_current_pid_tgid();
 	s.ts = bpf_ktime_get_ns();
 	s.nr = (__u32)id;
 	bpf_map_update_elem(&starts, &tid, &s, BPF_ANY);
@@ -125,22 +140,15 @@ static __always_inline void hist_add(const struct syscalls_key *key, __u64 delta
 	kt_slot_add(h, kt_log2(delta / 1000), 1);
 }
 
-static __always_inline int on_exit(long ret)
+/* A call of nr that took delta ns returned ret: count it (or stream it). */
+static __always_inline int account(__u32 nr, long ret, __u64 delta)
 {
 	static const struct syscalls_val zero;
-	struct syscalls_key key = {};
-	struct syscalls_start *s;
+	struct syscalls_key key = { .nr = nr };
 	struct syscalls_val *v;
-	__u64 pid_tgid = bpf_get_current_pid_tgid(), delta;
-	__u32 tid = (__u32)pid_tgid;
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	bool err = ret < 0 && ret >= -4095;
 
-	s = bpf_map_lookup_elem(&starts, &tid);
-	if (!s)
-		return 0;
-	delta = bpf_ktime_get_ns() - s->ts;
-	key.nr = s->nr;
-	bpf_map_delete_elem(&starts, &tid);
 	if ((cfg_failed && !err) || (cfg_errno && ret != -(long)cfg_errno))
 		return 0;
 	if (cfg_slower_ns)
@@ -172,11 +180,44 @@ static __always_inline int on_exit(long ret)
 	return 0;
 }
 
+static __always_inline int on_exit(long ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct syscalls_start *s;
+	__u64 delta;
+	__u32 nr;
+
+	s = bpf_map_lookup_elem(&starts, &tid);
+	if (!s)
+		return 0;
+	delta = bpf_ktime_get_ns() - s->ts;
+	nr = s->nr;
+	bpf_map_delete_elem(&starts, &tid);
+	return account(nr, ret, delta);
+}
+
 /* sys_enter(struct pt_regs *regs, long id) */
 SEC("tp_btf/sys_enter")
 int enter_btf(__u64 *ctx)
 {
 	return on_enter((long)ctx[1]);
+}
+
+/* Task storage: no map update per call, only a store into the task's own slot. */
+SEC("tp_btf/sys_enter")
+int enter_btf_ts(__u64 *ctx)
+{
+	struct syscalls_start *s;
+
+	if (!wanted((long)ctx[1]))
+		return 0;
+	s = bpf_task_storage_get(&task_starts, bpf_get_current_task_btf(), NULL,
+				 BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (s) {
+		s->ts = bpf_ktime_get_ns();
+		s->nr = (__u32)ctx[1];
+	}
+	return 0;
 }
 
 SEC("raw_tp/sys_enter")
@@ -190,6 +231,20 @@ SEC("tp_btf/sys_exit")
 int exit_btf(__u64 *ctx)
 {
 	return on_exit((long)ctx[1]);
+}
+
+SEC("tp_btf/sys_exit")
+int exit_btf_ts(__u64 *ctx)
+{
+	struct syscalls_start *s;
+	__u64 ts;
+
+	s = bpf_task_storage_get(&task_starts, bpf_get_current_task_btf(), NULL, 0);
+	if (!s || !s->ts)
+		return 0;
+	ts = s->ts;
+	s->ts = 0; /* taken: an exit without its entry (attached in between) is not counted */
+	return account(s->nr, (long)ctx[1], bpf_ktime_get_ns() - ts);
 }
 
 SEC("raw_tp/sys_exit")
