@@ -49,6 +49,8 @@ struct syscalls {
 	bool slower;
 	uint64_t slower_ns;
 	unsigned char calls[SYSCALLS_MAX_NR];
+	/* without -P: what cpu_stats held at the last read (count, errors, total_ns) */
+	uint64_t seen[SYSCALLS_MAX_NR][3];
 };
 
 enum { OPT_TOP = 0x2000, OPT_SORT, OPT_ERRNO, OPT_SYSCALL, OPT_HIST, OPT_SLOWER };
@@ -372,6 +374,72 @@ static const struct kt_col cols_pid[] = {
 	{ "max_us", "MAX_us", 12, 0 },
 };
 
+/*
+ * Without -P: the rows of the per-CPU array, summed over CPUs, minus what
+ * the last read saw; then the next interval's maxima start over (gen).
+ * Calls beyond the array (none on x86_64) are in the hash, appended.
+ */
+static int collect_array(struct kt_ctx *ctx, struct entry **out)
+{
+	struct syscalls_bpf *skel = ctx->skel;
+	struct syscalls *s = ctx->priv;
+	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(skel->maps.cpu_stats), n = 0, nh;
+	uint64_t g = skel->bss->gen;
+	struct syscalls_cpu_val *v;
+	struct entry *e, *h = NULL;
+
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	v = calloc((size_t)ncpu, sizeof(*v));
+	e = calloc(SYSCALLS_MAX_NR, sizeof(*e));
+	if (!v || !e) {
+		free(v);
+		free(e);
+		return -ENOMEM;
+	}
+	/* from here on, calls count toward the next interval's maxima */
+	skel->bss->gen = g + 1;
+	for (uint32_t nr = 0; nr < SYSCALLS_MAX_NR; nr++) {
+		uint64_t c = 0, err = 0, tot = 0, max = 0;
+
+		if (bpf_map_lookup_elem(fd, &nr, v))
+			continue;
+		for (int i = 0; i < ncpu; i++) {
+			c += v[i].count;
+			err += v[i].errors;
+			tot += v[i].total_ns;
+			if (v[i].gen == g && v[i].max_ns > max)
+				max = v[i].max_ns;
+		}
+		if (c == s->seen[nr][0])
+			continue;
+		e[n].key.nr = nr;
+		e[n].val.count = c - s->seen[nr][0];
+		e[n].val.errors = err - s->seen[nr][1];
+		e[n].val.total_ns = tot - s->seen[nr][2];
+		e[n].val.max_ns = max;
+		s->seen[nr][0] = c;
+		s->seen[nr][1] = err;
+		s->seen[nr][2] = tot;
+		n++;
+	}
+	free(v);
+	nh = KT_MAP_COLLECT(bpf_map__fd(skel->maps.stats), struct entry, key, val, true, NULL, &h);
+	if (nh > 0) {
+		struct entry *m = realloc(e, ((size_t)n + (size_t)nh) * sizeof(*e));
+
+		if (m) {
+			e = m;
+			memcpy(e + n, h, (size_t)nh * sizeof(*h));
+			n += nh;
+		}
+	}
+	free(h);
+	qsort(e, (size_t)n, sizeof(*e), s->by_time ? cmp_time : cmp_count);
+	*out = e;
+	return n;
+}
+
 static int drain(struct kt_ctx *ctx, bool final)
 {
 	struct syscalls_bpf *skel = ctx->skel;
@@ -384,8 +452,11 @@ static int drain(struct kt_ctx *ctx, bool final)
 	(void)final;
 	if (s->slower)
 		return 0; /* a stream: nothing aggregated */
-	n = KT_MAP_COLLECT(bpf_map__fd(skel->maps.stats), struct entry, key, val, true,
-			   s->by_time ? cmp_time : cmp_count, &e);
+	if (s->per_process)
+		n = KT_MAP_COLLECT(bpf_map__fd(skel->maps.stats), struct entry, key, val, true,
+				   s->by_time ? cmp_time : cmp_count, &e);
+	else
+		n = collect_array(ctx, &e);
 	if (n < 0) {
 		kt_err("reading the system call counts failed: %s", strerror(-n));
 		free(e);

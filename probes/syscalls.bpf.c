@@ -54,6 +54,17 @@ struct {
 	__type(value, struct syscalls_val);
 } stats SEC(".maps");
 
+/* Without -P: the rows by call number (struct syscalls_cpu_val). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SYSCALLS_MAX_NR);
+	__type(key, __u32);
+	__type(value, struct syscalls_cpu_val);
+} cpu_stats SEC(".maps");
+
+/* The current interval, for cpu_stats' max_ns: user space bumps it after each read. */
+__u64 gen = 0;
+
 /* --hist: sized by user space (SYSCALLS_HIST_ROWS*), 1 row when unused. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -77,6 +88,10 @@ static __always_inline bool wanted(long id)
 		return false;
 	if (cfg_select && (id >= SYSCALLS_MAX_NR || !cfg_calls[id & (SYSCALLS_MAX_NR - 1)]))
 		return false;
+	/* without task filters, ktrace's own process is the only test (one helper call) */
+	if (!kt_filter.tgid && !kt_filter.tid && kt_filter.uid == KT_ANY_UID &&
+	    !kt_filter.cgroup_id && !kt_filter.comm_len)
+		return (__u32)(bpf_get_current_pid_tgid() >> 32) != cfg_self;
 	if ((__u32)(bpf_get_current_pid_tgid() >> 32) == cfg_self || !kt_filter_current())
 		return false;
 	return true;
@@ -146,15 +161,34 @@ static __always_inline int account(__u32 nr, long ret, __u64 delta)
 	static const struct syscalls_val zero;
 	struct syscalls_key key = { .nr = nr };
 	struct syscalls_val *v;
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	bool err = ret < 0 && ret >= -4095;
 
 	if ((cfg_failed && !err) || (cfg_errno && ret != -(long)cfg_errno))
 		return 0;
 	if (cfg_slower_ns)
 		return emit_slow(key.nr, ret, delta);
-	if (cfg_per_process)
-		key.pid = pid_tgid >> 32;
+	if (!cfg_per_process) {
+		struct syscalls_cpu_val *c = bpf_map_lookup_elem(&cpu_stats, &key.nr);
+		__u64 g = gen;
+
+		if (!c) /* a number beyond SYSCALLS_MAX_NR */
+			goto hash;
+		c->count++;
+		if (err)
+			c->errors++;
+		c->total_ns += delta;
+		if (c->gen != g) {
+			c->gen = g;
+			c->max_ns = delta;
+		} else if (delta > c->max_ns) {
+			c->max_ns = delta;
+		}
+		if (cfg_hist)
+			hist_add(&key, delta);
+		return 0;
+	}
+	key.pid = bpf_get_current_pid_tgid() >> 32;
+hash:
 	v = bpf_map_lookup_elem(&stats, &key);
 	if (!v) {
 		bpf_map_update_elem(&stats, &key, &zero, BPF_NOEXIST);

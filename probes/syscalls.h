@@ -39,6 +39,21 @@ struct syscalls_event {
 	__u32 pad;
 };
 
+/*
+ * Without -P, one row per call number in a per-CPU array: no hash, no
+ * atomic, no lock on the hot path. count, errors and total_ns only grow
+ * (user space reports the difference since its last read); max_ns is the
+ * maximum of the interval gen (syscalls_bss.gen), restarted by the first
+ * call of a newer interval.
+ */
+struct syscalls_cpu_val {
+	__u64 count;
+	__u64 errors;
+	__u64 total_ns;
+	__u64 max_ns;
+	__u64 gen;
+};
+
 /* Where a call is between sys_enter and sys_exit (per thread id). */
 struct syscalls_start {
 	__u64 ts;

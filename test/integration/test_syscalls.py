@@ -17,6 +17,9 @@ started after every ktrace is attached. On that one run:
    clock_nanosleep; usage errors exit 2.
 6. --slower 30: exactly the 10 sleeps as clock_nanosleep events of the
    sleeping thread (pid and tid), 50-200 ms each, ret 0; no getppid; no loss.
+8. Intervals (1 s): the getppid counts of all the tables add up to 5000
+   (each table has what happened since the last one), and the sleeps'
+   maximum is never below 50 ms where clock_nanosleep shows up.
 7. --hist: clock_nanosleep's histogram counts 10 calls, all at >= 32768 usecs,
    and its 32768-65535 bucket holds the sleeps --slower timed below 65.536 ms
    (+-1 for a call on the edge); getppid's 5000 calls are under 1 ms.
@@ -107,13 +110,17 @@ def main():
     ksl = Ktrace("syscalls", "-j", "--slower", "30", "-p", pid)
     ksx = Ktrace("syscalls", "--slower", "30", "-p", pid)
     kh = Ktrace("syscalls", "-j", "--hist", "--top", "0", "-p", pid)
+    kiv = Ktrace("syscalls", "-j", "--syscall", "getppid,clock_nanosleep", "-p", pid, "1")
     out, _ = w.communicate("go\n", timeout=60)
     check(w.returncode == 0 and "enoent %d" % N_OPEN in out, "sysmix ran", out)
     m = re.search(r"^sleeper (\d+)$", out, re.M)
     check(m, "sysmix names its sleeping thread", out)
     sleeper = int(m.group(1))
     time.sleep(0.2)
-    all_k = (kt, kx, ke, ke2, ks, kl, kta, ktx, ksl, ksx, kh)
+    end = time.time() + 10
+    while len(kiv.records("table")) < 3 and time.time() < end:
+        time.sleep(0.2)
+    all_k = (kt, kx, ke, ke2, ks, kl, kta, ktx, ksl, ksx, kh, kiv)
     for k in all_k:
         k.stop()
         check(k.rc == 0, "%s exits 0" % " ".join(k.args[1:]), k.stderr())
@@ -190,6 +197,16 @@ def main():
     lines = re.findall(r"^\s*%d\s+%d\s+sysmix\s+clock_nanosleep\s+0\s+([\d.]+)$" % (pid, sleeper),
                        txt, re.M)
     check(len(lines) == N_SLEEP, "--slower text: %d sleep lines" % N_SLEEP, txt)
+    # 8. intervals
+    tabs = kiv.records("table")
+    check(len(tabs) >= 3, "1 s intervals: at least 3 tables", tabs)
+    per = [sum(r["count"] for r in t["rows"] if r["syscall"] == "getppid") for t in tabs]
+    check(N_PPID <= sum(per) <= N_PPID + 10 and max(per) >= N_PPID // 2,
+          "intervals: getppid counts add up to %d (got %s)" % (N_PPID, per), tabs)
+    sl_rows = [r for t in tabs for r in t["rows"] if r["syscall"] == "clock_nanosleep"]
+    check(sum(r["count"] for r in sl_rows) == N_SLEEP and
+          all(r["max_us"] >= SLEEP_MS * 1000 for r in sl_rows),
+          "intervals: %d sleeps, each interval's max >= 50 ms" % N_SLEEP, sl_rows)
     # 7. --hist
     hs = {h["key"]["syscall"]: h for h in kh.records("hist")}
     check("clock_nanosleep" in hs and "getppid" in hs, "--hist: a histogram per call", hs.keys())
