@@ -238,6 +238,8 @@ static int configure(struct kt_ctx *ctx)
 									  : SYSCALLS_HIST_ROWS);
 	if (!s->slower)
 		bpf_map__set_max_entries(skel->maps.events, 4096); /* unused: one page */
+	if (!s->per_process) /* only calls beyond the per-CPU array's numbers */
+		bpf_map__set_max_entries(skel->maps.stats, 64);
 	return 0;
 }
 
