@@ -1,7 +1,8 @@
 # syscalls: 5000 getppid of one workload counted exactly; with --hist, its
 # three 50 ms sleeps in the 32768-65535 usecs bucket; with --slower 30, those
 # three sleeps and nothing of the getppid storm. The raw_syscalls hooks are
-# the same on every kernel of the stage (tp_btf, raw_tp before BTF).
+# the same on every kernel of the stage (tp_btf, raw_tp forced at the end);
+# calls in flight are kept in task storage from 5.12 on, an LRU hash before.
 . /tests/lib.sh
 need_cmd syscalls
 
@@ -46,4 +47,25 @@ s=$(jflat $T/slow.json | awk -F '\t' -v tid="$tid" '
 note "--slower 30: $s sleeps of tid $tid"
 [ "$s" = 3 ] || { show $T/slow.json; fail "--slower 30 showed $s sleeps of tid $tid, not 3"; }
 ! grep -q '"syscall":"getppid"' $T/slow.json || { show $T/slow.json; fail "--slower 30 showed a getppid"; }
+
+# where calls in flight are kept: task storage from 5.12 on, an LRU hash before
+inf=$(jflat $T/tab.json | awk -F '\t' '$2 == ".in_flight" { print $3 }')
+rel=$(uname -r)
+maj=${rel%%.*}
+min=${rel#*.}
+min=${min%%[!0-9]*}
+want=task_storage
+[ "$maj" -lt 5 ] || { [ "$maj" = 5 ] && [ "$min" -lt 12 ]; } && want=lru_hash
+note "in_flight: $inf (expected on $rel: $want)"
+[ "$inf" = "$want" ] || fail "calls in flight kept in '$inf', expected $want on $rel"
+
+# the fallback on every kernel: raw_tp hooks and the LRU hash
+KT_ENV=KTRACE_ATTACH=raw_tp kt_start $T/raw.json syscalls -j -n kt-ppid --syscall getppid
+kt-ppid 5000 >/dev/null || fail "kt-ppid failed"
+kt_stop
+[ $KT_RC = 0 ] || { show $T/raw.json $T/raw.json.err; fail "ktrace syscalls (raw_tp) exited with $KT_RC"; }
+json_ok $T/raw.json
+grep -q '"in_flight":"lru_hash"' $T/raw.json || { show $T/raw.json; fail "raw_tp did not use the LRU hash"; }
+grep -q '"syscall":"getppid","syscall_raw":[0-9]*,"count":5000,' $T/raw.json ||
+	{ show $T/raw.json; fail "raw_tp: getppid not counted 5000 times"; }
 exit 0
