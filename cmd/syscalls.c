@@ -381,18 +381,29 @@ static const struct kt_col cols_pid[] = {
  * the last read saw; then the next interval's maxima start over (gen).
  * Calls beyond the array (none on x86_64) are in the hash, appended.
  */
+/* One CPU's row into the sum; its maximum only if it is of interval *gen. */
+static void fold_row(void *acc, const void *value, void *arg)
+{
+	struct syscalls_cpu_val *a = acc;
+	const struct syscalls_cpu_val *v = value;
+
+	a->count += v->count;
+	a->errors += v->errors;
+	a->total_ns += v->total_ns;
+	if (v->gen == *(const uint64_t *)arg && v->max_ns > a->max_ns)
+		a->max_ns = v->max_ns;
+}
+
 static int collect_array(struct kt_ctx *ctx, struct entry **out)
 {
 	struct syscalls_bpf *skel = ctx->skel;
 	struct syscalls *s = ctx->priv;
-	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(skel->maps.cpu_stats), n = 0, nh;
 	uint64_t g = skel->bss->gen;
 	struct syscalls_cpu_val *v;
 	struct entry *e, *h = NULL;
+	int n = 0, nh, err;
 
-	if (ncpu <= 0)
-		return ncpu ? ncpu : -EINVAL;
-	v = calloc((size_t)ncpu, sizeof(*v));
+	v = calloc(SYSCALLS_MAX_NR, sizeof(*v));
 	e = calloc(SYSCALLS_MAX_NR, sizeof(*e));
 	if (!v || !e) {
 		free(v);
@@ -401,28 +412,24 @@ static int collect_array(struct kt_ctx *ctx, struct entry **out)
 	}
 	/* from here on, calls count toward the next interval's maxima */
 	skel->bss->gen = g + 1;
+	err = kt_map_percpu_fold(bpf_map__fd(skel->maps.cpu_stats), SYSCALLS_MAX_NR, sizeof(*v),
+				 fold_row, &g, v);
+	if (err) {
+		free(v);
+		free(e);
+		return err;
+	}
 	for (uint32_t nr = 0; nr < SYSCALLS_MAX_NR; nr++) {
-		uint64_t c = 0, err = 0, tot = 0, max = 0;
-
-		if (bpf_map_lookup_elem(fd, &nr, v))
-			continue;
-		for (int i = 0; i < ncpu; i++) {
-			c += v[i].count;
-			err += v[i].errors;
-			tot += v[i].total_ns;
-			if (v[i].gen == g && v[i].max_ns > max)
-				max = v[i].max_ns;
-		}
-		if (c == s->seen[nr][0])
+		if (v[nr].count == s->seen[nr][0])
 			continue;
 		e[n].key.nr = nr;
-		e[n].val.count = c - s->seen[nr][0];
-		e[n].val.errors = err - s->seen[nr][1];
-		e[n].val.total_ns = tot - s->seen[nr][2];
-		e[n].val.max_ns = max;
-		s->seen[nr][0] = c;
-		s->seen[nr][1] = err;
-		s->seen[nr][2] = tot;
+		e[n].val.count = v[nr].count - s->seen[nr][0];
+		e[n].val.errors = v[nr].errors - s->seen[nr][1];
+		e[n].val.total_ns = v[nr].total_ns - s->seen[nr][2];
+		e[n].val.max_ns = v[nr].max_ns;
+		s->seen[nr][0] = v[nr].count;
+		s->seen[nr][1] = v[nr].errors;
+		s->seen[nr][2] = v[nr].total_ns;
 		n++;
 	}
 	free(v);
