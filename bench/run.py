@@ -49,6 +49,7 @@ FLOOR_RSS_ADD_KB = 2048
 #   stream: one record per event, so loss is counted.
 #   floor: the hooks ktrace is expected to use here, for --without-ktrace only
 #   (normally the floor takes them from ktrace's JSON "meta" record).
+#   perf: a third peer, `perf ARGS` (e.g. trace -a -s), where the issue names one.
 CASES = [
     dict(name="biolat", sub="biolat", kt=[], bt=["biolat.bt"], storm="diostorm",
          interval=2000, env="dio", unit="reads",
@@ -72,6 +73,13 @@ CASES = [
          interval=20000, env="wq", unit="syncs"),
     dict(name="timer", sub="timer", kt=[], bt=["timer.bt"], storm="sleepstorm",
          interval=1000, unit="sleeps"),
+    dict(name="syscalls", sub="syscalls", kt=[], bt=["syscalls.bt"], storm="ppidstorm",
+         interval=1000, unit="calls", perf=["trace", "-a", "-s"],
+         floor=["tp_btf:sys_enter", "tp_btf:sys_exit"]),
+    dict(name="irq", sub="irq", kt=[], bt=["irq.bt"], storm="tcppingpong", interval=1000,
+         unit="round trips",
+         floor=["tp_btf:irq_handler_entry", "tp_btf:irq_handler_exit",
+                "tp_btf:softirq_entry", "tp_btf:softirq_exit"]),
     dict(name="tcpretrans", sub="tcpretrans", kt=[], bt=["tcpretrans.bt"], storm=None),
     dict(name="oom", sub="oom", kt=[], bt=["oom.bt"], storm=None),
 ]
@@ -209,6 +217,23 @@ def prog_stats(pid):
     return ns, cnt
 
 
+def perf_events_open(pid):
+    """Number of perf_event file descriptors pid holds (perf trace opens two per CPU
+    for the raw_syscalls tracepoints, and a few more)."""
+    n = 0
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return 0
+    for fd in fds:
+        try:
+            if "perf_event" in os.readlink(f"/proc/{pid}/fd/{fd}"):
+                n += 1
+        except OSError:
+            continue
+    return n
+
+
 def other_tracers():
     """BPF programs on traced events loaded by anyone (other tracers are noise)."""
     try:
@@ -306,6 +331,7 @@ class Bench:
         self.work = f"/var/tmp/ktbench.{os.getpid()}"
         self.tag = "".join(random.choice("abcdefghjkmnpqrstuvwxyz") for _ in range(6))
         self.bpftrace = shutil.which("bpftrace")
+        self.perf = shutil.which("perf")
         self.subs = self.ktrace_commands()
         self.results = {}
 
@@ -378,6 +404,8 @@ class Bench:
             script = os.path.join(BT_DIR, case["bt"][0])
             return [self.bpftrace, "-B", "line" if not case["storm"] else "full",
                     script] + case["bt"][1:]
+        if kind == "perf":
+            return [self.perf] + case["perf"]
         if kind == "floor":
             argv = [os.path.join(self.bin, "floor"), "-b", os.path.join(self.bin, "floor.bpf.o")]
             if case.get("hz"):
@@ -398,6 +426,13 @@ class Bench:
                 t = tool.wait_for(lambda: file_has(tool.err, "floor: ready"), 60)
             else:
                 t = tool.wait_for(lambda: file_has(tool.out, "ready"), 60)
+            return tool, t
+        if kind == "perf":
+            # no BPF program to watch: its events are open, then a moment for
+            # perf to start reading them (start-up is the first of the two)
+            tool.start()
+            t = tool.wait_for(lambda: perf_events_open(tool.proc.pid) >= 2 * NCPU, 60)
+            time.sleep(0.5)
             return tool, t
         # the first event: a gentle marker runs while the tool starts (sampling
         # needs none: the timer fires on every CPU anyway)
@@ -506,7 +541,8 @@ class Bench:
         else:
             specs = case.get("floor", [])
             res["floor_guessed"] = True
-        configs = (["ktrace"] if have else []) + (["bpftrace"] if self.bpftrace else [])
+        configs = (["ktrace"] if have else []) + (["bpftrace"] if self.bpftrace else []) \
+            + (["perf"] if case.get("perf") and self.perf else [])
         if case["storm"]:
             configs = ["none", "floor"] + configs
             if not specs:
@@ -567,6 +603,8 @@ class Bench:
                 if n1 > n0:
                     run["bpf_ns_per_run"] = round((ns1 - ns0) / (n1 - n0), 1)
                     run["bpf_runs"] = n1 - n0
+                    # per storm operation: a tool with two hooks per call runs twice
+                    run["bpf_ns_per_op"] = round((ns1 - ns0) / max(ops2, 1), 1)
                 m = mem_kb(tool.proc.pid)
                 run["rss_kb"] = m.get("VmHWM")
                 run["mem_kb"] = m
@@ -600,7 +638,8 @@ class Bench:
             if ok and "rate" in ok[0]:
                 d["rate"] = median(r["rate"] for r in ok)
                 d["ns_per_op"] = median(1e9 / r["rate"] for r in ok)
-            for key in ("startup_s", "rss_kb", "cpu_ms_per_mevent", "bpf_ns_per_run"):
+            for key in ("startup_s", "rss_kb", "cpu_ms_per_mevent", "bpf_ns_per_run",
+                        "bpf_ns_per_op"):
                 v = median(r.get(key) for r in ok)
                 if v is not None:
                     d[key] = v
@@ -622,7 +661,7 @@ class Bench:
             none_runs = [1e9 / r["rate"] for r in runs["none"] if "rate" in r]
             noise = max(abs(x - base) for x in none_runs) / base if none_runs else 0
             out["noise"] = round(noise, 4)
-            for kind in ("floor", "ktrace", "bpftrace"):
+            for kind in ("floor", "ktrace", "bpftrace", "perf"):
                 t = s.get(kind, {}).get("ns_per_op")
                 if t:
                     s[kind]["overhead"] = round(t / base - 1, 4)
@@ -773,7 +812,7 @@ def table(doc):
     L.append("Hot path: storm rate with nothing attached, and the slowdown with each tool"
              " (ns added per operation)")
     L.append(f"{'case':<12} {'unit/s none':>12} {'floor':>14} {'ktrace':>14} {'bpftrace':>14}"
-             f" {'kt/floor':>8} {'<=1.25':>6} {'noise':>6}")
+             f" {'kt/floor':>8} {'<=1.25':>6} {'noise':>6} {'perf':>16}")
     for name, c in doc["cases"].items():
         s = c.get("summary")
         if not s or "none" not in s:
@@ -787,7 +826,8 @@ def table(doc):
         L.append(f"{name:<12} {fmt(s['none'].get('rate')):>12} {ovh('floor'):>14}"
                  f" {ovh('ktrace'):>14} {ovh('bpftrace'):>14}"
                  f" {fmt(c.get('overhead_vs_floor'), '{:.2f}'):>8}"
-                 f" {c.get('overhead_verdict', '-'):>6} {fmt(c.get('noise'), '{:.1%}'):>6}")
+                 f" {c.get('overhead_verdict', '-'):>6} {fmt(c.get('noise'), '{:.1%}'):>6}"
+                 f" {ovh('perf'):>16}")
     L.append("")
     L.append("Loss under the storms (storm events: generated by the workload, reported,"
              " counted lost, silent)")
@@ -809,7 +849,7 @@ def table(doc):
     L.append("Cost per event: the tool's own CPU time in user space and kernel (ms per million"
              " events),\nand the mean run time of its BPF programs (ns per run; BPF statistics on)")
     L.append(f"{'case':<12} {'ktrace ms/M':>11} {'bpftrace ms/M':>13} {'floor ns':>9}"
-             f" {'ktrace ns':>9} {'bpftrace ns':>11}")
+             f" {'ktrace ns':>9} {'bpftrace ns':>11} {'floor/op':>8} {'kt/op':>6} {'bt/op':>6}")
     for name, c in doc["cases"].items():
         s = c.get("summary")
         if not s or "none" not in s:
@@ -818,7 +858,10 @@ def table(doc):
                  f" {fmt(s.get('bpftrace', {}).get('cpu_ms_per_mevent'), '{:.1f}'):>13}"
                  f" {fmt(s.get('floor', {}).get('bpf_ns_per_run'), '{:.0f}'):>9}"
                  f" {fmt(s.get('ktrace', {}).get('bpf_ns_per_run'), '{:.0f}'):>9}"
-                 f" {fmt(s.get('bpftrace', {}).get('bpf_ns_per_run'), '{:.0f}'):>11}")
+                 f" {fmt(s.get('bpftrace', {}).get('bpf_ns_per_run'), '{:.0f}'):>11}"
+                 f" {fmt(s.get('floor', {}).get('bpf_ns_per_op'), '{:.0f}'):>8}"
+                 f" {fmt(s.get('ktrace', {}).get('bpf_ns_per_op'), '{:.0f}'):>6}"
+                 f" {fmt(s.get('bpftrace', {}).get('bpf_ns_per_op'), '{:.0f}'):>6}")
     return "\n".join(L) + "\n"
 
 

@@ -141,7 +141,8 @@ static void report_hooks(struct kt_ctx *ctx, uint64_t base_missing, struct verdi
 				n += (size_t)snprintf(alts + n, n < sizeof(alts) ? sizeof(alts) - n : 0,
 						      "%s%s %s%s%s%s%s", n ? ", " : "",
 						      kt_attach_name(alt->type), alt->target,
-						      alt->needs & KT_NEED_BPF_LOOP ? " with bpf_loop" : "",
+						      alt->needs & KT_NEED_BPF_LOOP ? " with bpf_loop" :
+						      alt->needs & KT_NEED_TASK_STORAGE ? " with task storage" : "",
 						      err ? ": unavailable: " : "",
 						      !err ? "" : base_missing ? "not probed, needs " : why,
 						      err && base_missing ? need : "");

@@ -69,7 +69,7 @@ bool kt_have_btf(void)
 /* 0 if the kernel has everything in needs (KT_NEED_*), else -ENOTSUP and *why. */
 static int feature_needs(unsigned needs, const char **why)
 {
-	static int loop = -1;
+	static int loop = -1, tstore = -1;
 
 	if (needs & KT_NEED_BPF_LOOP) {
 		if (loop < 0)
@@ -77,6 +77,17 @@ static int feature_needs(unsigned needs, const char **why)
 						       NULL) == 1;
 		if (!loop) {
 			*why = "the kernel lacks the bpf_loop helper (5.17+)";
+			return -ENOTSUP;
+		}
+	}
+	if (needs & KT_NEED_TASK_STORAGE) {
+		/* raw_tp's helpers are the base of tp_btf's: a yes here holds for both */
+		if (tstore < 0)
+			tstore = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_TASK_STORAGE, NULL) == 1 &&
+				 libbpf_probe_bpf_helper(BPF_PROG_TYPE_RAW_TRACEPOINT,
+							 BPF_FUNC_task_storage_get, NULL) == 1;
+		if (!tstore) {
+			*why = "the kernel lacks task storage in tracing programs (5.12+)";
 			return -ENOTSUP;
 		}
 	}

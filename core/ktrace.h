@@ -74,6 +74,8 @@ struct kt_alt {
 
 /* kt_alt.needs */
 #define KT_NEED_BPF_LOOP (1U << 0) /* the bpf_loop() helper (5.17+) */
+/* task-local storage (bpf_task_storage_get) in tracing programs (5.11/5.12+) */
+#define KT_NEED_TASK_STORAGE (1U << 1)
 
 #define KT_MAX_ALTS 5
 
@@ -136,7 +138,11 @@ struct kt_cmd {
 	int (*attach)(struct kt_ctx *ctx, const struct kt_hook *hook, const struct kt_alt *alt);
 	/* After attach, before the readiness line: e.g. print a text header. */
 	int (*start)(struct kt_ctx *ctx);
-	/* STREAM: one ring-buffer record (size already checked against min_record). */
+	/*
+	 * STREAM: one ring-buffer record (size already checked against min_record).
+	 * A SUMMARY command with handle() may stream too: its validate() sets
+	 * ctx->stream (e.g. an option that shows individual slow events).
+	 */
 	int (*handle)(struct kt_ctx *ctx, const void *data, size_t size);
 	size_t min_record;
 	/* STREAM: default ring buffer bytes (0: 4 MiB); --buffer overrides */
@@ -194,6 +200,7 @@ struct kt_ctx {
 	uint64_t start_realtime_ns; /* wall clock at attach */
 	uint64_t interval_start_ns; /* monotonic, start of the current interval */
 	uint64_t events;            /* records handled */
+	bool stream;                /* records flow through "events" (kind STREAM, or set in validate) */
 	bool counted_in_kernel;     /* -c with KT_SUM_KERNEL (set by core): no records */
 	struct kt_filter_cfg filter; /* the common filters, as written into "kt_filter" */
 	const char *cgroup_path;     /* --cgroup, for messages */

@@ -122,7 +122,7 @@ static void core_groups(const struct kt_cmd *cmd, struct opt_groups *o)
 		o->header[o->n] = "";
 		o->g[o->n++] = interval_options;
 	}
-	if (cmd->kind == KT_STREAM) {
+	if (cmd->kind == KT_STREAM || cmd->handle) {
 		uint64_t def = cmd->ringbuf_default ? cmd->ringbuf_default : KT_RINGBUF_DEFAULT;
 
 		snprintf(o->buffer_help, sizeof(o->buffer_help),

@@ -76,6 +76,10 @@ CASES = {
     "runqlat": (["runqlat", "1", "2"], hostile_work, 1.5),
     "runqlat-pid": (["runqlat", "-P", "-d", "2", "-n", "python3"], hostile_work, 1.5),
     "biolat": (["biolat", "-d", "2"], io_work, 1.5),
+    "syscalls-hist": (["syscalls", "--hist", "--top", "5", "-d", "2", "-n", "python3"],
+                      hostile_work, 1.5),
+    "syscalls-slower": (["syscalls", "--slower", "0", "-x", "-d", "2", "-n", "python3"],
+                        hostile_work, 1.5),
 }
 
 
