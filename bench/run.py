@@ -54,6 +54,14 @@ CASES = [
     dict(name="biolat", sub="biolat", kt=[], bt=["biolat.bt"], storm="diostorm",
          interval=2000, env="dio", unit="reads",
          floor=["tp_btf:block_rq_issue", "tp_btf:block_rq_complete"]),
+    dict(name="biosnoop", sub="biosnoop", kt=[], bt=["biosnoop.bt"], storm="diostorm",
+         interval=2000, env="dio", unit="reads", stream=True,
+         floor=["tp_btf:block_rq_insert", "tp_btf:block_rq_issue", "tp_btf:block_rq_merge",
+                "tp_btf:block_rq_complete"]),
+    dict(name="biotop", sub="biotop", kt=[], bt=["biotop.bt"], storm="diostorm",
+         interval=2000, env="dio", unit="reads",
+         floor=["tp_btf:block_rq_insert", "tp_btf:block_rq_issue", "tp_btf:block_rq_merge",
+                "tp_btf:block_rq_complete"]),
     dict(name="exec", sub="exec", kt=[], bt=["exec.bt"], storm="execstorm",
          interval=5000, env="exec", unit="execs", stream=True,
          floor=["tp_btf:sched_process_exec", "tracepoint:syscalls/sys_exit_execve"]),
@@ -375,7 +383,13 @@ class Bench:
                 f.write(os.urandom(1 << 20))
             f.flush()
             os.fsync(f.fileno())
-        self.env["dio"]["storm"] = self.env["dio"]["mark"] = {"KTB_FILE": dio}
+        # The storm and the marker run as copies of diostorm with names of
+        # their own (comm: 15 bytes at most): biosnoop's events name them.
+        for role in ("storm", "mark"):
+            prog = os.path.join(self.work, f"kd{role[0]}{t}")
+            shutil.copy(os.path.join(self.bin, "diostorm"), prog)
+            os.chmod(prog, 0o755)
+            self.env["dio"][role] = {"KTB_FILE": dio, "KTB_SELF": prog}
         # Rewritten and synced: on / so that the flusher has a disk to write to.
         wq = os.path.join(self.work, "wq.dat")
         self.env["wq"] = {"storm": {"KTB_FILE": wq}, "mark": {"KTB_FILE": wq}}
@@ -390,11 +404,12 @@ class Bench:
     # ---- pieces ----
 
     def workload(self, case, role, secs, interval=None):
-        argv = [os.path.join(self.bin, case["storm"]), f"{secs}"]
+        extra = self.env.get(case.get("env"), {}).get(role, {})
+        argv = [extra.get("KTB_SELF") or os.path.join(self.bin, case["storm"]), f"{secs}"]
         if interval:
             argv.append(str(interval))
         env = dict(os.environ)
-        env.update(self.env.get(case.get("env"), {}).get(role, {}))
+        env.update(extra)
         return argv, env
 
     def tool_argv(self, case, kind, floor_specs=None):
@@ -471,7 +486,7 @@ class Bench:
 
     def marker_name(self, case):
         e = self.env.get(case.get("env"), {}).get("storm", {})
-        v = e.get("KTB_PATH") or e.get("KTB_PROG")
+        v = e.get("KTB_PATH") or e.get("KTB_PROG") or e.get("KTB_SELF")
         return os.path.basename(v) if v else None
 
     def count_reported(self, tool, case):

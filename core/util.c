@@ -327,6 +327,18 @@ int kt_blkdev_lookup(const char *name, uint32_t *kdev)
 	return 0;
 }
 
+/*
+ * The REQ_OP_* numbers every kernel since 4.10 agrees on; the others (write
+ * zeroes, zone operations) were renumbered, in 5.19 and 6.x: shown as numbers.
+ */
+const char *kt_blk_op_name(uint32_t op)
+{
+	static const char *const ops[] = { [0] = "Read",    [1] = "Write",	   [2] = "Flush",
+					   [3] = "Discard", [5] = "SecureErase" };
+
+	return op < sizeof(ops) / sizeof(ops[0]) ? ops[op] : NULL;
+}
+
 int kt_cgroup_id(const char *path, uint64_t *id)
 {
 	struct statfs fs;

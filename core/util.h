@@ -47,6 +47,8 @@ int kt_user_uid(const char *name, uint32_t *uid);
 const char *kt_blkdev_name(uint32_t kdev, char *buf, size_t sz);
 /* Kernel dev_t of a block device by name (vda, sda1, loop0, /dev/loop0); -errno. */
 int kt_blkdev_lookup(const char *name, uint32_t *kdev);
+/* Name of a block request operation (REQ_OP_*: "Read", "Write", "Flush"...); NULL when unknown. */
+const char *kt_blk_op_name(uint32_t op);
 
 /*
  * A -p/-t/-P option's process or thread must exist when ktrace starts:
