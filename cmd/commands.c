@@ -15,6 +15,7 @@ extern const struct kt_cmd kt_cmd_irq;
 extern const struct kt_cmd kt_cmd_syscalls;
 extern const struct kt_cmd kt_cmd_tcpretrans;
 extern const struct kt_cmd kt_cmd_tcpconnect;
+extern const struct kt_cmd kt_cmd_tcplife;
 extern const struct kt_cmd kt_cmd_oom;
 extern const struct kt_cmd kt_cmd_offcpu;
 extern const struct kt_cmd kt_cmd_profile;
@@ -31,6 +32,7 @@ const struct kt_cmd *const kt_cmds[] = {
 	&kt_cmd_syscalls,
 	&kt_cmd_tcpretrans,
 	&kt_cmd_tcpconnect,
+	&kt_cmd_tcplife,
 	&kt_cmd_oom,
 	&kt_cmd_offcpu,
 	&kt_cmd_profile,
