@@ -188,9 +188,14 @@ static __always_inline int on_drop(void *ctx, const struct sk_buff *skb, __u64 l
 		}
 		return 0;
 	}
+	/*
+	 * The packet's socket: one a sent packet belongs to, or one the TCP
+	 * receive path found. A received packet dropped before that lookup
+	 * (netfilter, a missing socket) has none. It may be a request or
+	 * time-wait socket: the state is in sock_common, which all share.
+	 */
 	sk = rx_sk ? rx_sk : BPF_CORE_READ(skb, sk);
-	if (sk && e->l4proto == IPPROTO_TCP &&
-	    BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol) == IPPROTO_TCP) {
+	if (sk && e->l4proto == IPPROTO_TCP) {
 		e->state = BPF_CORE_READ(sk, __sk_common.skc_state);
 		e->flags |= TD_F_STATE;
 	}
@@ -217,23 +222,24 @@ int drop_raw(__u64 *ctx)
 		       cfg_has_rx_sk ? (void *)ctx[3] : NULL);
 }
 
+/* reason since 5.17, rx_sk since 6.10: CO-RE says whether this kernel has them */
 struct trace_event_raw_kfree_skb___kt {
 	void *skbaddr;
 	void *location;
 	void *rx_sk;
-	int reason;
+	enum skb_drop_reason reason;
 } __attribute__((preserve_access_index));
 
 SEC("tracepoint/skb/kfree_skb")
 int drop_tp(struct trace_event_raw_kfree_skb___kt *ctx)
 {
-	__u32 reason = 0;
 	const struct sock *rx_sk = NULL;
+	__u32 reason = 0;
 
 	if (bpf_core_field_exists(ctx->reason))
-		reason = (__u32)BPF_CORE_READ(ctx, reason);
+		reason = (__u32)ctx->reason;
 	if (bpf_core_field_exists(ctx->rx_sk))
-		rx_sk = BPF_CORE_READ(ctx, rx_sk);
+		rx_sk = ctx->rx_sk;
 	return on_drop(ctx, ctx->skbaddr, (__u64)ctx->location, reason, rx_sk);
 }
 
