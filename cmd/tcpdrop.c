@@ -427,6 +427,14 @@ static void finish(struct kt_ctx *ctx)
 	kt_ksyms_free(t->ks);
 }
 
+static const char *kernel_note(void)
+{
+	return kt_btf_tp_nargs("kfree_skb") >= 3
+		       ? NULL
+		       : "skb:kfree_skb gives no drop reasons before Linux 5.17: every kfree_skb is "
+			 "shown (many are not drops), with the function that freed the packet";
+}
+
 static const struct kt_hook hooks[] = {
 	{ "kfree_skb", false,
 	  { { KT_TP_BTF, "kfree_skb", "drop_btf" },
@@ -473,4 +481,5 @@ const struct kt_cmd kt_cmd_tcpdrop = {
 	.drain = drain,
 	.finish = finish,
 	.tracing_msg = "Tracing packet drops... Hit Ctrl-C to end.",
+	.kernel_note = kernel_note,
 };

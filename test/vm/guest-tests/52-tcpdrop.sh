@@ -5,7 +5,8 @@
 # kernel and the SYN shows reason NO_SOCKET with its flow and flag S (and -c
 # counts it under NO_SOCKET); before 5.17 (the 5.10 guest) the kernel gives
 # no reason: the meta record says "absent", the SYN is still shown, with its
-# flow and the function that freed it (tcp_v4_rcv), and --reason is an error.
+# flow and the function that freed it (tcp_v4_rcv), --reason is an error,
+# and `ktrace check` says so.
 . /tests/lib.sh
 need_cmd tcpdrop
 
@@ -72,5 +73,8 @@ else
 	rc=$?
 	[ $rc = 1 ] && grep -q "no drop reasons" $out.err ||
 		{ show $out.err; fail "--reason on a kernel without reasons: exit $rc, want 1 and a message"; }
+	timeout -s KILL 30 $KT check >$T/check.out 2>&1
+	grep -E "^tcpdrop +ok .*no drop reasons" $T/check.out >/dev/null ||
+		{ grep tcpdrop $T/check.out; fail "check does not say that tcpdrop has no drop reasons here"; }
 fi
 exit 0
