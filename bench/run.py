@@ -88,6 +88,14 @@ CASES = [
          unit="round trips",
          floor=["tp_btf:irq_handler_entry", "tp_btf:irq_handler_exit",
                 "tp_btf:softirq_entry", "tp_btf:softirq_exit"]),
+    dict(name="tcpconnect", sub="tcpconnect", kt=[], bt=["tcpconnect.bt"], storm="connstorm",
+         interval=5000, env="conn", unit="connects", stream=True,
+         floor=["tp_btf:inet_sock_set_state", "tp_btf:tcp_receive_reset"]),
+    dict(name="tcplife", sub="tcplife", kt=[], bt=["tcplife.bt"], storm="connstorm",
+         interval=5000, env="conn", unit="sessions", stream=True,
+         floor=["tp_btf:inet_sock_set_state"]),
+    dict(name="tcpdrop", sub="tcpdrop", kt=[], bt=["tcpdrop.bt"], storm="connstorm",
+         interval=5000, env="refuse", unit="drops", stream=True, floor=["tp_btf:kfree_skb"]),
     dict(name="tcpretrans", sub="tcpretrans", kt=[], bt=["tcpretrans.bt"], storm=None),
     dict(name="oom", sub="oom", kt=[], bt=["oom.bt"], storm=None),
 ]
@@ -366,7 +374,16 @@ class Bench:
         t = self.tag
         # Distinct names for the storm and for the start-up marker, so that
         # only the storm's events are counted.
-        self.env = {"open": {}, "exec": {}, "dio": {}}
+        self.env = {"open": {}, "exec": {}, "dio": {}, "conn": {}, "refuse": {}}
+        # loopback ports for the connect storms (a listener, or none: refused);
+        # each record names the storm's port as "rport" (connects, sessions)
+        # or "dport" (the dropped SYN), in ktrace's JSON and in the bt scripts
+        base = 20000 + (os.getpid() % 2000) * 8
+        for i, role in enumerate(("storm", "mark")):
+            port = base + i
+            self.env["conn"][role] = {"KTB_PORT": str(port), "KTB_NEEDLE": f'"rport":{port}'}
+            self.env["refuse"][role] = {"KTB_PORT": str(port + 4), "KTB_MODE": "refuse",
+                                        "KTB_NEEDLE": f'"dport":{port + 4}'}
         for role in ("storm", "mark"):
             path = os.path.join(self.work, f"ktb{role}{t}.txt")
             with open(path, "w") as f:
@@ -486,6 +503,8 @@ class Bench:
 
     def marker_name(self, case):
         e = self.env.get(case.get("env"), {}).get("storm", {})
+        if e.get("KTB_NEEDLE"):
+            return e["KTB_NEEDLE"]
         v = e.get("KTB_PATH") or e.get("KTB_PROG") or e.get("KTB_SELF")
         return os.path.basename(v) if v else None
 

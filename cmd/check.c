@@ -196,6 +196,8 @@ static void judge(struct verdict *vs, uint64_t base_missing)
 				why_add(v, "%s%s", "no capability helps: the kernel lacks these hooks", "");
 			continue;
 		}
+		if (cmd->kernel_note && cmd->kernel_note())
+			why_add(v, "%s%s", cmd->kernel_note(), "");
 		better = kt_caps_missing(cmd->caps_better);
 		if (kt_kallsyms_visible())
 			better &= ~KT_CAP(KT_CAP_SYSLOG);

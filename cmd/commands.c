@@ -18,6 +18,8 @@ extern const struct kt_cmd kt_cmd_timer;
 extern const struct kt_cmd kt_cmd_syscalls;
 extern const struct kt_cmd kt_cmd_tcpretrans;
 extern const struct kt_cmd kt_cmd_tcpconnect;
+extern const struct kt_cmd kt_cmd_tcplife;
+extern const struct kt_cmd kt_cmd_tcpdrop;
 extern const struct kt_cmd kt_cmd_oom;
 extern const struct kt_cmd kt_cmd_offcpu;
 extern const struct kt_cmd kt_cmd_profile;
@@ -37,6 +39,8 @@ const struct kt_cmd *const kt_cmds[] = {
 	&kt_cmd_syscalls,
 	&kt_cmd_tcpretrans,
 	&kt_cmd_tcpconnect,
+	&kt_cmd_tcplife,
+	&kt_cmd_tcpdrop,
 	&kt_cmd_oom,
 	&kt_cmd_offcpu,
 	&kt_cmd_profile,

@@ -155,6 +155,11 @@ struct kt_cmd {
 	int (*run)(struct kt_ctx *ctx);
 	/* Readiness line shown on stderr in text mode after attach. */
 	const char *tracing_msg;
+	/*
+	 * What this kernel's hooks give less of than newer ones (e.g. a
+	 * tracepoint without an argument), for `check`; NULL: nothing missing.
+	 */
+	const char *(*kernel_note)(void);
 };
 
 struct bpf_link;
