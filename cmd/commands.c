@@ -16,6 +16,7 @@ extern const struct kt_cmd kt_cmd_syscalls;
 extern const struct kt_cmd kt_cmd_tcpretrans;
 extern const struct kt_cmd kt_cmd_tcpconnect;
 extern const struct kt_cmd kt_cmd_oom;
+extern const struct kt_cmd kt_cmd_memstall;
 extern const struct kt_cmd kt_cmd_offcpu;
 extern const struct kt_cmd kt_cmd_profile;
 extern const struct kt_cmd kt_cmd_flamegraph;
@@ -32,6 +33,7 @@ const struct kt_cmd *const kt_cmds[] = {
 	&kt_cmd_tcpretrans,
 	&kt_cmd_tcpconnect,
 	&kt_cmd_oom,
+	&kt_cmd_memstall,
 	&kt_cmd_offcpu,
 	&kt_cmd_profile,
 	&kt_cmd_flamegraph,
