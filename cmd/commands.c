@@ -17,6 +17,7 @@ extern const struct kt_cmd kt_cmd_tcpretrans;
 extern const struct kt_cmd kt_cmd_tcpconnect;
 extern const struct kt_cmd kt_cmd_oom;
 extern const struct kt_cmd kt_cmd_memstall;
+extern const struct kt_cmd kt_cmd_writeback;
 extern const struct kt_cmd kt_cmd_offcpu;
 extern const struct kt_cmd kt_cmd_profile;
 extern const struct kt_cmd kt_cmd_flamegraph;
@@ -34,6 +35,7 @@ const struct kt_cmd *const kt_cmds[] = {
 	&kt_cmd_tcpconnect,
 	&kt_cmd_oom,
 	&kt_cmd_memstall,
+	&kt_cmd_writeback,
 	&kt_cmd_offcpu,
 	&kt_cmd_profile,
 	&kt_cmd_flamegraph,

@@ -1,0 +1,54 @@
+# writeback: with vm.dirty_bytes at 4 MiB a buffered 64 MiB write to a
+# block device is throttled in balance_dirty_pages (the tracepoint whose raw
+# arguments changed between 5.10 and 6.x: ktrace reads its trace record),
+# and `sync` makes the flusher write back with reason "sync"
+# (writeback_start/written: the same arguments on 5.10 and 6.x).
+. /tests/lib.sh
+need_cmd writeback
+need_disk nullb0
+
+old=$(cat /proc/sys/vm/dirty_bytes)
+oldr=$(cat /proc/sys/vm/dirty_ratio)
+restore() {
+	if [ "$old" = 0 ]; then echo "$oldr" >/proc/sys/vm/dirty_ratio; else echo "$old" >/proc/sys/vm/dirty_bytes; fi
+}
+trap restore EXIT
+
+# rows FILE TABLE KEYFIELD: "KEY COUNTFIELD-VALUES" per row of TABLE
+rows() {
+	jflat "$1" | awk -F '\t' -v want="$2" '
+		$2 == ".name" { name[$1] = $3 }
+		$2 ~ /^\.rows\[[0-9]+\]\.[a-z_]+$/ {
+			r = $2; sub(/\.[a-z_]+$/, "", r); f = $2; sub(/^.*\./, "", f)
+			v[$1 SUBSEP r SUBSEP f] = $3; rows[$1 SUBSEP r] = 1
+		}
+		END {
+			for (k in rows) {
+				split(k, a, SUBSEP)
+				if (name[a[1]] != want) continue
+				if (want == "throttled") print v[k SUBSEP "comm"], v[k SUBSEP "pauses"], v[k SUBSEP "total_ms"]
+				else print v[k SUBSEP "reason"], v[k SUBSEP "runs"], v[k SUBSEP "pages"]
+			}
+		}'
+}
+
+for at in tp_btf tracepoint; do
+	KT_ENV=KTRACE_ATTACH=$at kt_start $T/out.$at.json writeback -j
+	echo $((4 << 20)) >/proc/sys/vm/dirty_bytes
+	dd if=/dev/zero of=/dev/nullb0 bs=1M count=64 2>/dev/null
+	restore
+	dd if=/dev/zero of=/dev/nullb0 bs=1M count=4 seek=100 2>/dev/null
+	sync
+	sleep 0.3
+	kt_stop
+	[ $KT_RC = 0 ] || { show $T/out.$at.json $T/out.$at.json.err; fail "[$at] ktrace writeback exited with $KT_RC"; }
+	json_ok $T/out.$at.json
+	note "[$at] attach: $(meta_attach $T/out.$at.json | tr '\n' ' ')"
+	meta_attach $T/out.$at.json | grep -q "^writeback_written $at\$" || fail "[$at] writeback_written not attached with $at"
+	rows $T/out.$at.json throttled >$T/thr
+	rows $T/out.$at.json writeback >$T/wb
+	note "[$at] throttled: $(tr '\n' ';' <$T/thr) writeback: $(tr '\n' ';' <$T/wb)"
+	grep -q '^dd [1-9]' $T/thr || { show $T/out.$at.json; fail "[$at] no throttling pause of dd"; }
+	grep -q '^sync [1-9][0-9]* [1-9]' $T/wb || { show $T/out.$at.json; fail "[$at] no writeback with reason sync"; }
+done
+exit 0
