@@ -70,6 +70,8 @@ CASES = [
          storm="spin", hz=999, unit="samples", count="samples", floor=["perf_event:cpu-clock"]),
     dict(name="tcpretrans", sub="tcpretrans", kt=[], bt=["tcpretrans.bt"], storm=None),
     dict(name="oom", sub="oom", kt=[], bt=["oom.bt"], storm=None),
+    dict(name="memstall", sub="memstall", kt=[], bt=["memstall.bt"], storm=None),
+    dict(name="writeback", sub="writeback", kt=[], bt=["writeback.bt"], storm=None),
 ]
 
 
