@@ -62,7 +62,6 @@ static bool has_opt(const char *opts, const char *want)
 int kt_cgnames_open(struct kt_cgnames **out, const char *controller)
 {
 	char line[4096], v1[PATH_MAX] = "", v2[PATH_MAX] = "";
-	struct kt_cgnames *c;
 	FILE *f;
 
 	*out = NULL;
@@ -90,11 +89,21 @@ int kt_cgnames_open(struct kt_cgnames **out, const char *controller)
 	fclose(f);
 	if (!v1[0] && !v2[0])
 		return -ENOENT;
+	return kt_cgnames_open_dir(out, v1[0] ? v1 : v2, !v1[0]);
+}
+
+int kt_cgnames_open_dir(struct kt_cgnames **out, const char *mnt, bool v2)
+{
+	struct kt_cgnames *c;
+
+	*out = NULL;
+	if (strlen(mnt) >= sizeof(c->mnt))
+		return -ENAMETOOLONG;
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
-	c->v2 = !v1[0];
-	snprintf(c->mnt, sizeof(c->mnt), "%s", c->v2 ? v2 : v1);
+	c->v2 = v2;
+	snprintf(c->mnt, sizeof(c->mnt), "%s", mnt);
 	*out = c;
 	return 0;
 }
@@ -131,7 +140,16 @@ static void cache_add(struct kt_cgnames *c, uint64_t id, const char *path)
 	e->path = p;
 }
 
+static bool cached(const struct kt_cgnames *c, uint64_t id)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (c->e[i].id == id)
+			return true;
+	return false;
+}
+
 struct walk {
+	struct kt_cgnames *c;
 	uint64_t want;
 	size_t dirs;
 	char path[PATH_MAX];
@@ -165,6 +183,9 @@ static void walk_dir(struct walk *w, int fd, int depth)
 			continue;
 		}
 		snprintf(w->path + len, sizeof(w->path) - len, "/%s", de->d_name);
+		/* while there is room, remember every cgroup passed: one walk serves many ids */
+		if ((uint64_t)st.st_ino != w->want && w->c->n < KT_CGNAMES_MAX && !cached(w->c, st.st_ino))
+			cache_add(w->c, st.st_ino, w->path);
 		if ((uint64_t)st.st_ino == w->want) {
 			w->found = true;
 			close(sub);
@@ -192,6 +213,11 @@ const char *kt_cgnames_path(struct kt_cgnames *c, uint64_t id)
 	for (size_t i = 0; i < c->n; i++)
 		if (c->e[i].id == id)
 			return c->e[i].path;
+	/* the root costs a stat, not a walk */
+	if (!stat(c->mnt, &st) && (uint64_t)st.st_ino == id) {
+		cache_add(c, id, "/");
+		return c->n ? kt_cgnames_path(c, id) : NULL;
+	}
 	now = kt_now_mono();
 	if (c->last_walk_ns && now - c->last_walk_ns < 1000000000ULL)
 		return NULL;
@@ -199,16 +225,12 @@ const char *kt_cgnames_path(struct kt_cgnames *c, uint64_t id)
 	fd = open(c->mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return NULL;
-	if (!fstat(fd, &st) && (uint64_t)st.st_ino == id) {
-		close(fd);
-		cache_add(c, id, "/");
-		return c->n ? kt_cgnames_path(c, id) : NULL;
-	}
 	w = calloc(1, sizeof(*w));
 	if (!w) {
 		close(fd);
 		return NULL;
 	}
+	w->c = c;
 	w->want = id;
 	walk_dir(w, fd, 0);
 	if (w->found)

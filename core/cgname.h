@@ -9,7 +9,9 @@
  * whoever may create cgroups (delegated users, containers): the walk
  * follows no symlink, is bounded (KT_CGNAMES_MAX_DIRS directories, depth
  * KT_CGNAMES_MAX_DEPTH, paths of PATH_MAX), the cache holds
- * KT_CGNAMES_MAX entries, and a miss walks again at most once a second.
+ * KT_CGNAMES_MAX entries (a walk remembers every cgroup it passes while
+ * there is room), and a miss walks again at most once a second; the root
+ * is a stat.
  */
 #ifndef KT_CGNAME_H
 #define KT_CGNAME_H
@@ -25,6 +27,8 @@ struct kt_cgnames;
 
 /* For the hierarchy of controller (e.g. "memory"); 0 or -errno (-ENOENT: not mounted). */
 int kt_cgnames_open(struct kt_cgnames **c, const char *controller);
+/* The same for a hierarchy mounted at mnt (tests). */
+int kt_cgnames_open_dir(struct kt_cgnames **c, const char *mnt, bool v2);
 void kt_cgnames_free(struct kt_cgnames *c);
 /* True when the hierarchy is cgroup v2 (it has pressure files). */
 bool kt_cgnames_v2(const struct kt_cgnames *c);
