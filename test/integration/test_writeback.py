@@ -163,6 +163,16 @@ def main():
     check(kt.rc == 0 and not [r for r in table(kt, "throttled") or [] if r["pid"] == dd.pid],
           "-p of another process: no throttling of dd", table(kt, "throttled"))
 
+    # CAP_BPF and CAP_PERFMON alone cannot read tracefs: the one form of balance_dirty_pages
+    caps = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+            "--inh-caps", "+bpf,+perfmon", "--ambient-caps", "+bpf,+perfmon"]
+    r = ktlib.run_ktrace("writeback", "-d", "1", user=caps)
+    check(r.returncode == 1 and "CAP_DAC_READ_SEARCH" in r.stderr and "balance_dirty_pages" in r.stderr,
+          "without CAP_DAC_READ_SEARCH: exit 1 naming the hook and the capability", (r.returncode, r.stderr))
+    r = ktlib.run_ktrace("writeback", "-d", "1", user=caps[:5] + ["+bpf,+perfmon,+dac_read_search",
+                                                              "--ambient-caps", "+bpf,+perfmon,+dac_read_search"])
+    check(r.returncode == 0, "with CAP_DAC_READ_SEARCH added it runs", (r.returncode, r.stderr))
+
     for bad in (["--bogus"], ["1", "2", "3"], ["-p", "abc"]):
         r = ktlib.run_ktrace("writeback", *bad)
         check(r.returncode == 2, "writeback %s is a usage error (exit 2)" % " ".join(bad), r.stderr)
