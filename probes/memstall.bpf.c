@@ -142,7 +142,12 @@ static __always_inline int end(__u32 kind, __u64 pages)
 	bpf_get_current_comm(v->comm, sizeof(v->comm));
 	__sync_fetch_and_add(&v->count, 1);
 	__sync_fetch_and_add(&v->total_ns, delta);
-	__sync_fetch_and_add(&v->pages, pages);
+	/*
+	 * Not for compaction's constant 0: clang turns an atomic add of 0 into
+	 * an atomic fetch-or, an instruction the 5.10 verifier refuses.
+	 */
+	if (pages)
+		__sync_fetch_and_add(&v->pages, pages);
 	if (delta > v->max_ns)
 		v->max_ns = delta;
 	kt_slot_add(&v->slots, kt_log2(delta / 1000), 1);

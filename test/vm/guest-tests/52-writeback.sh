@@ -1,20 +1,33 @@
-# writeback: with vm.dirty_bytes at 4 MiB a buffered 64 MiB write to a
-# block device is throttled in balance_dirty_pages (the tracepoint whose raw
-# arguments changed between 5.10 and 6.x: ktrace reads its trace record),
-# and `sync` makes the flusher write back with reason "sync"
-# (writeback_start/written: the same arguments on 5.10 and 6.x).
+# writeback: with vm.dirty_bytes at 4 MiB a buffered 32 MiB write to an
+# ext2 file system (on a loop device over a tmpfs file) is throttled in
+# balance_dirty_pages (the tracepoint whose raw arguments changed between
+# 5.10 and 6.x: ktrace reads its trace record), and `sync` makes the
+# flusher write back with reason "sync" (writeback_start/written: the same
+# arguments on 5.10 and 6.x). A raw block device would not do: sync(2)
+# writes block devices' page cache itself, without flusher work.
 . /tests/lib.sh
 need_cmd writeback
-need_disk nullb0
+[ -e /dev/loop-control ] || skip "no loop driver in this guest"
 
 old=$(cat /proc/sys/vm/dirty_bytes)
 oldr=$(cat /proc/sys/vm/dirty_ratio)
-restore() {
+mnt=$T/mnt
+dev=""
+cleanup() {
 	if [ "$old" = 0 ]; then echo "$oldr" >/proc/sys/vm/dirty_ratio; else echo "$old" >/proc/sys/vm/dirty_bytes; fi
+	umount $mnt 2>/dev/null
+	[ -n "$dev" ] && losetup -d $dev 2>/dev/null
+	rm -f $T/img
 }
-trap restore EXIT
+trap cleanup EXIT
 
-# rows FILE TABLE KEYFIELD: "KEY COUNTFIELD-VALUES" per row of TABLE
+dd if=/dev/zero of=$T/img bs=1M count=64 2>/dev/null
+dev=$(losetup -f) && losetup $dev $T/img || skip "no free loop device"
+mke2fs -q $dev >$T/mkfs.out 2>&1 || { show $T/mkfs.out; fail "mke2fs $dev failed"; }
+mkdir -p $mnt
+mount -t ext2 $dev $mnt 2>$T/mount.err || { show $T/mount.err; skip "cannot mount ext2 here"; }
+
+# rows FILE TABLE: "COMM PAUSES TOTAL_MS" (throttled) or "REASON RUNS PAGES" (writeback) per row
 rows() {
 	jflat "$1" | awk -F '\t' -v want="$2" '
 		$2 == ".name" { name[$1] = $3 }
@@ -33,14 +46,16 @@ rows() {
 }
 
 for at in tp_btf tracepoint; do
+	sync
 	KT_ENV=KTRACE_ATTACH=$at kt_start $T/out.$at.json writeback -j
 	echo $((4 << 20)) >/proc/sys/vm/dirty_bytes
-	dd if=/dev/zero of=/dev/nullb0 bs=1M count=64 2>/dev/null
-	restore
-	dd if=/dev/zero of=/dev/nullb0 bs=1M count=4 seek=100 2>/dev/null
+	dd if=/dev/zero of=$mnt/big bs=1M count=32 2>/dev/null
+	if [ "$old" = 0 ]; then echo "$oldr" >/proc/sys/vm/dirty_ratio; else echo "$old" >/proc/sys/vm/dirty_bytes; fi
+	dd if=/dev/zero of=$mnt/small bs=1M count=2 2>/dev/null
 	sync
 	sleep 0.3
 	kt_stop
+	rm -f $mnt/big $mnt/small
 	[ $KT_RC = 0 ] || { show $T/out.$at.json $T/out.$at.json.err; fail "[$at] ktrace writeback exited with $KT_RC"; }
 	json_ok $T/out.$at.json
 	note "[$at] attach: $(meta_attach $T/out.$at.json | tr '\n' ' ')"
