@@ -38,7 +38,6 @@ struct memstall {
 	bool hist;
 	uint64_t slower_ns;
 	struct kt_cgnames *cg;
-	char hier[4200];
 	struct kt_psi sys_prev;
 	bool sys_ok;
 	struct {
@@ -121,16 +120,8 @@ static int configure(struct kt_ctx *ctx)
 {
 	struct memstall_bpf *skel = ctx->skel;
 	struct memstall *m = ctx->priv;
-	int err;
 
 	skel->rodata->cfg_slower_ns = m->slower_ns;
-	err = kt_cgnames_open(&m->cg, "memory");
-	if (err)
-		kt_warn("no memory cgroup hierarchy is mounted (%s): memory cgroups are shown by id",
-			strerror(-err));
-	else
-		snprintf(m->hier, sizeof(m->hier), "%s", kt_cgnames_v2(m->cg) ? "v2" : "v1");
-	kt_meta_add(ctx, "memcg_hierarchy", m->cg ? m->hier : "none");
 	/* what differs between kernels, for whoever reads the evidence */
 	kt_meta_add(ctx, "kernel_notes",
 		    "reclaim tracepoints: same arguments on 5.10 and 6.x; cgroup v1 and v2 memcg "
@@ -163,7 +154,13 @@ static void rec_memcg(struct kt_ctx *ctx, uint64_t id)
 static int start(struct kt_ctx *ctx)
 {
 	struct memstall *m = ctx->priv;
+	int err;
 
+	/* here, not in configure: a --record tape has what these read from here on */
+	err = kt_cgnames_open(&m->cg, "memory");
+	if (err)
+		kt_warn("no memory cgroup hierarchy is mounted (%s): memory cgroups are shown by id",
+			strerror(-err));
 	m->sys_ok = !kt_psi_read("/proc/pressure/memory", &m->sys_prev);
 	if (m->slower_ns)
 		kt_out_header(ctx->out, ev_cols, N_EV_COLS);
@@ -339,7 +336,7 @@ static void pressure_table(struct kt_ctx *ctx, const struct entry *e, size_t n, 
 		psi_row(ctx, "system", 0, &cur, &m->sys_prev, now_ns - ctx->interval_start_ns);
 		m->sys_prev = cur;
 	}
-	for (size_t i = 0; kt_cgnames_v2(m->cg) && i < n; i++) {
+	for (size_t i = 0; m->cg && i < n; i++) {
 		const struct kt_psi *prev = NULL;
 		size_t k;
 

@@ -12,7 +12,35 @@
 #include <unistd.h>
 
 #include "cgname.h"
+#include "tape.h"
 #include "util.h"
+
+/*
+ * What this file reads from the system (the hierarchy, paths, PSI totals)
+ * goes on the tape of a --record run, and a replay takes it from there, in
+ * the same order: the replaying machine's cgroups are not the recorded ones.
+ */
+static void tape_put(int res, const void *p, size_t n)
+{
+	int32_t r = res;
+
+	if (kt_tape_recording())
+		kt_tape_put2(KT_TAPE_READ, &r, sizeof(r), p, n);
+}
+
+/* Replaying: the next read's result, its bytes at *p (*n of them). */
+static int tape_take(const void **p, size_t *n)
+{
+	const char *d = kt_tape_take(KT_TAPE_READ, n);
+	int32_t r;
+
+	if (!d || *n < sizeof(r))
+		return -ENOENT;
+	memcpy(&r, d, sizeof(r));
+	*p = d + sizeof(r);
+	*n -= sizeof(r);
+	return r;
+}
 
 struct cg_entry {
 	uint64_t id;
@@ -22,6 +50,7 @@ struct cg_entry {
 struct kt_cgnames {
 	char mnt[PATH_MAX];
 	bool v2;
+	bool replay; /* from a tape: paths come from it, nothing is walked */
 	struct cg_entry e[KT_CGNAMES_MAX];
 	size_t n, next; /* entries used; next slot to reuse when full */
 	uint64_t last_walk_ns;
@@ -59,7 +88,40 @@ static bool has_opt(const char *opts, const char *want)
 	return false;
 }
 
+static int open_system(struct kt_cgnames **out, const char *controller);
+
 int kt_cgnames_open(struct kt_cgnames **out, const char *controller)
+{
+	char rec[PATH_MAX + 1];
+	const void *p;
+	size_t n;
+	int err;
+
+	*out = NULL;
+	if (kt_tape_replaying()) {
+		/* "2" or "1" (v2, v1) and the mount point */
+		err = tape_take(&p, &n);
+		if (err)
+			return err;
+		if (n < 2 || n > sizeof(rec) || ((const char *)p)[n - 1])
+			return -EINVAL;
+		memcpy(rec, p, n);
+		err = kt_cgnames_open_dir(out, rec + 1, rec[0] == '2');
+		if (!err)
+			(*out)->replay = true;
+		return err;
+	}
+	err = open_system(out, controller);
+	if (err) {
+		tape_put(err, NULL, 0);
+		return err;
+	}
+	n = (size_t)snprintf(rec, sizeof(rec), "%c%s", (*out)->v2 ? '2' : '1', (*out)->mnt);
+	tape_put(0, rec, n + 1);
+	return 0;
+}
+
+static int open_system(struct kt_cgnames **out, const char *controller)
 {
 	char line[4096], v1[PATH_MAX] = "", v2[PATH_MAX] = "";
 	FILE *f;
@@ -201,22 +263,40 @@ static void walk_dir(struct walk *w, int fd, int depth)
 	closedir(d);
 }
 
+static const char *path_system(struct kt_cgnames *c, uint64_t id);
+
 const char *kt_cgnames_path(struct kt_cgnames *c, uint64_t id)
+{
+	const char *s;
+	const void *p;
+	size_t n;
+
+	if (!c || !id)
+		return NULL;
+	if (c->replay) {
+		if (tape_take(&p, &n) || !n || ((const char *)p)[n - 1])
+			return NULL;
+		return p; /* valid until the tape is unloaded, after the run */
+	}
+	s = path_system(c, id);
+	tape_put(s ? 0 : -ENOENT, s, s ? strlen(s) + 1 : 0);
+	return s;
+}
+
+static const char *path_system(struct kt_cgnames *c, uint64_t id)
 {
 	struct walk *w;
 	struct stat st;
 	uint64_t now;
 	int fd;
 
-	if (!c || !id)
-		return NULL;
 	for (size_t i = 0; i < c->n; i++)
 		if (c->e[i].id == id)
 			return c->e[i].path;
 	/* the root costs a stat, not a walk */
 	if (!stat(c->mnt, &st) && (uint64_t)st.st_ino == id) {
 		cache_add(c, id, "/");
-		return c->n ? kt_cgnames_path(c, id) : NULL;
+		return c->n ? path_system(c, id) : NULL;
 	}
 	now = kt_now_mono();
 	if (c->last_walk_ns && now - c->last_walk_ns < 1000000000ULL)
@@ -242,7 +322,27 @@ const char *kt_cgnames_path(struct kt_cgnames *c, uint64_t id)
 	return NULL;
 }
 
+static int psi_read_system(const char *path, struct kt_psi *p);
+
 int kt_psi_read(const char *path, struct kt_psi *p)
+{
+	const void *d;
+	size_t n;
+	int err;
+
+	if (kt_tape_replaying()) {
+		memset(p, 0, sizeof(*p));
+		err = tape_take(&d, &n);
+		if (!err && n == sizeof(*p))
+			memcpy(p, d, sizeof(*p));
+		return err ? err : n == sizeof(*p) ? 0 : -EINVAL;
+	}
+	err = psi_read_system(path, p);
+	tape_put(err, p, err ? 0 : sizeof(*p));
+	return err;
+}
+
+static int psi_read_system(const char *path, struct kt_psi *p)
 {
 	char buf[512];
 	struct stat st;
@@ -274,11 +374,13 @@ int kt_psi_read(const char *path, struct kt_psi *p)
 
 int kt_cgnames_psi(struct kt_cgnames *c, uint64_t id, const char *file, struct kt_psi *p)
 {
-	const char *rel = kt_cgnames_path(c, id);
+	const char *rel;
 	char path[PATH_MAX];
 
 	if (!c || !c->v2)
 		return -EOPNOTSUPP;
+	/* a replay takes the path and then the totals from the tape, as they were read */
+	rel = kt_cgnames_path(c, id);
 	if (!rel)
 		return -ENOENT;
 	if ((size_t)snprintf(path, sizeof(path), "%s%s/%s", c->mnt, strcmp(rel, "/") ? rel : "",

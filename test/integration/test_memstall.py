@@ -106,6 +106,7 @@ def main():
         "tracepoint": ktlib.Ktrace("memstall", "-j", env={"KTRACE_ATTACH": "tracepoint"}),
         "slower": ktlib.Ktrace("memstall", "-j", "--slower", "0"),
         "other_pid": ktlib.Ktrace("memstall", "-j", "-p", os.getpid()),
+        "record": ktlib.Ktrace("memstall", "--hist", "--record", os.path.join(d, "ms.tape")),
     }
     dd = subprocess.Popen(ktlib.in_cgroup(cg, ["dd", "if=/dev/zero", "of=" + target, "bs=1M", "count=200",
                                                "status=none"]))
@@ -127,7 +128,7 @@ def main():
         if name != "default":
             check(all(a.get("type") == name for a in meta["attach"]), tag + "every hook attached with " + name,
                   meta["attach"])
-        check(meta.get("memcg_hierarchy") in ("v1", "v2"), tag + "meta names the memcg hierarchy", meta)
+        check("compact_control" in meta.get("kernel_notes", ""), tag + "meta says what differs between kernels", meta)
         mine = rows_of(kt, "processes", pid=dd.pid, kind="memcg_reclaim")
         check(mine is not None and len(mine) == 1, tag + "one process row for dd (pid %d), memcg reclaim" % dd.pid,
               kt.records("table"))
@@ -169,6 +170,13 @@ def main():
     kt = kts["other_pid"]
     check(kt.rc == 0 and rows_of(kt, "processes", pid=dd.pid) == [], "-p of another process: nothing of dd",
           kt.records("table"))
+
+    # the cgroup paths and PSI totals are on the tape: a replay prints the same, byte for byte
+    kt = kts["record"]
+    r = subprocess.run([ktlib.KTRACE, "replay", os.path.join(d, "ms.tape")], capture_output=True)
+    check(kt.rc == 0 and r.returncode == 0 and r.stdout == kt.stdout_bytes() and cg_name.encode() in r.stdout,
+          "--record: the replay prints what the live run printed, cgroup and pressure included",
+          (r.stderr, kt.stdout_bytes()[:800], r.stdout[:800]))
 
     for bad in (["--slower", "abc"], ["--hist", "--slower", "1"], ["--bogus"]):
         r = ktlib.run_ktrace("memstall", *bad)

@@ -103,6 +103,7 @@ def main():
         "raw_tp": ktlib.Ktrace("writeback", "-j", env={"KTRACE_ATTACH": "raw_tp"}),
         "tracepoint": ktlib.Ktrace("writeback", "-j", env={"KTRACE_ATTACH": "tracepoint"}),
         "other_pid": ktlib.Ktrace("writeback", "-j", "-p", os.getpid()),
+        "record": ktlib.Ktrace("writeback", "--hist", "--record", os.path.join(d, "wb.tape")),
     }
     try:
         write(SYSCTLS[0], 4 << 20)
@@ -162,6 +163,11 @@ def main():
     kt = kts["other_pid"]
     check(kt.rc == 0 and not [r for r in table(kt, "throttled") or [] if r["pid"] == dd.pid],
           "-p of another process: no throttling of dd", table(kt, "throttled"))
+
+    kt = kts["record"]
+    r = subprocess.run([ktlib.KTRACE, "replay", os.path.join(d, "wb.tape")], capture_output=True)
+    check(kt.rc == 0 and r.returncode == 0 and r.stdout == kt.stdout_bytes() and b"sync" in r.stdout,
+          "--record: the replay prints what the live run printed", (r.stderr, r.stdout[:800]))
 
     # CAP_BPF and CAP_PERFMON alone cannot read tracefs: the one form of balance_dirty_pages
     caps = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
