@@ -21,8 +21,10 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <zlib.h>
 
 #include "btf_enum.h"
+#include "features.h"
 #include "hist.h"
 #include "ktrace.h"
 #include "maps.h"
@@ -61,6 +63,54 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 	}
 }
 
+/* CONFIG_HZ from /proc/config.gz or /boot/config-RELEASE; 0 when neither says. */
+static unsigned kernel_hz(void)
+{
+	static int hz = -1;
+	char line[256], path[256];
+	gzFile f;
+
+	if (hz >= 0)
+		return (unsigned)hz;
+	hz = 0;
+	snprintf(path, sizeof(path), "/boot/config-%s", kt_kernel_release());
+	/* gzopen reads a plain file as it is */
+	f = gzopen("/proc/config.gz", "rb");
+	if (!f)
+		f = gzopen(path, "rb");
+	if (!f)
+		return 0;
+	while (gzgets(f, line, sizeof(line))) {
+		unsigned v;
+
+		if (sscanf(line, "CONFIG_HZ=%u", &v) == 1 && v >= 24 && v <= 10000) {
+			hz = (int)v;
+			break;
+		}
+	}
+	gzclose(f);
+	return (unsigned)hz;
+}
+
+/* The raw balance_dirty_pages programs fit one argument layout, and need HZ. */
+static const char *alt_unavailable(const struct kt_alt *alt)
+{
+	bool is_new = strstr(alt->prog, "bdp_") && strstr(alt->prog, "_new");
+	bool is_old = strstr(alt->prog, "bdp_") && strstr(alt->prog, "_old");
+	int nargs;
+
+	if (!is_new && !is_old)
+		return NULL;
+	nargs = kt_btf_tp_nargs("balance_dirty_pages");
+	if (is_new && nargs != 8)
+		return "not this kernel's argument layout (8 arguments, newer 6.x)";
+	if (is_old && nargs != 12)
+		return "not this kernel's argument layout (12 arguments, 5.x and earlier 6.x)";
+	if (!kernel_hz())
+		return "the pause is in jiffies and this kernel's HZ is unknown (no /proc/config.gz or /boot/config-RELEASE)";
+	return NULL;
+}
+
 static int open_skel(struct kt_ctx *ctx)
 {
 	return KT_SKEL_OPEN(ctx, writeback_bpf);
@@ -69,8 +119,11 @@ static int open_skel(struct kt_ctx *ctx)
 /* The reasons are numbered by the kernel's enum wb_reason, which has grown: read it. */
 static int configure(struct kt_ctx *ctx)
 {
+	struct writeback_bpf *skel = ctx->skel;
 	struct writeback *w = ctx->priv;
 	int n = kt_btf_enum_names("wb_reason", "WB_REASON_", w->reasons, MAX_REASONS);
+
+	skel->rodata->cfg_hz = kernel_hz();
 
 	if (n < 0)
 		kt_warn("no enum wb_reason in the kernel's BTF (%s): reasons are shown as numbers",
@@ -80,9 +133,10 @@ static int configure(struct kt_ctx *ctx)
 			if (*p >= 'A' && *p <= 'Z')
 				*p = (char)(*p - 'A' + 'a');
 	kt_meta_add(ctx, "kernel_notes",
-		    "balance_dirty_pages: tracepoint only (its raw arguments differ between 5.10 "
-		    "and 6.x; the record's bdi, dirty, limit and pause in ms do not); "
-		    "writeback_start/written: same arguments on 5.10 and 6.x");
+		    "balance_dirty_pages: its raw arguments differ (12 up to 6.x, 8 in newer 6.x, "
+		    "the pause in jiffies): the tracepoint record (pause in ms) comes first, "
+		    "tp_btf/raw_tp need the layout and HZ; writeback_start/written: same "
+		    "arguments on 5.10 and 6.x");
 	return 0;
 }
 
@@ -258,9 +312,13 @@ static const struct kt_hook hooks[] = {
 	  { { KT_TP_BTF, "writeback_start", "start_btf" },
 	    { KT_RAW_TP, "writeback_start", "start_raw" },
 	    { KT_TRACEPOINT, "writeback/writeback_start", "start_tp" } } },
-	/* the trace record only: the raw arguments differ between 5.10 and 6.x */
+	/* the trace record first: the raw arguments differ between kernels (alt_unavailable) */
 	{ "balance_dirty_pages", false,
-	  { { KT_TRACEPOINT, "writeback/balance_dirty_pages", "bdp_tp" } } },
+	  { { KT_TRACEPOINT, "writeback/balance_dirty_pages", "bdp_tp" },
+	    { KT_TP_BTF, "balance_dirty_pages", "bdp_btf_new" },
+	    { KT_TP_BTF, "balance_dirty_pages", "bdp_btf_old" },
+	    { KT_RAW_TP, "balance_dirty_pages", "bdp_raw_new" },
+	    { KT_RAW_TP, "balance_dirty_pages", "bdp_raw_old" } } },
 };
 
 const struct kt_cmd kt_cmd_writeback = {
@@ -286,6 +344,7 @@ const struct kt_cmd kt_cmd_writeback = {
 	.hooks = hooks,
 	.n_hooks = sizeof(hooks) / sizeof(hooks[0]),
 	.priv_size = sizeof(struct writeback),
+	.alt_unavailable = alt_unavailable,
 	.open = open_skel,
 	.configure = configure,
 	.drain = drain,

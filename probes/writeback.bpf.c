@@ -5,14 +5,12 @@
  *
  * Throttling: balance_dirty_pages fires in the writing task each time it is
  * made to pause (and with pause <= 0 when it is let through; those are not
- * counted). Its raw arguments changed completely (5.10: wb, thresh,
- * bg_thresh, dirty, bdi_thresh, bdi_dirty, ratelimits, dirtied, period,
- * pause, start_time; 6.x: wb, dirty_throttle_control, ratelimits, dirtied,
- * period, pause, start_time) and the pause is in jiffies there, so only
- * the classic tracepoint is used: its record has bdi, limit, dirty and
- * pause (converted to ms by the kernel) under the same names on every
- * kernel since 4.x (5.10 calls wb_dirty/wb_setpoint bdi_dirty/bdi_setpoint;
- * neither is read).
+ * counted). Its raw arguments changed completely (see bdp_old/bdp_new) and
+ * the pause is in jiffies there, so the classic tracepoint comes first: its
+ * record has bdi, limit, dirty and pause (in ms) under the same names on
+ * every kernel since 4.x (5.10 calls wb_dirty/wb_setpoint
+ * bdi_dirty/bdi_setpoint; neither is read). tp_btf and raw_tp follow, for
+ * users who cannot read tracefs, where the layout and HZ are known.
  * Work: writeback_start/writeback_written bracket one wb_writeback() run in
  * a flusher kworker; both have had (struct bdi_writeback *, struct
  * wb_writeback_work *) since 4.x, and their trace record (name, nr_pages,
@@ -73,17 +71,22 @@ static __always_inline void count_miss(void)
 		*n += 1;
 }
 
-SEC("tracepoint/writeback/balance_dirty_pages")
-int bdp_tp(struct trace_event_raw_balance_dirty_pages *ctx)
+/* The kernel's HZ (user space reads it from the kernel's config), for the raw arguments in jiffies. */
+const volatile __u32 cfg_hz = 0;
+
+static __always_inline void bdi_name(struct bdi_writeback *wb, char *buf);
+
+/* One pause of the current task: pause_ms > 0, bdi the device's name. */
+static __always_inline int throttled(const char *bdi, long pause_ms, __u64 dirty, __u64 limit)
 {
 	static const struct wb_throttle_val zero;
 	struct wb_throttle_key key = { .pid = bpf_get_current_pid_tgid() >> 32 };
 	struct wb_throttle_val *v;
-	long pause = BPF_CORE_READ(ctx, pause);
+	long pause = pause_ms;
 
 	if (pause <= 0 || !kt_filter_current())
 		return 0;
-	BPF_CORE_READ_STR_INTO(&key.bdi, ctx, bdi);
+	__builtin_memcpy(key.bdi, bdi, WB_NAME_LEN);
 	v = bpf_map_lookup_elem(&throttles, &key);
 	if (!v) {
 		bpf_map_update_elem(&throttles, &key, &zero, BPF_NOEXIST);
@@ -98,10 +101,83 @@ int bdp_tp(struct trace_event_raw_balance_dirty_pages *ctx)
 	__sync_fetch_and_add(&v->total_ms, pause);
 	if ((__u64)pause > v->max_ms)
 		v->max_ms = pause;
-	v->dirty = BPF_CORE_READ(ctx, dirty);
-	v->limit = BPF_CORE_READ(ctx, limit);
+	v->dirty = dirty;
+	v->limit = limit;
 	kt_slot_add(&v->slots, kt_log2(pause), 1);
 	return 0;
+}
+
+SEC("tracepoint/writeback/balance_dirty_pages")
+int bdp_tp(struct trace_event_raw_balance_dirty_pages *ctx)
+{
+	char bdi[WB_NAME_LEN] = {};
+
+	BPF_CORE_READ_STR_INTO(&bdi, ctx, bdi);
+	return throttled(bdi, BPF_CORE_READ(ctx, pause), BPF_CORE_READ(ctx, dirty),
+			 BPF_CORE_READ(ctx, limit));
+}
+
+/*
+ * The raw arguments, two layouts (user space picks the program by the
+ * number of arguments in this kernel's BTF, and needs HZ):
+ *  12 (5.10 and later 5.x/6.x): wb, thresh, bg_thresh, dirty, bdi_thresh,
+ *     bdi_dirty, dirty_ratelimit, task_ratelimit, dirtied, period, pause,
+ *     start_time; the limit shown is thresh;
+ *  8 (newer 6.x): wb, dirty_throttle_control *dtc, dirty_ratelimit,
+ *     task_ratelimit, dirtied, period, pause, start_time; dirty and limit
+ *     are dtc->dirty and dtc->dom->dirty_limit.
+ * pause is in jiffies: ms = pause * 1000 / HZ, as the trace record does.
+ */
+/* BPF has no signed division: a pause <= 0 stays 0 (not counted) */
+static __always_inline long jiffies_ms(long j)
+{
+	return j > 0 ? (long)((__u64)j * 1000 / cfg_hz) : 0;
+}
+
+static __always_inline int bdp_old(__u64 *ctx)
+{
+	char bdi[WB_NAME_LEN] = {};
+
+	if (!cfg_hz)
+		return 0;
+	bdi_name((struct bdi_writeback *)ctx[0], bdi);
+	return throttled(bdi, jiffies_ms((long)ctx[10]), ctx[3], ctx[1]);
+}
+
+static __always_inline int bdp_new(__u64 *ctx)
+{
+	struct dirty_throttle_control *dtc = (struct dirty_throttle_control *)ctx[1];
+	char bdi[WB_NAME_LEN] = {};
+
+	if (!cfg_hz)
+		return 0;
+	bdi_name((struct bdi_writeback *)ctx[0], bdi);
+	return throttled(bdi, jiffies_ms((long)ctx[6]), BPF_CORE_READ(dtc, dirty),
+			 BPF_CORE_READ(dtc, dom, dirty_limit));
+}
+
+SEC("tp_btf/balance_dirty_pages")
+int bdp_btf_new(__u64 *ctx)
+{
+	return bdp_new(ctx);
+}
+
+SEC("tp_btf/balance_dirty_pages")
+int bdp_btf_old(__u64 *ctx)
+{
+	return bdp_old(ctx);
+}
+
+SEC("raw_tp/balance_dirty_pages")
+int bdp_raw_new(__u64 *ctx)
+{
+	return bdp_new(ctx);
+}
+
+SEC("raw_tp/balance_dirty_pages")
+int bdp_raw_old(__u64 *ctx)
+{
+	return bdp_old(ctx);
 }
 
 static __always_inline int work_start(long nr_pages)
