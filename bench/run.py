@@ -98,6 +98,8 @@ CASES = [
          interval=5000, env="refuse", unit="drops", stream=True, floor=["tp_btf:kfree_skb"]),
     dict(name="tcpretrans", sub="tcpretrans", kt=[], bt=["tcpretrans.bt"], storm=None),
     dict(name="oom", sub="oom", kt=[], bt=["oom.bt"], storm=None),
+    dict(name="memstall", sub="memstall", kt=[], bt=["memstall.bt"], storm=None),
+    dict(name="writeback", sub="writeback", kt=[], bt=["writeback.bt"], storm=None),
 ]
 
 

@@ -124,8 +124,15 @@ static void report_hooks(struct kt_ctx *ctx, uint64_t base_missing, struct verdi
 				const struct kt_alt *alt = &h->alts[a];
 				const char *why = "not probed";
 				int err = base_missing ? -EPERM : kt_feature_alt(alt, &why);
+				const char *no = !err && cmd->alt_unavailable ? cmd->alt_unavailable(alt) : NULL;
 				bool allowed = !forced || (forced & (1U << alt->type));
-				bool ok = !err && allowed;
+				bool ok;
+
+				if (no) {
+					err = -ENOTSUP;
+					why = no;
+				}
+				ok = !err && allowed;
 
 				/* each type once (two programs may share one) */
 				if (!err && (!nu || strcmp(usable[nu - 1], kt_attach_name(alt->type))))

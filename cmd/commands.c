@@ -21,6 +21,8 @@ extern const struct kt_cmd kt_cmd_tcpconnect;
 extern const struct kt_cmd kt_cmd_tcplife;
 extern const struct kt_cmd kt_cmd_tcpdrop;
 extern const struct kt_cmd kt_cmd_oom;
+extern const struct kt_cmd kt_cmd_memstall;
+extern const struct kt_cmd kt_cmd_writeback;
 extern const struct kt_cmd kt_cmd_offcpu;
 extern const struct kt_cmd kt_cmd_profile;
 extern const struct kt_cmd kt_cmd_flamegraph;
@@ -42,6 +44,8 @@ const struct kt_cmd *const kt_cmds[] = {
 	&kt_cmd_tcplife,
 	&kt_cmd_tcpdrop,
 	&kt_cmd_oom,
+	&kt_cmd_memstall,
+	&kt_cmd_writeback,
 	&kt_cmd_offcpu,
 	&kt_cmd_profile,
 	&kt_cmd_flamegraph,

@@ -127,6 +127,12 @@ struct kt_cmd {
 	 * names (bits 1ULL << CAP_*: core/caps.h); check names what is missing.
 	 */
 	uint64_t caps_better;
+	/*
+	 * Optional: NULL when this kernel can run alt, else why not (static
+	 * text), for what the kernel's features do not say, e.g. which
+	 * argument layout a raw tracepoint has here. Plans and check use it.
+	 */
+	const char *(*alt_unavailable)(const struct kt_alt *alt);
 
 	/* After parsing: cross-check options, disable hooks the options do not need. */
 	int (*validate)(struct kt_ctx *ctx);

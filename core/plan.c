@@ -167,6 +167,8 @@ int kt_plan_choose(struct kt_ctx *ctx)
 			if (st->forced && !(st->forced & (1U << alt->type)))
 				continue;
 			err = kt_feature_alt(alt, &why);
+			if (!err && cmd->alt_unavailable && (why = cmd->alt_unavailable(alt)))
+				err = -ENOTSUP;
 			kt_info("hook %s: %s %s (program %s): %s", h->name, kt_attach_name(alt->type),
 				alt->target, alt->prog, err ? why : "ok");
 			if (!err) {
