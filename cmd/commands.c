@@ -19,6 +19,7 @@ extern const struct kt_cmd kt_cmd_oom;
 extern const struct kt_cmd kt_cmd_offcpu;
 extern const struct kt_cmd kt_cmd_profile;
 extern const struct kt_cmd kt_cmd_flamegraph;
+extern const struct kt_cmd kt_cmd_funclat;
 extern const struct kt_cmd kt_cmd_check;
 
 const struct kt_cmd *const kt_cmds[] = {
@@ -35,6 +36,7 @@ const struct kt_cmd *const kt_cmds[] = {
 	&kt_cmd_offcpu,
 	&kt_cmd_profile,
 	&kt_cmd_flamegraph,
+	&kt_cmd_funclat,
 	&kt_cmd_check,
 };
 const size_t kt_n_cmds = sizeof(kt_cmds) / sizeof(kt_cmds[0]);

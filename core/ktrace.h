@@ -55,6 +55,8 @@ enum kt_attach {
 	KT_RAW_TP,
 	KT_TRACEPOINT,
 	KT_PERF_EVENT, /* attached by the descriptor's attach() hook */
+	KT_UPROBE,     /* user-space function entry, by the descriptor's attach() */
+	KT_URETPROBE,  /* user-space function return, by the descriptor's attach() */
 	KT_ATTACH_N,
 };
 
@@ -116,6 +118,12 @@ struct kt_cmd {
 	const char *summary_help;
 	enum kt_kind kind;
 	enum kt_pos pos;
+	/*
+	 * Positional arguments before pos's that the command's parse takes
+	 * itself (ARGP_KEY_ARG with state->arg_num < lead_args), e.g. a probe
+	 * target; give args_doc then.
+	 */
+	unsigned lead_args;
 	const struct kt_hook *hooks;
 	size_t n_hooks;
 	size_t priv_size; /* bytes of zeroed private state at ctx->priv */
@@ -132,7 +140,12 @@ struct kt_cmd {
 	int (*open)(struct kt_ctx *ctx);
 	/* After the attach plan is chosen, before load: rodata, map sizes. */
 	int (*configure)(struct kt_ctx *ctx);
-	/* Attach a KT_PERF_EVENT alternative (or any the descriptor wants to own). */
+	/*
+	 * Attach a KT_PERF_EVENT, KT_UPROBE or KT_URETPROBE alternative, or any
+	 * other the descriptor wants to own (e.g. a kprobe on a function named
+	 * at run time): when set, it is called for every chosen alternative and
+	 * returns 1 to let core attach that one itself.
+	 */
 	int (*attach)(struct kt_ctx *ctx, const struct kt_hook *hook, const struct kt_alt *alt);
 	/* After attach, before the readiness line: e.g. print a text header. */
 	int (*start)(struct kt_ctx *ctx);

@@ -257,13 +257,17 @@ int kt_plan_attach(struct kt_ctx *ctx)
 		if (c < 0 || ctx->hooks[i].disabled)
 			continue;
 		alt = &h->alts[c];
-		if (alt->type == KT_PERF_EVENT) {
-			if (!cmd->attach)
-				return -EINVAL;
+		if (cmd->attach) {
 			err = cmd->attach(ctx, h, alt);
-			if (err)
+			if (err < 0)
 				return err;
-			continue;
+			if (err == 0)
+				continue;
+		}
+		if (alt->type == KT_PERF_EVENT || alt->type == KT_UPROBE || alt->type == KT_URETPROBE) {
+			kt_err("internal error: hook %s has no attach() for its %s", h->name,
+			       kt_attach_name(alt->type));
+			return -EINVAL;
 		}
 		/* e.g. raw_tp sys_enter: one program serves the hook of every syscall it filters */
 		if (attached_before(ctx, i))
