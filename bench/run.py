@@ -68,6 +68,9 @@ CASES = [
          storm="spin", hz=99, unit="samples", count="samples", floor=["perf_event:cpu-clock"]),
     dict(name="profile-999", sub="profile", kt=["-F", "999"], bt=["profile.bt", "999"],
          storm="spin", hz=999, unit="samples", count="samples", floor=["perf_event:cpu-clock"]),
+    dict(name="funclat", sub="funclat", kt=["{bin}/callstorm:ktb_call"],
+         bt=["funclat.bt", "{bin}/callstorm"], storm="callstorm", unit="calls", startup="ready",
+         floor=["uprobe:{bin}/callstorm:ktb_call", "uretprobe:{bin}/callstorm:ktb_call"]),
     dict(name="tcpretrans", sub="tcpretrans", kt=[], bt=["tcpretrans.bt"], storm=None),
     dict(name="oom", sub="oom", kt=[], bt=["oom.bt"], storm=None),
 ]
@@ -365,24 +368,28 @@ class Bench:
         return argv, env
 
     def tool_argv(self, case, kind, floor_specs=None):
+        # {bin}: where run.sh built the storms (a user-function target names one)
         if kind == "ktrace":
-            return [self.kt, case["sub"], "-j"] + case["kt"]
+            return [self.kt, case["sub"], "-j"] + [a.format(bin=self.bin) for a in case["kt"]]
         if kind == "bpftrace":
             script = os.path.join(BT_DIR, case["bt"][0])
-            return [self.bpftrace, "-B", "line" if not case["storm"] else "full",
-                    script] + case["bt"][1:]
+            ready = not case["storm"] or case.get("startup") == "ready"
+            return [self.bpftrace, "-B", "line" if ready else "full",
+                    script] + [a.format(bin=self.bin) for a in case["bt"][1:]]
         if kind == "floor":
             argv = [os.path.join(self.bin, "floor"), "-b", os.path.join(self.bin, "floor.bpf.o")]
             if case.get("hz"):
                 argv += ["-F", str(case["hz"])]
-            return argv + floor_specs
+            return argv + [a.format(bin=self.bin) for a in floor_specs]
         raise ValueError(kind)
 
     def launch(self, case, kind, floor_specs, rep):
         """Start a tool and wait until it traces; returns (tool, start-up seconds)."""
         tool = Tool(kind, self.tool_argv(case, kind, floor_specs), self.tmp,
                     f"{case['name']}-{kind}-{rep}")
-        if not case["storm"]:
+        # uprobe cases too: a uprobe program has the type of bpftrace's BEGIN
+        # probe, so "the first event program ran" cannot tell them apart
+        if not case["storm"] or case.get("startup") == "ready":
             # readiness lines: ktrace's after attach, bpftrace's BEGIN
             tool.start()
             if kind == "ktrace":
@@ -513,7 +520,8 @@ class Bench:
             k = rep % len(configs)
             for kind in configs[k:] + configs[:k]:  # alternate the order
                 runs[kind].append(self.one_run(case, kind, specs, rep))
-        res["startup_method"] = "first event" if case["storm"] else "readiness line"
+        res["startup_method"] = ("first event" if case["storm"] and case.get("startup") != "ready"
+                                 else "readiness line")
         res["runs"] = runs
         res.update(self.summarize(case, runs))
         return res
