@@ -30,6 +30,7 @@
 #include "ktrace.h"
 #include "maps.h"
 #include "output.h"
+#include "plan.h"
 #include "stacks_out.h"
 #include "utarget.h"
 #include "util.h"
@@ -125,22 +126,8 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 	}
 }
 
-/* Keep only the alternatives of one kind (user or kernel) in a hook. */
-static void keep_alts(struct kt_hook *h, bool user, bool no_fentry)
-{
-	struct kt_alt keep[KT_MAX_ALTS] = {};
-	int n = 0;
-
-	for (int i = 0; i < KT_MAX_ALTS && h->alts[i].prog; i++) {
-		enum kt_attach t = h->alts[i].type;
-		bool u = t == KT_UPROBE || t == KT_URETPROBE;
-
-		if (u != user || (no_fentry && (t == KT_FENTRY || t == KT_FEXIT)))
-			continue;
-		keep[n++] = h->alts[i];
-	}
-	memcpy(h->alts, keep, sizeof(keep));
-}
+#define USER_TYPES ((1U << KT_UPROBE) | (1U << KT_URETPROBE))
+#define KERNEL_TYPES ((1U << KT_FENTRY) | (1U << KT_FEXIT) | (1U << KT_KPROBE) | (1U << KT_KRETPROBE))
 
 static int validate(struct kt_ctx *ctx)
 {
@@ -166,8 +153,10 @@ static int validate(struct kt_ctx *ctx)
 		strcpy(kfunc, fn);
 		strcpy(f->func, fn);
 		/* fentry reads no arguments here: --arg and --slower need kprobes */
-		keep_alts(&hooks[0], false, f->arg || f->slower);
-		keep_alts(&hooks[1], false, f->arg || f->slower);
+		for (int i = 0; i < 2; i++)
+			kt_hook_keep(&hooks[i], f->arg || f->slower ?
+							(1U << KT_KPROBE) | (1U << KT_KRETPROBE) :
+							KERNEL_TYPES);
 		kt_meta_add(ctx, "function", f->func);
 		return 0;
 	}
@@ -194,8 +183,8 @@ static int validate(struct kt_ctx *ctx)
 	}
 	snprintf(ulabel, sizeof(ulabel), "%s:%s", f->ut->path, f->func);
 	snprintf(f->offset_str, sizeof(f->offset_str), "0x%" PRIx64, f->ut->funcs[0].offset);
-	keep_alts(&hooks[0], true, false);
-	keep_alts(&hooks[1], true, false);
+	kt_hook_keep(&hooks[0], USER_TYPES);
+	kt_hook_keep(&hooks[1], USER_TYPES);
 	kt_meta_add(ctx, "function", f->func);
 	kt_meta_add(ctx, "binary", f->ut->path);
 	kt_meta_add(ctx, "offset", f->offset_str);
@@ -211,16 +200,11 @@ static int configure(struct kt_ctx *ctx)
 {
 	struct funclat_bpf *skel = ctx->skel;
 	struct funclat *f = ctx->priv;
-	const struct kt_alt *a = kt_hook_chosen(ctx, "entry"), *r = kt_hook_chosen(ctx, "return");
-	struct bpf_program *p;
+	const struct kt_alt *a = kt_hook_chosen(ctx, "entry");
 	int err;
 
 	/* validate() cut the other kind's alternatives out of the plan: keep them unloaded */
-	bpf_object__for_each_program(p, ctx->obj) {
-		const char *n = bpf_program__name(p);
-
-		bpf_program__set_autoload(p, (a && !strcmp(n, a->prog)) || (r && !strcmp(n, r->prog)));
-	}
+	kt_plan_autoload_chosen(ctx);
 
 	skel->rodata->cfg_div = f->arg ? 1 : f->div;
 	skel->rodata->cfg_arg = f->arg;

@@ -344,3 +344,23 @@ const struct kt_alt *kt_hook_chosen(const struct kt_ctx *ctx, const char *hook)
 	}
 	return NULL;
 }
+
+void kt_hook_keep(struct kt_hook *h, unsigned types)
+{
+	struct kt_alt keep[KT_MAX_ALTS];
+	int n = 0;
+
+	memset(keep, 0, sizeof(keep));
+	for (int i = 0; i < KT_MAX_ALTS && h->alts[i].prog; i++)
+		if (types & (1U << h->alts[i].type))
+			keep[n++] = h->alts[i];
+	memcpy(h->alts, keep, sizeof(keep));
+}
+
+void kt_plan_autoload_chosen(struct kt_ctx *ctx)
+{
+	struct bpf_program *p;
+
+	bpf_object__for_each_program(p, ctx->obj)
+		bpf_program__set_autoload(p, prog_chosen(ctx, bpf_program__name(p)));
+}
