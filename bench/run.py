@@ -71,6 +71,9 @@ CASES = [
     dict(name="funclat", sub="funclat", kt=["{bin}/callstorm:ktb_call"],
          bt=["funclat.bt", "{bin}/callstorm"], storm="callstorm", unit="calls", startup="ready",
          floor=["uprobe:{bin}/callstorm:ktb_call", "uretprobe:{bin}/callstorm:ktb_call"]),
+    dict(name="funccount", sub="funccount", kt=["{bin}/callstorm:ktb_call"],
+         bt=["funccount.bt", "{bin}/callstorm"], storm="callstorm", unit="calls",
+         startup="ready", floor=["uprobe:{bin}/callstorm:ktb_call"]),
     dict(name="tcpretrans", sub="tcpretrans", kt=[], bt=["tcpretrans.bt"], storm=None),
     dict(name="oom", sub="oom", kt=[], bt=["oom.bt"], storm=None),
 ]
