@@ -134,7 +134,11 @@ struct kt_cmd {
 	 */
 	uint64_t caps_better;
 
-	/* After parsing: cross-check options, disable hooks the options do not need. */
+	/*
+	 * After parsing: cross-check options, disable hooks the options do not
+	 * need. Returns 0, a negative errno, or 1 to run without BPF: run()
+	 * then does everything (as for KT_INFO), e.g. usdt's listing.
+	 */
 	int (*validate)(struct kt_ctx *ctx);
 	/* Open the skeleton (use KT_SKEL_OPEN). */
 	int (*open)(struct kt_ctx *ctx);
@@ -158,7 +162,7 @@ struct kt_cmd {
 	int (*drain)(struct kt_ctx *ctx, bool final);
 	/* Free private state; called once, also after a failed start. */
 	void (*finish)(struct kt_ctx *ctx);
-	/* KT_INFO: the whole command. */
+	/* KT_INFO (or validate() returned 1): the whole command. */
 	int (*run)(struct kt_ctx *ctx);
 	/* Readiness line shown on stderr in text mode after attach. */
 	const char *tracing_msg;

@@ -116,7 +116,10 @@ static int from_system(const char *name, char *path, size_t sz)
 	return -ENOENT;
 }
 
-int kt_utarget_open(const char *binary, int pid, struct kt_utarget **out)
+/* errors of utarget_open: said unless quiet */
+#define UT_ERR(...) (quiet ? (void)0 : kt_err(__VA_ARGS__))
+
+static int utarget_open(const char *binary, int pid, bool quiet, struct kt_utarget **out)
 {
 	struct kt_utarget *t = calloc(1, sizeof(*t));
 	char root[64];
@@ -131,14 +134,14 @@ int kt_utarget_open(const char *binary, int pid, struct kt_utarget **out)
 	else
 		strcpy(root, "/");
 	if (!*binary) {
-		kt_err("empty binary name in the target: give a path or a library name (c:malloc)");
+		UT_ERR("empty binary name in the target: give a path or a library name (c:malloc)");
 		err = -EINVAL;
 		goto fail;
 	}
 	if (strchr(binary, '/')) {
 		if (strlen(binary) >= sizeof(t->path)) {
 			err = -ENAMETOOLONG;
-			kt_err("%s: %s", binary, strerror(-err));
+			UT_ERR("%s: %s", binary, strerror(-err));
 			goto fail;
 		}
 		if (binary[0] == '/') {
@@ -150,7 +153,7 @@ int kt_utarget_open(const char *binary, int pid, struct kt_utarget **out)
 			    (size_t)snprintf(t->path, sizeof(t->path), "%s/%s", cwd, binary) >=
 				    sizeof(t->path)) {
 				err = -ENAMETOOLONG;
-				kt_err("%s: cannot make the path absolute", binary);
+				UT_ERR("%s: cannot make the path absolute", binary);
 				goto fail;
 			}
 		}
@@ -159,10 +162,10 @@ int kt_utarget_open(const char *binary, int pid, struct kt_utarget **out)
 			    from_system(binary, t->path, sizeof(t->path));
 		if (err) {
 			if (pid)
-				kt_err("'%s': process %d maps no file named %s, lib%s.so* or lib%s-*.so (see /proc/%d/maps); give the path instead",
+				UT_ERR("'%s': process %d maps no file named %s, lib%s.so* or lib%s-*.so (see /proc/%d/maps); give the path instead",
 				       binary, pid, binary, binary, binary, pid);
 			else
-				kt_err("'%s': no lib%s.so* in /lib/x86_64-linux-gnu, /usr/lib/x86_64-linux-gnu, /lib64, /usr/lib64, /lib, /usr/lib or /usr/local/lib, and no executable %s in /usr/local/sbin, /usr/local/bin, /usr/sbin, /usr/bin, /sbin or /bin; give the path instead",
+				UT_ERR("'%s': no lib%s.so* in /lib/x86_64-linux-gnu, /usr/lib/x86_64-linux-gnu, /lib64, /usr/lib64, /lib, /usr/lib or /usr/local/lib, and no executable %s in /usr/local/sbin, /usr/local/bin, /usr/sbin, /usr/bin, /sbin or /bin; give the path instead",
 				       binary, binary, binary);
 			goto fail;
 		}
@@ -171,16 +174,16 @@ int kt_utarget_open(const char *binary, int pid, struct kt_utarget **out)
 	if (t->fd < 0) {
 		err = t->fd;
 		if (pid)
-			kt_err("cannot open %s inside the root of process %d (%s): %s", t->path, pid,
+			UT_ERR("cannot open %s inside the root of process %d (%s): %s", t->path, pid,
 			       root, strerror(-err));
 		else
-			kt_err("cannot open %s: %s", t->path, strerror(-err));
+			UT_ERR("cannot open %s: %s", t->path, strerror(-err));
 		goto fail;
 	}
 	snprintf(t->fdpath, sizeof(t->fdpath), "/proc/self/fd/%d", t->fd);
 	err = kt_elf_open_fd(t->fd, &t->elf);
 	if (err) {
-		kt_err("%s is not an ELF file ktrace can read: %s", t->path,
+		UT_ERR("%s is not an ELF file ktrace can read: %s", t->path,
 		       err == -ENOEXEC ? "no ELF header" :
 		       err == -ENOTSUP ? "not a 64-bit little-endian ELF" : strerror(-err));
 		goto fail;
@@ -190,6 +193,16 @@ int kt_utarget_open(const char *binary, int pid, struct kt_utarget **out)
 fail:
 	kt_utarget_free(t);
 	return err;
+}
+
+int kt_utarget_open(const char *binary, int pid, struct kt_utarget **out)
+{
+	return utarget_open(binary, pid, false, out);
+}
+
+int kt_utarget_open_quiet(const char *binary, int pid, struct kt_utarget **out)
+{
+	return utarget_open(binary, pid, true, out);
 }
 
 struct match_arg {

@@ -46,6 +46,8 @@ struct kt_utarget {
  * naming what was looked for and where, and returns -errno.
  */
 int kt_utarget_open(const char *binary, int pid, struct kt_utarget **out);
+/* The same, saying nothing (e.g. to look through every file a process maps). */
+int kt_utarget_open_quiet(const char *binary, int pid, struct kt_utarget **out);
 /*
  * Add the functions of t matching pattern (a name, or with * ? [ a glob),
  * one per address. Error (printed) when nothing matches, the file has no
