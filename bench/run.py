@@ -74,6 +74,10 @@ CASES = [
     dict(name="funccount", sub="funccount", kt=["{bin}/callstorm:ktb_call"],
          bt=["funccount.bt", "{bin}/callstorm"], storm="callstorm", unit="calls",
          startup="ready", floor=["uprobe:{bin}/callstorm:ktb_call"]),
+    # no floor: the floor loader attaches uprobes by function name, a USDT site has none
+    dict(name="usdt", sub="usdt", kt=["u:{bin}/usdtstorm:ktb:tick"],
+         bt=["usdt.bt", "{bin}/usdtstorm"], storm="usdtstorm", unit="hits", startup="ready",
+         no_floor=True),
     dict(name="tcpretrans", sub="tcpretrans", kt=[], bt=["tcpretrans.bt"], storm=None),
     dict(name="oom", sub="oom", kt=[], bt=["oom.bt"], storm=None),
 ]
@@ -505,7 +509,7 @@ class Bench:
         if have:
             meta = self.ktrace_meta(case)
             res["attach"] = meta.get("attach")
-            specs = self.floor_specs(meta)
+            specs = [] if case.get("no_floor") else self.floor_specs(meta)
         else:
             specs = case.get("floor", [])
             res["floor_guessed"] = True
