@@ -28,6 +28,7 @@
 #include "ktrace.h"
 #include "output.h"
 #include "plan.h"
+#include "tape.h"
 #include "utarget.h"
 #include "util.h"
 
@@ -164,6 +165,13 @@ static int validate(struct kt_ctx *ctx)
 {
 	struct funccount *f = ctx->priv;
 	int err;
+
+	/* a tape holds the kernel's data, not the traced files this command resolves names in */
+	if (ctx->o.record || kt_tape_replaying()) {
+		kt_err("%s: --record and replay are not supported: the functions and probes are found in the traced process's files, which a replay cannot read",
+		       ctx->cmd->name);
+		return -EINVAL;
+	}
 
 	if (!strncmp(f->spec, "k:", 2) || !strchr(f->spec, ':')) {
 		const char *p = strncmp(f->spec, "k:", 2) ? f->spec : f->spec + 2;

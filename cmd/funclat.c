@@ -32,6 +32,7 @@
 #include "output.h"
 #include "plan.h"
 #include "stacks_out.h"
+#include "tape.h"
 #include "utarget.h"
 #include "util.h"
 
@@ -133,6 +134,13 @@ static int validate(struct kt_ctx *ctx)
 {
 	struct funclat *f = ctx->priv;
 	int err;
+
+	/* a tape holds the kernel's data, not the traced files this command resolves names in */
+	if (ctx->o.record || kt_tape_replaying()) {
+		kt_err("%s: --record and replay are not supported: the functions and probes are found in the traced process's files, which a replay cannot read",
+		       ctx->cmd->name);
+		return -EINVAL;
+	}
 
 	if (!f->unit) {
 		f->unit = "usecs";

@@ -34,6 +34,7 @@
 #include "stacks_out.h"
 #include "usdt.h"
 #include "usdt.skel.h"
+#include "tape.h"
 #include "utarget.h"
 #include "util.h"
 
@@ -215,6 +216,13 @@ static int validate(struct kt_ctx *ctx)
 	struct usdt *u = ctx->priv;
 	char bin[4096], prov[256], name[256], bin2[4096], prov2[256], name2[256];
 	int err;
+
+	/* a tape holds the kernel's data, not the traced files this command resolves names in */
+	if (ctx->o.record || kt_tape_replaying()) {
+		kt_err("%s: --record and replay are not supported: the functions and probes are found in the traced process's files, which a replay cannot read",
+		       ctx->cmd->name);
+		return -EINVAL;
+	}
 
 	if (!u->unit) {
 		u->unit = "usecs";

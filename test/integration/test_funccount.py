@@ -132,6 +132,8 @@ def error_test():
     check(r.returncode == 2 and "missing the pattern" in r.stderr, "no pattern: usage error", r.stderr)
     r = run_ktrace("funccount", "-d", "1", "--top", "0", "c:getppid")
     check(r.returncode == 2 and "--top" in r.stderr, "--top 0: usage error", r.stderr)
+    r = run_ktrace("funccount", "-d", "1", "--record", "/nonexistent/t.tape", "c:getppid")
+    check(r.returncode == 2 and "--record" in r.stderr, "--record refused: usage error", r.stderr)
     r = run_ktrace("funccount", "-d", "1", "k:vfs_rea*")
     if r.returncode == 0:
         ktlib.log("this kernel has kprobes: k: error case skipped")

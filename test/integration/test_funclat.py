@@ -179,6 +179,7 @@ def error_test():
         (["--slower", "x", "c:malloc"], 2, ["--slower"]),
         ([], 2, ["missing the function"]),
         (["c:mall*"], 2, ["one function name"]),
+        (["--record", os.path.join(d, "t.tape"), "c:malloc"], 2, ["--record"]),
     ]
     for args, rc, words in cases:
         r = run_ktrace("funclat", "-d", "1", *args)

@@ -150,6 +150,8 @@ def error_test():
     check(r.returncode == 2 and "u:BINARY:PROVIDER:PROBE" in r.stderr, "malformed target: usage error", r.stderr)
     r = run_ktrace("usdt", "--list")
     check(r.returncode == 2 and "--list" in r.stderr, "--list without a binary: usage error", r.stderr)
+    r = run_ktrace("usdt", "-d", "1", "--record", "/nonexistent/t.tape", "u:%s:funcs:query" % FUNCS)
+    check(r.returncode == 2 and "--record" in r.stderr, "--record refused: usage error", r.stderr)
     r = run_ktrace("usdt", "--list", "/etc/passwd")
     check(r.returncode == 1 and "not an ELF" in r.stderr, "--list on a non-ELF: exit 1", r.stderr)
 
