@@ -161,6 +161,46 @@ next:;
 	return 0;
 }
 
+/*
+ * IFUNCs (glibc's str* and mem*) point at their resolver: with -p, count
+ * the implementation the process uses instead; without, leave them out and
+ * say so (there is no one implementation for every process).
+ */
+static int resolve_ifuncs(struct kt_ctx *ctx, struct funccount *f)
+{
+	struct kt_utarget *t = f->ut;
+	size_t k = 0, skipped = 0, resolved = 0;
+	char impl[256];
+	int err;
+
+	for (size_t i = 0; i < t->n; i++) {
+		if (t->funcs[i].ifunc && !ctx->filter.tgid) {
+			if (!skipped++)
+				kt_warn("%s: %s is an IFUNC: left out, as are the others; give -p PID to count the implementation that process uses",
+					f->spec, t->funcs[i].name);
+			free(t->funcs[i].name);
+			continue;
+		}
+		if (t->funcs[i].ifunc) {
+			err = kt_utarget_ifunc(t, i, (int)ctx->filter.tgid, f->spec, impl,
+					       sizeof(impl));
+			if (err)
+				return err == -EINVAL ? err : -ENOENT;
+			resolved++;
+		}
+		t->funcs[k++] = t->funcs[i];
+	}
+	t->n = k;
+	if (resolved)
+		kt_warn("%s: %zu IFUNCs matched: counting the implementations process %u uses",
+			f->spec, resolved, ctx->filter.tgid);
+	if (!t->n) {
+		kt_err("%s: every match is an IFUNC: give -p PID", f->spec);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int validate(struct kt_ctx *ctx)
 {
 	struct funccount *f = ctx->priv;
@@ -211,6 +251,9 @@ static int validate(struct kt_ctx *ctx)
 		err = kt_utarget_match(f->ut, f->pattern, FUNCCOUNT_MAX, f->spec);
 	if (err)
 		return err == -EINVAL || err == -ENOMEM ? err : -ENOENT;
+	err = resolve_ifuncs(ctx, f);
+	if (err)
+		return err;
 	snprintf(ulabel, sizeof(ulabel), "%s:%s", f->ut->path, f->pattern);
 	kt_hook_keep(&hooks[0], 1U << KT_UPROBE);
 	kt_meta_add(ctx, "pattern", f->spec);

@@ -51,6 +51,7 @@ struct funclat {
 	struct kt_utarget *ut;
 	struct bpf_link *links[2];
 	char offset_str[32];
+	char impl[256]; /* an IFUNC's implementation, by name */
 	uint64_t taken[FUNCLAT_NCOUNTS];
 };
 
@@ -185,9 +186,15 @@ static int validate(struct kt_ctx *ctx)
 	if (err)
 		return err == -EINVAL ? err : -ENOENT;
 	if (f->ut->funcs[0].ifunc) {
-		kt_err("%s: %s in %s is an IFUNC: its address is the resolver that picks an implementation when the library is loaded, not the code that runs; probe the implementation by its name (e.g. %s:__%s_avx2, if the file has a symbol table)",
-		       f->spec, f->func, f->ut->path, f->binary, f->func);
-		return -ENOENT;
+		err = kt_utarget_ifunc(f->ut, 0, (int)ctx->filter.tgid, f->spec, f->impl,
+				       sizeof(f->impl));
+		if (err)
+			return err == -EINVAL ? err : -ENOENT;
+		/* say so: the probe is not where the symbol points */
+		kt_warn("%s is an IFUNC: probing the implementation process %u uses, %s at offset 0x%" PRIx64 " of %s",
+			f->func, ctx->filter.tgid, *f->impl ? f->impl : "(no symbol)",
+			f->ut->funcs[0].offset, f->ut->path);
+		kt_meta_add(ctx, "ifunc_implementation", *f->impl ? f->impl : "(no symbol)");
 	}
 	snprintf(ulabel, sizeof(ulabel), "%s:%s", f->ut->path, f->func);
 	snprintf(f->offset_str, sizeof(f->offset_str), "0x%" PRIx64, f->ut->funcs[0].offset);
@@ -208,7 +215,7 @@ static int configure(struct kt_ctx *ctx)
 {
 	struct funclat_bpf *skel = ctx->skel;
 	struct funclat *f = ctx->priv;
-	const struct kt_alt *a = kt_hook_chosen(ctx, "entry");
+	const struct kt_alt *a = kt_hook_chosen(ctx, "entry"), *r = kt_hook_chosen(ctx, "return");
 	int err;
 
 	/* validate() cut the other kind's alternatives out of the plan: keep them unloaded */
@@ -219,14 +226,15 @@ static int configure(struct kt_ctx *ctx)
 	skel->rodata->cfg_min_ns = f->min_ns;
 	skel->rodata->cfg_stream = f->slower;
 	skel->rodata->cfg_match_sp = !f->kernel;
-	if (a && a->type == KT_FENTRY) {
+	/* each hook on its own: KTRACE_ATTACH=kprobe leaves the return on fexit */
+	err = 0;
+	if (a && a->type == KT_FENTRY)
 		err = bpf_program__set_attach_target(skel->progs.f_entry, 0, f->func);
-		if (!err)
-			err = bpf_program__set_attach_target(skel->progs.f_return, 0, f->func);
-		if (err) {
-			kt_err("k:%s: cannot set the fentry target: %s", f->func, strerror(-err));
-			return err;
-		}
+	if (!err && r && r->type == KT_FEXIT)
+		err = bpf_program__set_attach_target(skel->progs.f_return, 0, f->func);
+	if (err) {
+		kt_err("k:%s: cannot set the fentry/fexit target: %s", f->func, strerror(-err));
+		return err;
 	}
 	return 0;
 }

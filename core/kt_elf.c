@@ -975,3 +975,49 @@ out:
 	free(shdrs);
 	return err;
 }
+
+int kt_elf_irelative_slot(int fd, uint64_t resolver, uint64_t *slot)
+{
+	struct src s;
+	Elf64_Shdr *shdrs;
+	Elf64_Rela *chunk;
+	size_t nsh;
+	int err = scan_open(fd, &s, &shdrs, &nsh), found = -ENOENT;
+
+	if (err)
+		return err;
+	chunk = malloc(SYM_CHUNK * sizeof(*chunk));
+	if (!chunk) {
+		free(shdrs);
+		return -ENOMEM;
+	}
+	for (size_t i = 1; i < nsh && found; i++) {
+		const Elf64_Shdr *h = &shdrs[i];
+		uint64_t count;
+
+		if (h->sh_type != SHT_RELA || h->sh_entsize != sizeof(Elf64_Rela) ||
+		    h->sh_offset > s.size || h->sh_size > s.size - h->sh_offset)
+			continue;
+		count = h->sh_size / sizeof(Elf64_Rela);
+		if (count > MAX_SCAN_SYMS)
+			count = MAX_SCAN_SYMS;
+		for (uint64_t k = 0; k < count && found; k += SYM_CHUNK) {
+			size_t cn = count - k < SYM_CHUNK ? (size_t)(count - k) : SYM_CHUNK;
+
+			if (src_read(&s, h->sh_offset + k * sizeof(Elf64_Rela), chunk,
+				     cn * sizeof(*chunk)))
+				break;
+			for (size_t j = 0; j < cn; j++) {
+				if (ELF64_R_TYPE(chunk[j].r_info) == R_X86_64_IRELATIVE &&
+				    (uint64_t)chunk[j].r_addend == resolver) {
+					*slot = chunk[j].r_offset;
+					found = 0;
+					break;
+				}
+			}
+		}
+	}
+	free(chunk);
+	free(shdrs);
+	return found;
+}

@@ -136,6 +136,14 @@ struct kt_elf_sdt {
 int kt_elf_scan_sdt(int fd, int (*cb)(const struct kt_elf_sdt *note, void *arg), void *arg,
 		    uint64_t *actual_base);
 
+/*
+ * The GOT slot (ELF virtual address) that an R_X86_64_IRELATIVE relocation
+ * of the file at @fd fills, at load time, with what the IFUNC resolver at
+ * @resolver returns: where a running process keeps the implementation it
+ * uses. 0, -ENOENT when no such relocation exists, -ENOEXEC (not ELF).
+ */
+int kt_elf_irelative_slot(int fd, uint64_t resolver, uint64_t *slot);
+
 /* The CRC-32 used by .gnu_debuglink (IEEE 802.3, as in zlib's crc32()). */
 uint32_t kt_elf_crc32(uint32_t crc, const void *buf, size_t len);
 /* CRC-32 of a whole file, for checking a debug file. Returns 0 or -errno. */

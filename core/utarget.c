@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include "kt_elf.h"
 #include "rootfs.h"
@@ -99,9 +101,17 @@ static int from_system(const char *name, char *path, size_t sz)
 		if (!dir)
 			continue;
 		while ((e = readdir(dir))) {
+			/*
+			 * the runtime's libNAME.so.N before the bare libNAME.so of
+			 * the -dev package (a link, or a linker script: libc.so)
+			 */
+			bool ver = strstr(e->d_name, ".so.") != NULL;
+			bool best_ver = strstr(best, ".so.") != NULL;
+
 			if (!strncmp(e->d_name, "lib", 3) && name_fits(e->d_name, name) &&
-			    (!*best || strlen(e->d_name) < strlen(best)) &&
-			    strlen(e->d_name) < sizeof(best))
+			    strlen(e->d_name) < sizeof(best) &&
+			    (!*best || (ver && !best_ver) ||
+			     (ver == best_ver && strlen(e->d_name) < strlen(best))))
 				strcpy(best, e->d_name);
 		}
 		closedir(dir);
@@ -275,6 +285,93 @@ int kt_utarget_match(struct kt_utarget *t, const char *pattern, size_t max, cons
 		kt_err("%s: no function %s'%s' in %s (looked in its .symtab and .dynsym)", spec,
 		       m.glob ? "matching " : "", pattern, t->path);
 	return -ENOENT;
+}
+
+/* Start and file offset of the mapping of (dev, ino) in pid that holds addr, or with pgoff 0 when addr is 0. */
+static int find_mapping(int pid, dev_t dev, ino_t ino, uint64_t addr, uint64_t *start,
+			uint64_t *pgoff)
+{
+	char mp[64], line[4352];
+	FILE *f;
+	int err = -ENOENT;
+
+	snprintf(mp, sizeof(mp), "/proc/%d/maps", pid);
+	f = fopen(mp, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long lo, hi, off, inode;
+		unsigned int maj, mi;
+
+		if (sscanf(line, "%llx-%llx %*s %llx %x:%x %llu", &lo, &hi, &off, &maj, &mi,
+			   &inode) != 6)
+			continue;
+		if (inode != (unsigned long long)ino || makedev(maj, mi) != dev)
+			continue;
+		if (addr ? (addr >= lo && addr < hi) : off == 0) {
+			*start = lo;
+			*pgoff = off;
+			err = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return err;
+}
+
+int kt_utarget_ifunc(struct kt_utarget *t, size_t i, int pid, const char *spec, char *impl,
+		     size_t isz)
+{
+	struct kt_ufunc *fn = &t->funcs[i];
+	uint64_t slot, start, pgoff, base_vaddr, a = 0, off, vaddr;
+	const struct kt_elf_sym *sym;
+	char mem[64];
+	struct stat st;
+	int fd, err;
+
+	*impl = 0;
+	if (!pid) {
+		kt_err("%s: %s in %s is an IFUNC (a resolver picks the implementation when the library is loaded): give -p PID so that ktrace reads which implementation that process uses",
+		       spec, fn->name, t->path);
+		return -EINVAL;
+	}
+	err = kt_elf_irelative_slot(t->fd, fn->addr, &slot);
+	if (err) {
+		kt_err("%s: %s in %s is an IFUNC, and the file has no IRELATIVE relocation of its resolver that would tell which implementation process %d uses; probe the implementation by its name",
+		       spec, fn->name, t->path, pid);
+		return -ENOENT;
+	}
+	if (fstat(t->fd, &st))
+		return -errno;
+	err = find_mapping(pid, st.st_dev, st.st_ino, 0, &start, &pgoff);
+	if (!err)
+		err = kt_elf_offset_to_vaddr(t->elf, pgoff, &base_vaddr);
+	if (err) {
+		kt_err("%s: process %d does not map %s (see /proc/%d/maps)", spec, pid, t->path, pid);
+		return -ENOENT;
+	}
+	snprintf(mem, sizeof(mem), "/proc/%d/mem", pid);
+	fd = open(mem, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || pread(fd, &a, sizeof(a), (off_t)(start + slot - base_vaddr)) != sizeof(a)) {
+		err = fd < 0 ? -errno : -EIO;
+		if (fd >= 0)
+			close(fd);
+		kt_err("%s: reading the GOT of %s in process %d (%s) failed: %s", spec, t->path, pid,
+		       mem, strerror(-err));
+		return err;
+	}
+	close(fd);
+	if (find_mapping(pid, st.st_dev, st.st_ino, a, &start, &pgoff)) {
+		kt_err("%s: the implementation of %s that process %d uses (0x%llx) is outside %s",
+		       spec, fn->name, pid, (unsigned long long)a, t->path);
+		return -ENOENT;
+	}
+	off = a - start + pgoff;
+	if (!kt_elf_offset_to_vaddr(t->elf, off, &vaddr) &&
+	    (sym = kt_elf_lookup(t->elf, vaddr, NULL)) && sym->addr == vaddr)
+		snprintf(impl, isz, "%s", sym->name);
+	fn->offset = off;
+	return 0;
 }
 
 void kt_utarget_free(struct kt_utarget *t)

@@ -55,6 +55,16 @@ int kt_utarget_open_quiet(const char *binary, int pid, struct kt_utarget **out);
  * whole target, for messages.
  */
 int kt_utarget_match(struct kt_utarget *t, const char *pattern, size_t max, const char *spec);
+/*
+ * funcs[i] is an IFUNC: point it at the implementation process pid uses,
+ * read from the GOT slot the file's R_X86_64_IRELATIVE relocation for its
+ * resolver filled at load time (/proc/PID/maps and /proc/PID/mem). impl
+ * gets the implementation's name ("" when the file has no symbol for it).
+ * Errors are printed: no pid, no such relocation, the process maps the file
+ * elsewhere or its memory cannot be read.
+ */
+int kt_utarget_ifunc(struct kt_utarget *t, size_t i, int pid, const char *spec, char *impl,
+		     size_t isz);
 void kt_utarget_free(struct kt_utarget *t);
 
 /*

@@ -9,7 +9,9 @@ ktrace attaches to it by pid before it calls anything:
    4 times (recursion), leap 3 times; --top 1 keeps only rec.
 3. Intervals: five 300 ms naps counted every second add up to 5, over
    more than one table.
-4. Errors: a pattern that matches nothing (exit 1, naming the file and the
+4. 'c:strl*' matches strlen, an IFUNC: with -p the implementation the
+   process uses counts its 300 calls; without -p it is left out, said so.
+5. Errors: a pattern that matches nothing (exit 1, naming the file and the
    tables searched), a kernel pattern on a kernel without kprobes (exit 1,
    naming kprobe), a missing pattern (exit 2).
 """
@@ -124,6 +126,18 @@ def interval_test():
     check(counts(kt).get("nap") == 5, "the intervals add up to 5 naps", tables)
 
 
+def ifunc_test():
+    w = start_funcs("strlen", 300)
+    kt = Ktrace("funccount", "-j", "-p", w.pid, "c:strl*")
+    check(finish_funcs(w) == "strlen 300", "workload called strlen 300 times")
+    kt.stop()
+    check(counts(kt).get("strlen") == 300 and "IFUNC" in kt.stderr(),
+          "strlen (IFUNC) counted 300 times in the implementation, and said so", (counts(kt), kt.stderr()))
+    r = run_ktrace("funccount", "-d", "1", "c:strl*")
+    check(r.returncode == 2 and "IFUNC" in r.stderr and "-p" in r.stderr,
+          "IFUNCs without -p: left out, said so", r.stderr)
+
+
 def error_test():
     r = run_ktrace("funccount", "-d", "1", FUNCS + ":zz_no_such*")
     check(r.returncode == 1 and "zz_no_such*" in r.stderr and FUNCS in r.stderr and ".symtab" in r.stderr,
@@ -146,6 +160,7 @@ def main():
     getppid_test()
     wildcard_test()
     interval_test()
+    ifunc_test()
     error_test()
 
 

@@ -13,7 +13,10 @@ ktrace attaches to it by pid before it calls anything:
    2048-4095 bucket (libc's own few may add some).
 4. --slower 10: three 20 ms naps are streamed, the 1 ms ones are not,
    with arg1 = 0x14 (the 20 passed) and the workload's pid.
-5. Clear errors (exit 1) for a stripped binary, a file that is not ELF, a
+5. strlen, an IFUNC in libc, called 300 times through the PLT: with -p the
+   implementation the process uses is probed (and a warning says so), and
+   its 300 calls are timed; without -p it is a usage error naming -p.
+6. Clear errors (exit 1) for a stripped binary, a file that is not ELF, a
    missing symbol, an unknown library and, on a kernel without kprobes or
    fentry, a kernel function; usage errors (exit 2) for bad options.
 """
@@ -161,6 +164,22 @@ def slower_test():
     check(h["count"] == 8, "the histogram still has all 8 calls", h)
 
 
+def ifunc_test():
+    w = start_funcs("strlen", 300)
+    kt = Ktrace("funclat", "-j", "--nsecs", "-p", w.pid, "c:strlen")
+    check(finish_funcs(w) == "strlen 300", "workload called strlen 300 times")
+    kt.stop()
+    check(kt.rc == 0 and "IFUNC" in kt.stderr() and "implementation" in kt.stderr(),
+          "funclat c:strlen -p: says it probes the implementation of an IFUNC", kt.stderr())
+    meta = kt.records("meta")[0]
+    check("ifunc_implementation" in meta, "meta names the implementation", meta)
+    h = kt.records("hist")[0]
+    check(h["count"] == 300, "the implementation's 300 calls are timed (got %d)" % h["count"], h)
+    r = run_ktrace("funclat", "-d", "1", "c:strlen")
+    check(r.returncode == 2 and "IFUNC" in r.stderr and "-p" in r.stderr,
+          "an IFUNC without -p: usage error naming -p", r.stderr)
+
+
 def error_test():
     d = tempfile.mkdtemp(prefix="kt-funclat-")
     ktlib.at_exit(shutil.rmtree, d, True)
@@ -199,6 +218,7 @@ def main():
     recursion_test()
     malloc_test()
     slower_test()
+    ifunc_test()
     error_test()
 
 

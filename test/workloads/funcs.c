@@ -10,6 +10,7 @@
  *   jump N         N calls of leap(), left by longjmp from below: they never return
  *   loop N         N calls of an empty noinline function (overhead benchmarks)
  *   query N        N times USDT funcs:query(i), an is-enabled probe (semaphore)
+ *   strlen N       N calls of libc's strlen (an IFUNC) through the PLT
  * Every USDT probe has a semaphore; query's argument is computed only when
  * the semaphore says a tracer is attached, and "query N enabled E" says how
  * many times it was.
@@ -29,6 +30,8 @@ unsigned short funcs_query_semaphore __attribute__((section(".probes"))) __attri
 
 static jmp_buf env;
 static volatile long sink;
+/* through a volatile pointer: the compiler may not fold or inline the strlen calls */
+static size_t (*volatile strlen_p)(const char *) = strlen;
 
 __attribute__((noinline)) void nap(long ms)
 {
@@ -110,6 +113,10 @@ int main(int argc, char **argv)
 			for (long i = 0; i < n; i++)
 				empty(i);
 			printf("loop %ld ", n);
+		} else if (!strcmp(argv[a], "strlen")) {
+			for (long i = 0; i < n; i++)
+				sink += (long)strlen_p(argv[a]);
+			printf("strlen %ld ", n);
 		} else if (!strcmp(argv[a], "query")) {
 			long enabled = 0;
 
