@@ -64,7 +64,9 @@ static char ulabel[4800] = "BINARY:PATTERN";
 
 static struct kt_hook hooks[] = {
 	{ "count", false,
-	  { { KT_UPROBE, ulabel, "u_count" }, { KT_KPROBE, kfunc, "k_count" } } },
+	  /* the uprobe counts by attach cookie (5.15+); the kprobe by address (5.10 too) */
+	  { { KT_UPROBE, ulabel, "u_count", KT_NEED_BPF_COOKIE },
+	    { KT_KPROBE, kfunc, "k_count" } } },
 };
 
 static error_t parse(int key, char *arg, struct argp_state *state)
@@ -240,11 +242,6 @@ static int validate(struct kt_ctx *ctx)
 			      sizeof(f->pattern))) {
 		kt_err("invalid pattern '%s': BINARY:PATTERN ('c:getpp*')", f->spec);
 		return -EINVAL;
-	}
-	if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_KPROBE, BPF_FUNC_get_attach_cookie, NULL) != 1) {
-		kt_err("%s: counting user functions needs the bpf_get_attach_cookie() helper (Linux 5.15+), which kernel %s lacks",
-		       f->spec, kt_kernel_release());
-		return -ENOTSUP;
 	}
 	err = kt_utarget_open(f->binary, (int)ctx->filter.tgid, &f->ut);
 	if (!err)

@@ -70,8 +70,17 @@ bool kt_have_btf(void)
 /* 0 if the kernel has everything in needs (KT_NEED_*), else -ENOTSUP and *why. */
 static int feature_needs(unsigned needs, const char **why)
 {
-	static int loop = -1;
+	static int loop = -1, cookie = -1;
 
+	if (needs & KT_NEED_BPF_COOKIE) {
+		if (cookie < 0)
+			cookie = libbpf_probe_bpf_helper(BPF_PROG_TYPE_KPROBE,
+							 BPF_FUNC_get_attach_cookie, NULL) == 1;
+		if (!cookie) {
+			*why = "the kernel lacks the bpf_get_attach_cookie helper (Linux 5.15+)";
+			return -ENOTSUP;
+		}
+	}
 	if (needs & KT_NEED_BPF_LOOP) {
 		if (loop < 0)
 			loop = libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_loop,

@@ -76,6 +76,7 @@ struct kt_alt {
 
 /* kt_alt.needs */
 #define KT_NEED_BPF_LOOP (1U << 0) /* the bpf_loop() helper (5.17+) */
+#define KT_NEED_BPF_COOKIE (1U << 1) /* bpf_get_attach_cookie() for kprobe/uprobe programs (5.15+) */
 
 #define KT_MAX_ALTS 5
 
