@@ -96,6 +96,16 @@ CASES = [
          floor=["tp_btf:inet_sock_set_state"]),
     dict(name="tcpdrop", sub="tcpdrop", kt=[], bt=["tcpdrop.bt"], storm="connstorm",
          interval=5000, env="refuse", unit="drops", stream=True, floor=["tp_btf:kfree_skb"]),
+    dict(name="funclat", sub="funclat", kt=["{bin}/callstorm:ktb_call"],
+         bt=["funclat.bt", "{bin}/callstorm"], storm="callstorm", unit="calls", startup="ready",
+         floor=["uprobe:{bin}/callstorm:ktb_call", "uretprobe:{bin}/callstorm:ktb_call"]),
+    dict(name="funccount", sub="funccount", kt=["{bin}/callstorm:ktb_call"],
+         bt=["funccount.bt", "{bin}/callstorm"], storm="callstorm", unit="calls",
+         startup="ready", floor=["uprobe:{bin}/callstorm:ktb_call"]),
+    # no floor: the floor loader attaches uprobes by function name, a USDT site has none
+    dict(name="usdt", sub="usdt", kt=["u:{bin}/usdtstorm:ktb:tick"],
+         bt=["usdt.bt", "{bin}/usdtstorm"], storm="usdtstorm", unit="hits", startup="ready",
+         no_floor=True),
     dict(name="tcpretrans", sub="tcpretrans", kt=[], bt=["tcpretrans.bt"], storm=None),
     dict(name="oom", sub="oom", kt=[], bt=["oom.bt"], storm=None),
     dict(name="memstall", sub="memstall", kt=[], bt=["memstall.bt"], storm=None),
@@ -432,26 +442,30 @@ class Bench:
         return argv, env
 
     def tool_argv(self, case, kind, floor_specs=None):
+        # {bin}: where run.sh built the storms (a user-function target names one)
         if kind == "ktrace":
-            return [self.kt, case["sub"], "-j"] + case["kt"]
+            return [self.kt, case["sub"], "-j"] + [a.format(bin=self.bin) for a in case["kt"]]
         if kind == "bpftrace":
             script = os.path.join(BT_DIR, case["bt"][0])
-            return [self.bpftrace, "-B", "line" if not case["storm"] else "full",
-                    script] + case["bt"][1:]
+            ready = not case["storm"] or case.get("startup") == "ready"
+            return [self.bpftrace, "-B", "line" if ready else "full",
+                    script] + [a.format(bin=self.bin) for a in case["bt"][1:]]
         if kind == "perf":
             return [self.perf] + case["perf"]
         if kind == "floor":
             argv = [os.path.join(self.bin, "floor"), "-b", os.path.join(self.bin, "floor.bpf.o")]
             if case.get("hz"):
                 argv += ["-F", str(case["hz"])]
-            return argv + floor_specs
+            return argv + [a.format(bin=self.bin) for a in floor_specs]
         raise ValueError(kind)
 
     def launch(self, case, kind, floor_specs, rep):
         """Start a tool and wait until it traces; returns (tool, start-up seconds)."""
         tool = Tool(kind, self.tool_argv(case, kind, floor_specs), self.tmp,
                     f"{case['name']}-{kind}-{rep}")
-        if not case["storm"]:
+        # uprobe cases too: a uprobe program has the type of bpftrace's BEGIN
+        # probe, so "the first event program ran" cannot tell them apart
+        if not case["storm"] or case.get("startup") == "ready":
             # readiness lines: ktrace's after attach, bpftrace's BEGIN
             tool.start()
             if kind == "ktrace":
@@ -573,7 +587,7 @@ class Bench:
         if have:
             meta = self.ktrace_meta(case)
             res["attach"] = meta.get("attach")
-            specs = self.floor_specs(meta)
+            specs = [] if case.get("no_floor") else self.floor_specs(meta)
         else:
             specs = case.get("floor", [])
             res["floor_guessed"] = True
@@ -592,7 +606,8 @@ class Bench:
             k = rep % len(configs)
             for kind in configs[k:] + configs[:k]:  # alternate the order
                 runs[kind].append(self.one_run(case, kind, specs, rep))
-        res["startup_method"] = "first event" if case["storm"] else "readiness line"
+        res["startup_method"] = ("first event" if case["storm"] and case.get("startup") != "ready"
+                                 else "readiness line")
         res["runs"] = runs
         res.update(self.summarize(case, runs))
         return res

@@ -26,6 +26,9 @@ extern const struct kt_cmd kt_cmd_writeback;
 extern const struct kt_cmd kt_cmd_offcpu;
 extern const struct kt_cmd kt_cmd_profile;
 extern const struct kt_cmd kt_cmd_flamegraph;
+extern const struct kt_cmd kt_cmd_funclat;
+extern const struct kt_cmd kt_cmd_funccount;
+extern const struct kt_cmd kt_cmd_usdt;
 extern const struct kt_cmd kt_cmd_check;
 
 const struct kt_cmd *const kt_cmds[] = {
@@ -49,6 +52,9 @@ const struct kt_cmd *const kt_cmds[] = {
 	&kt_cmd_offcpu,
 	&kt_cmd_profile,
 	&kt_cmd_flamegraph,
+	&kt_cmd_funclat,
+	&kt_cmd_funccount,
+	&kt_cmd_usdt,
 	&kt_cmd_check,
 };
 const size_t kt_n_cmds = sizeof(kt_cmds) / sizeof(kt_cmds[0]);

@@ -476,6 +476,7 @@ struct run {
 	struct kt_ofile *tape; /* --record */
 	bool loaded;
 	bool started; /* the command's start() succeeded: its drain may run */
+	bool info;    /* validate() chose to run without BPF (e.g. a listing): run() does all */
 };
 
 static int fail(int err)
@@ -516,8 +517,10 @@ static int step_prepare(struct run *r, int argc, char **argv)
 	ctx->stream = cmd->kind == KT_STREAM;
 	if (cmd->validate) {
 		err = cmd->validate(ctx);
-		if (err)
-			return fail(err);
+		if (err > 0 && cmd->run)
+			r->info = true;
+		else if (err)
+			return fail(err < 0 ? err : -EINVAL);
 	}
 	if (ctx->o.record && kt_output_file(ctx, "--record", ctx->o.record, &r->tape))
 		return KT_EXIT_FAIL;
@@ -781,13 +784,13 @@ int kt_run(const struct kt_cmd *cmd, int argc, char **argv, int full_argc, char 
 	int rc;
 
 	rc = step_prepare(&r, argc, argv);
-	if (rc == KT_EXIT_OK && cmd->kind == KT_INFO)
+	if (rc == KT_EXIT_OK && (cmd->kind == KT_INFO || r.info))
 		rc = step_info(&r);
 	else if (rc == KT_EXIT_OK)
 		rc = step_load(&r);
-	if (rc == KT_EXIT_OK && cmd->kind != KT_INFO)
+	if (rc == KT_EXIT_OK && cmd->kind != KT_INFO && !r.info)
 		rc = step_attach(&r);
-	if (rc == KT_EXIT_OK && cmd->kind != KT_INFO) {
+	if (rc == KT_EXIT_OK && cmd->kind != KT_INFO && !r.info) {
 		why = step_trace(&r, &intervals);
 		why = step_report(&r, why, intervals);
 		kt_info("stopped by %s", kt_stop_name(why));
