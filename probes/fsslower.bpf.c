@@ -36,30 +36,6 @@ static __always_inline int on_exit(long ret)
 	return kt_fs_emit(&st, ret, lat);
 }
 
-/* sys_enter(struct pt_regs *regs, long id) */
-SEC("tp_btf/sys_enter")
-int enter_btf(__u64 *ctx)
-{
-	return kt_fs_enter((struct pt_regs *)ctx[0], (long)ctx[1]);
-}
-
-SEC("raw_tp/sys_enter")
-int enter_raw(__u64 *ctx)
-{
-	return kt_fs_enter((struct pt_regs *)ctx[0], (long)ctx[1]);
-}
-
-/* sys_exit(struct pt_regs *regs, long ret) */
-SEC("tp_btf/sys_exit")
-int exit_btf(__u64 *ctx)
-{
-	return on_exit((long)ctx[1]);
-}
-
-SEC("raw_tp/sys_exit")
-int exit_raw(__u64 *ctx)
-{
-	return on_exit((long)ctx[1]);
-}
+KT_FS_PROGRAMS(on_exit)
 
 char LICENSE[] SEC("license") = "GPL";

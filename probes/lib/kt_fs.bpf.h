@@ -261,6 +261,34 @@ static __always_inline int kt_fs_enter(struct pt_regs *regs, long nr)
 	return 0;
 }
 
+/*
+ * The four programs of the two hooks (core's plan picks tp_btf or raw_tp
+ * for each): entry is kt_fs_enter(), exit is the command's exit_fn(ret).
+ */
+#define KT_FS_PROGRAMS(exit_fn)                                                                    \
+	/* sys_enter(struct pt_regs *regs, long id) */                                             \
+	SEC("tp_btf/sys_enter")                                                                    \
+	int enter_btf(__u64 *ctx)                                                                  \
+	{                                                                                          \
+		return kt_fs_enter((struct pt_regs *)ctx[0], (long)ctx[1]);                        \
+	}                                                                                          \
+	SEC("raw_tp/sys_enter")                                                                    \
+	int enter_raw(__u64 *ctx)                                                                  \
+	{                                                                                          \
+		return kt_fs_enter((struct pt_regs *)ctx[0], (long)ctx[1]);                        \
+	}                                                                                          \
+	/* sys_exit(struct pt_regs *regs, long ret) */                                             \
+	SEC("tp_btf/sys_exit")                                                                     \
+	int exit_btf(__u64 *ctx)                                                                   \
+	{                                                                                          \
+		return exit_fn((long)ctx[1]);                                                      \
+	}                                                                                          \
+	SEC("raw_tp/sys_exit")                                                                     \
+	int exit_raw(__u64 *ctx)                                                                   \
+	{                                                                                          \
+		return exit_fn((long)ctx[1]);                                                      \
+	}
+
 /* At exit: the call's entry (taken out of the map), false when there is none. */
 static __always_inline bool kt_fs_take(struct kt_fs_start *st)
 {
