@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -81,6 +82,7 @@ static int configure(struct kt_ctx *ctx)
 	struct fsdist *f = ctx->priv;
 
 	skel->rodata->cfg_ms = f->ms;
+	skel->rodata->cfg_self = (uint32_t)getpid();
 	skel->rodata->cfg_ops = 1U << KT_FS_READ | 1U << KT_FS_WRITE | 1U << KT_FS_OPEN |
 				1U << KT_FS_CREATE | 1U << KT_FS_FSYNC | 1U << KT_FS_GETATTR;
 	skel->rodata->cfg_fstype_len = (uint32_t)strlen(f->fstype);

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fsops.h"
 #include "fsops.skel.h"
@@ -123,6 +124,7 @@ static int configure(struct kt_ctx *ctx)
 
 	for (size_t i = 0; i < NOPS; i++)
 		mask |= 1U << ops[i];
+	skel->rodata->cfg_self = (uint32_t)getpid();
 	skel->rodata->cfg_ops = mask;
 	return 0;
 }

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fsrec.h"
 #include "fsslower.h"
@@ -114,6 +115,7 @@ static int configure(struct kt_ctx *ctx)
 	struct fsslower *f = ctx->priv;
 
 	skel->rodata->cfg_min_ns = f->min_ns;
+	skel->rodata->cfg_self = (uint32_t)getpid();
 	skel->rodata->cfg_ops = (1U << KT_FS_NOPS) - 1;
 	skel->rodata->cfg_fstype_len = (uint32_t)strlen(f->fstype);
 	memcpy((char *)skel->rodata->cfg_fstype, f->fstype, sizeof(f->fstype));

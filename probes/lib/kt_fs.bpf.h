@@ -54,6 +54,13 @@ const volatile __u32 cfg_ops = 0;
 const volatile __u32 cfg_fstype_len = 0;
 const volatile char cfg_fstype[KT_FS_TYPE_MAX] = {};
 
+/*
+ * ktrace's own process (its tgid), never traced: fsslower 0 writing its
+ * records to a file would otherwise report its own writes, each of which
+ * makes another record.
+ */
+const volatile __u32 cfg_self = 0;
+
 /* threads in a file-system call at once; about 100 bytes each */
 #define KT_FS_INFLIGHT 16384
 
@@ -238,7 +245,8 @@ static __always_inline int kt_fs_enter(struct pt_regs *regs, long nr)
 	} else if (!kt_fs_wanted(op)) {
 		return 0;
 	}
-	if (kt_sys_compat() || !kt_filter_current())
+	if ((bpf_get_current_pid_tgid() >> 32) == cfg_self || kt_sys_compat() ||
+	    !kt_filter_current())
 		return 0;
 	if (s.pos >= 0) {
 		st.offset = kt_fs_arg(a.a, s.pos);

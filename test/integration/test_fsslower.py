@@ -8,11 +8,14 @@ with a hostile name. fsslower 0 must report every one of them with its
 full path, operation and ext4; fsslower 100 exactly the fsyncs (the fast
 calls stay below the threshold); bpftrace counts the same slow fsyncs.
 """
+import json
 import os
+import shutil
+import tempfile
 import time
 
 import fsfix
-from ktlib import Ktrace, check, check_no_leak, log, main, run_ktrace
+from ktlib import Ktrace, at_exit, check, check_no_leak, log, main, run_ktrace
 
 # bpftrace: fsync calls of comm fswriter and how many took >= $1 ms
 REF_BT = r"""
@@ -135,8 +138,25 @@ def test_writer():
     check_no_leak(kt_all)
 
 
+def test_self():
+    """ktrace never traces itself: writing its records to a file would
+    report its own writes, each making another record."""
+    d = tempfile.mkdtemp(prefix="kt-fsself-", dir="/var/tmp")
+    at_exit(shutil.rmtree, d, True)
+    out = os.path.join(d, "out.json")
+    kt = Ktrace("fsslower", "0", "-n", "ktrace", "-j", "-o", out)
+    time.sleep(1)
+    check(kt.stop() == 0, "fsslower -o FILE: exit status 0", kt.stderr())
+    with open(out) as f:
+        recs = [json.loads(l) for l in f if l.strip()]
+    mine = [r for r in recs if r.get("type") == "event" and r.get("pid") == kt.pid]
+    check(recs and recs[0]["type"] == "meta" and not mine,
+          "fsslower does not report its own calls (its writes to -o FILE)", mine[:3])
+
+
 def run():
     test_usage()
+    test_self()
     test_writer()
 
 
