@@ -34,7 +34,7 @@ static size_t data_bytes(const struct kt_fs_event *e)
 
 bool kt_fs_event_ok(const struct kt_fs_event *e, size_t size)
 {
-	size_t need = (size_t)e->dir_len + e->path_len + e->path2_len;
+	size_t need = (size_t)e->dir_len + e->path_len + (e->path2_len ? 1 + e->path2_len : 0);
 
 	if (size < offsetof(struct kt_fs_event, data) || e->hdr.size > size ||
 	    e->hdr.size < offsetof(struct kt_fs_event, data))

@@ -16,7 +16,10 @@
  * chmod/chown/truncate/utimes families, stat/lstat/fstat/newfstatat/statx);
  * what it does not: kernel-internal I/O (nfsd, io_uring, writeback), and
  * mmap page faults. The layer that ran is in -v and the JSON meta record
- * ("layer": "syscall").
+ * ("layer": "syscall"). Not done yet: the VFS hooks as the preferred
+ * alternatives where fentry or kprobes work (one program per VFS function,
+ * whose arguments changed in 5.12 and 6.3: user_namespace, then mnt_idmap);
+ * the meta record's "layer" is where they will say so.
  *
  * Entry keeps the call's arguments keyed by thread id (an LRU map of
  * KT_FS_INFLIGHT entries: a thread killed in a call is evicted by newer
@@ -533,6 +536,10 @@ static __always_inline int kt_fs_emit(struct kt_fs_start *st, long ret, __u64 la
 		if (n > 0) {
 			n1 = (__u32)n - 1;
 			q = p + (__u32)n;
+		} else {
+			/* unreadable: an empty path, so that path2 is still where user space looks */
+			e->data[p] = 0;
+			q = p + 1;
 		}
 	}
 	q &= 4095;
