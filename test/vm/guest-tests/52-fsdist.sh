@@ -1,5 +1,5 @@
-# fsdist counts the workload's 20 fsyncs and 20 writes in the histograms of
-# the file system of /tmp, on tp_btf and on raw_tp.
+# fsdist counts the workload's 20 fsyncs and 21 writes (20 files and its
+# output line) in the histograms, on tp_btf and on raw_tp.
 . /tests/lib.sh
 need_cmd fsdist
 
@@ -19,10 +19,12 @@ for mode in tp_btf raw_tp; do
 	[ $KT_RC = 0 ] || { show $T/$mode.json $T/$mode.json.err; fail "fsdist ($mode) exited with $KT_RC"; }
 	json_ok $T/$mode.json
 	meta_attach $T/$mode.json | grep -q "sys_exit $mode" || { show $T/$mode.json; fail "sys_exit is not on $mode"; }
-	for op in fsync write; do
+	# 20 fsyncs; 21 writes: the 20 files' and its "ok" line (stdout is a file)
+	for want in fsync:20 write:21; do
+		op=${want%:*}
 		n=$(count_of $T/$mode.json $op)
 		note "$mode: $op $n"
-		[ "$n" = 20 ] || { show $T/$mode.json; fail "$mode: $n ${op}s counted, not 20"; }
+		[ "$n" = "${want#*:}" ] || { show $T/$mode.json; fail "$mode: $n ${op}s counted, not ${want#*:}"; }
 	done
 	[ "$(count_of $T/$mode.json open)" -ge 20 ] || { show $T/$mode.json; fail "$mode: fewer than 20 opens"; }
 done
