@@ -2,6 +2,8 @@
 the disk throttled (blkio cgroup v1 on vda, TRIGGERS.md), and the fswriter
 workload run in that cgroup, so that its fsyncs take hundreds of ms."""
 import os
+import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -61,8 +63,6 @@ class Bpftrace:
     """bpftrace running a script (its text) until stop(); stop() returns its output."""
 
     def __init__(self, script, *args):
-        import shutil
-        import signal  # noqa: F401
         if not shutil.which("bpftrace"):
             self.p = None
             return
@@ -87,7 +87,6 @@ class Bpftrace:
         return self.out.read()
 
     def stop(self):
-        import signal
         if not self.p:
             return None
         self.p.send_signal(signal.SIGINT)

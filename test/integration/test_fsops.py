@@ -6,10 +6,14 @@ data, and a hostile name), mkdir/rmdir, chmod, 3 fsyncs: fsops must count
 exactly those per directory (its one directory) and per process (its pid),
 --dir must keep them, and bpftrace must count the same renames and unlinks.
 """
+import os
+import shutil
+import subprocess
+import tempfile
 import time
 
 import fsfix
-from ktlib import Ktrace, check, check_no_leak, log, main, run_ktrace
+from ktlib import KTRACE, Ktrace, at_exit, check, check_no_leak, log, main, run_ktrace
 
 # bpftrace: fswriter's rename, unlink, mkdir and rmdir calls by number
 REF_BT = r"""
@@ -62,7 +66,9 @@ def test_writer():
     kt = Ktrace("fsops", "--top", "0", "-n", "fswriter", "-j")
     kt_p = Ktrace("fsops", "-P", "-n", "fswriter", "-j", env={"KTRACE_ATTACH": "raw_tp"})
     kt_dir = Ktrace("fsops", "-P", "--dir", d, "-j")
-    kt_text = Ktrace("fsops", "-n", "fswriter")
+    tape = os.path.join(tempfile.mkdtemp(prefix="kt-fstape-"), "fsops.tape")
+    at_exit(shutil.rmtree, os.path.dirname(tape), True)
+    kt_text = Ktrace("fsops", "-n", "fswriter", "--record", tape)
     w = fsfix.Writer(d, cg)
     log("the writer took %.2fs" % w.run())
     time.sleep(0.3)
@@ -108,6 +114,10 @@ def test_writer():
     check(len(row) == 1 and row[0].split()[:3] == [str(fsfix.NFILES + 2), str(fsfix.NFILES + 1),
                                                    str(fsfix.NFILES)],
           "text: the directory's row with its counts", row)
+    r = subprocess.run([KTRACE, "replay", tape], capture_output=True)
+    check(r.returncode == 0 and r.stdout == kt_text.stdout_bytes(),
+          "--record: the replay prints what the live text run printed, byte for byte",
+          r.stderr.decode(errors="replace") + repr(r.stdout[:500]))
     check_no_leak(kt)
 
 

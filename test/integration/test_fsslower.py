@@ -11,11 +11,12 @@ calls stay below the threshold); bpftrace counts the same slow fsyncs.
 import json
 import os
 import shutil
+import subprocess
 import tempfile
 import time
 
 import fsfix
-from ktlib import Ktrace, at_exit, check, check_no_leak, log, main, run_ktrace
+from ktlib import KTRACE, Ktrace, at_exit, check, check_no_leak, log, main, run_ktrace
 
 # bpftrace: fsync calls of comm fswriter and how many took >= $1 ms
 REF_BT = r"""
@@ -53,7 +54,9 @@ def test_writer():
     bt = fsfix.Bpftrace(REF_BT, 100)
     kt_all = Ktrace("fsslower", "0", "-n", "fswriter", "-j")
     kt_slow = Ktrace("fsslower", "100", "-n", "fswriter", "-j", env={"KTRACE_ATTACH": "raw_tp"})
-    kt_text = Ktrace("fsslower", "0", "-n", "fswriter", "--fstype", "ext4")
+    tape = os.path.join(tempfile.mkdtemp(prefix="kt-fstape-"), "fsslower.tape")
+    at_exit(shutil.rmtree, os.path.dirname(tape), True)
+    kt_text = Ktrace("fsslower", "0", "-n", "fswriter", "--fstype", "ext4", "--record", tape)
     kt_tmpfs = Ktrace("fsslower", "0", "-n", "fswriter", "--fstype", "tmpfs", "-j")
     w = fsfix.Writer(d, cg)
     log("the writer took %.2fs" % w.run())
@@ -135,6 +138,10 @@ def test_writer():
     check(len(ren_lines) == 1, "text: a rename shows OLD -> NEW", ren_lines)
     check(sum(1 for l in lines if " create " in l and l.endswith("ext4    " + d + "/f007")) == 1,
           "text: create of f007 with its fstype and path")
+    r = subprocess.run([KTRACE, "replay", tape], capture_output=True)
+    check(r.returncode == 0 and r.stdout == raw,
+          "--record: the replay prints what the live text run printed, byte for byte",
+          r.stderr.decode(errors="replace") + repr(r.stdout[:500]))
     check_no_leak(kt_all)
 
 
