@@ -233,10 +233,6 @@ static void reset(struct fsops *f)
 	f->other = NULL;
 }
 
-static const struct kt_col cols_dir[] = {
-	{ "dir", "DIR", 0, 0 } /* last in text: see below */,
-};
-
 /* DIR or PID COMM first, then one column per operation, TOTAL, ERRORS */
 #define NCOLS_MAX (2 + NOPS + 2)
 
@@ -255,7 +251,7 @@ static size_t make_cols(const struct fsops *f, struct kt_col *c)
 	c[n++] = (struct kt_col){ "total", "TOTAL", 8, 0 };
 	c[n++] = (struct kt_col){ "errors", "ERRORS", 7, 0 };
 	if (!f->per_process)
-		c[n++] = cols_dir[0];
+		c[n++] = (struct kt_col){ "dir", "DIR", 0, 0 }; /* last: its width varies */
 	return n;
 }
 
