@@ -11,6 +11,9 @@ extern const struct kt_cmd kt_cmd_open;
 extern const struct kt_cmd kt_cmd_biolat;
 extern const struct kt_cmd kt_cmd_biosnoop;
 extern const struct kt_cmd kt_cmd_biotop;
+extern const struct kt_cmd kt_cmd_fsslower;
+extern const struct kt_cmd kt_cmd_fsdist;
+extern const struct kt_cmd kt_cmd_fsops;
 extern const struct kt_cmd kt_cmd_runqlat;
 extern const struct kt_cmd kt_cmd_irq;
 extern const struct kt_cmd kt_cmd_wq;
@@ -37,6 +40,9 @@ const struct kt_cmd *const kt_cmds[] = {
 	&kt_cmd_biolat,
 	&kt_cmd_biosnoop,
 	&kt_cmd_biotop,
+	&kt_cmd_fsslower,
+	&kt_cmd_fsdist,
+	&kt_cmd_fsops,
 	&kt_cmd_runqlat,
 	&kt_cmd_irq,
 	&kt_cmd_wq,
