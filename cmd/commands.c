@@ -13,6 +13,7 @@ extern const struct kt_cmd kt_cmd_biosnoop;
 extern const struct kt_cmd kt_cmd_runqlat;
 extern const struct kt_cmd kt_cmd_irq;
 extern const struct kt_cmd kt_cmd_syscalls;
+extern const struct kt_cmd kt_cmd_sched;
 extern const struct kt_cmd kt_cmd_tcpretrans;
 extern const struct kt_cmd kt_cmd_tcpconnect;
 extern const struct kt_cmd kt_cmd_oom;
@@ -29,6 +30,7 @@ const struct kt_cmd *const kt_cmds[] = {
 	&kt_cmd_runqlat,
 	&kt_cmd_irq,
 	&kt_cmd_syscalls,
+	&kt_cmd_sched,
 	&kt_cmd_tcpretrans,
 	&kt_cmd_tcpconnect,
 	&kt_cmd_oom,
