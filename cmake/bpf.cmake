@@ -4,11 +4,13 @@
 # probes/NAME.bpf.c becomes NAME.debug.bpf.o (clang -target bpf -g), then
 # NAME.bpf.o (bpftool gen object: libbpf's static linker, which keeps .BTF
 # and .BTF.ext for CO-RE and drops the DWARF, 85-90 % of the object), then
-# NAME.skel.h (bpftool gen skeleton), which cmd/NAME.c includes; the
-# stripped objects are what the ktrace binary embeds.
+# NAME.skel.h (bpftool gen skeleton, rewritten by bpf_embed.cmake), which
+# cmd/NAME.c includes; the stripped objects, gzip-compressed, are what the
+# ktrace binary embeds (core/bpfz.c unpacks one when its command runs).
 
 find_program(KT_CLANG NAMES clang clang-14 REQUIRED)
 find_program(KT_BPFTOOL NAMES bpftool PATHS /usr/sbin /usr/local/sbin REQUIRED)
+find_program(KT_GZIP NAMES gzip REQUIRED)
 
 set(KT_VMLINUX_BTF /sys/kernel/btf/vmlinux CACHE FILEPATH
 	"BTF file that vmlinux.h is generated from")
@@ -51,10 +53,12 @@ function(kt_bpf_skeletons outvar)
 			COMMENT "BPF ${name}.bpf.o (DWARF stripped)"
 			VERBATIM)
 		add_custom_command(OUTPUT ${skel}
-			COMMAND ${KT_BPFTOOL} gen skeleton ${obj} name ${name}_bpf > ${skel}.tmp
-			COMMAND ${CMAKE_COMMAND} -E rename ${skel}.tmp ${skel}
-			DEPENDS ${obj}
-			COMMENT "skeleton ${name}.skel.h"
+			COMMAND ${KT_BPFTOOL} gen skeleton ${obj} name ${name}_bpf > ${skel}.raw
+			COMMAND ${KT_GZIP} -9 -n -c ${obj} > ${obj}.gz
+			COMMAND ${CMAKE_COMMAND} -DNAME=${name}_bpf -DOBJ=${obj} -DGZ=${obj}.gz
+				-DIN=${skel}.raw -DOUT=${skel} -P ${CMAKE_SOURCE_DIR}/cmake/bpf_embed.cmake
+			DEPENDS ${obj} ${CMAKE_SOURCE_DIR}/cmake/bpf_embed.cmake
+			COMMENT "skeleton ${name}.skel.h (object embedded gzip-compressed)"
 			VERBATIM)
 		list(APPEND headers ${skel})
 	endforeach()

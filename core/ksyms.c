@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ksyms.h"
+#include "sorted.h"
 
 #define BLOCK_SIZE (1U << 20)
 #define MAX_NAME   1024U /* longer names are cut; kernel names are < 512 */
@@ -229,19 +230,11 @@ void kt_ksyms_free(struct kt_ksyms *ks)
 
 const struct kt_ksym *kt_ksyms_lookup(const struct kt_ksyms *ks, uint64_t addr, uint64_t *off)
 {
-	size_t lo = 0, hi;
+	size_t lo;
 
 	if (!ks || !ks->n)
 		return NULL;
-	hi = ks->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (ks->syms[mid].addr <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	lo = KT_SORTED_UPTO(ks->syms, ks->n, addr, addr);
 	if (!lo)
 		return NULL;
 	if (off)

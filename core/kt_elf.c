@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "kt_elf.h"
+#include "sorted.h"
 
 #define MAX_SHSTRTAB  (1U << 20)
 #define MAX_NOTE      (1U << 20)
@@ -607,21 +608,13 @@ void kt_elf_free(struct kt_elf *elf)
 
 const struct kt_elf_sym *kt_elf_lookup(const struct kt_elf *elf, uint64_t addr, uint64_t *off)
 {
-	size_t lo = 0, hi;
+	size_t lo;
 	const struct kt_elf_sym *sym;
 
 	if (!elf || !elf->nsyms)
 		return NULL;
-	hi = elf->nsyms;
-	/* find the last symbol whose address is <= addr */
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (elf->syms[mid].addr <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	/* the last symbol whose address is <= addr */
+	lo = KT_SORTED_UPTO(elf->syms, elf->nsyms, addr, addr);
 	if (!lo)
 		return NULL;
 	sym = &elf->syms[lo - 1];

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "perfmap.h"
+#include "sorted.h"
 
 #define CHUNK 65536U
 
@@ -263,19 +264,11 @@ void kt_perfmap_free(struct kt_perfmap *pm)
 
 const struct kt_perfmap_sym *kt_perfmap_lookup(const struct kt_perfmap *pm, uint64_t addr)
 {
-	size_t lo = 0, hi;
+	size_t lo;
 
 	if (!pm || !pm->n)
 		return NULL;
-	hi = pm->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (pm->syms[mid].start <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	lo = KT_SORTED_UPTO(pm->syms, pm->n, start, addr);
 	if (!lo || addr - pm->syms[lo - 1].start >= pm->syms[lo - 1].size)
 		return NULL;
 	return &pm->syms[lo - 1];

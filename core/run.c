@@ -23,6 +23,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "bpfz.h"
 #include "caps.h"
 #include "corebtf.h"
 #include "features.h"
@@ -501,6 +502,8 @@ static int step_load(struct run *r)
 	/* libbpf parses its own copy to load: do not hold two */
 	kt_vmlinux_btf_release();
 	err = bpf_object__load_skeleton(ctx->skel_obj);
+	/* the unpacked object is libbpf's input only until the load */
+	kt_bpf_inflate_release();
 	/* give the BTF parses' memory back to the system */
 	malloc_trim(0);
 	if (err) {

@@ -26,6 +26,7 @@
 #include "perfmap.h"
 #include "rootfs.h"
 #include "usyms.h"
+#include "sorted.h"
 
 #define PID_BUCKETS	 1024
 #define FILE_BUCKETS	 256
@@ -826,17 +827,9 @@ out:
 
 static const struct umap *find_map(const struct proc *p, uint64_t addr)
 {
-	size_t lo = 0, hi = p->nmaps;
-
 	/* /proc/PID/maps is sorted by address and mappings do not overlap */
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
+	size_t lo = KT_SORTED_UPTO(p->maps, p->nmaps, start, addr);
 
-		if (p->maps[mid].start <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	if (!lo || addr >= p->maps[lo - 1].end)
 		return NULL;
 	return &p->maps[lo - 1];

@@ -4,9 +4,11 @@ debug information, and the rest (ktrace's code, libbpf, libelf, libz, libc).
 
 usage: ktsize.py [--limit BYTES] [--json] KTRACE [GEN_DIR]
 
-The BPF objects are found inside the binary itself (each skeleton embeds an
-ELF image for the BPF machine); with GEN_DIR (the build's gen/ directory)
-each is named after the NAME.bpf.o it is a copy of. With --limit, exits 1
+The BPF objects are found inside the binary itself: each skeleton embeds the
+gzip image of an ELF object for the BPF machine (cmake/bpf_embed.cmake), or,
+in binaries built before that, the object itself. Each counts with the bytes
+it takes in the binary; with GEN_DIR (the build's gen/ directory) each is
+named after the NAME.bpf.o it unpacks to. With --limit, exits 1
 when the file is larger than BYTES (and says which parts are the biggest).
 """
 import glob
@@ -14,8 +16,34 @@ import json
 import os
 import struct
 import sys
+import zlib
 
 EM_BPF = 247
+GZIP_MAGIC = b"\x1f\x8b\x08"
+
+
+def is_bpf_elf(obj):
+    return (len(obj) >= 64 and obj[:6] == b"\x7fELF\x02\x01"
+            and struct.unpack_from("<H", obj, 18)[0] == EM_BPF)
+
+
+def gzip_images(data):
+    """(offset, size, unpacked bytes) of each gzip image of a BPF object in data."""
+    out = []
+    pos = data.find(GZIP_MAGIC)
+    while pos >= 0:
+        d = zlib.decompressobj(16 + 15)
+        try:
+            obj = d.decompress(data[pos:pos + (64 << 20)])
+        except zlib.error:
+            obj = b""
+        if d.eof and is_bpf_elf(obj):
+            size = len(data[pos:pos + (64 << 20)]) - len(d.unused_data)
+            out.append((pos, size, obj))
+            pos = data.find(GZIP_MAGIC, pos + size)
+        else:
+            pos = data.find(GZIP_MAGIC, pos + 1)
+    return out
 
 
 def bpf_images(data):
@@ -71,8 +99,10 @@ def parts(binary, gen_dir=None):
             with open(p, "rb") as f:
                 known[f.read()] = os.path.basename(p)[:-len(".bpf.o")]
     rows = []
-    for i, (off, size) in enumerate(bpf_images(data)):
-        name = known.get(data[off:off + size], "bpf#%d" % i)
+    images = [(off, size, data[off:off + size]) for off, size in bpf_images(data)]
+    images += gzip_images(data)
+    for i, (off, size, obj) in enumerate(images):
+        name = known.get(obj, "bpf#%d" % i)
         rows.append(("bpf " + name, size))
     rows.sort(key=lambda r: -r[1])
     dbg = debug_bytes(data)

@@ -10,9 +10,10 @@
 set(KT_FIXTURE_DIR ${CMAKE_BINARY_DIR}/test/fixtures)
 set(_ktfix_src ${CMAKE_CURRENT_LIST_DIR}/fixtures)
 file(MAKE_DIRECTORY ${KT_FIXTURE_DIR})
-if(NOT CMAKE_OBJCOPY)
-	find_program(CMAKE_OBJCOPY objcopy REQUIRED)
-endif()
+# GNU objcopy, whatever the compiler: with clang CMAKE_OBJCOPY is llvm-objcopy
+# 14, which rejects the static fixture ("Link field value ... in section
+# .rela.plt is not a symbol table").
+find_program(KT_FIX_OBJCOPY NAMES objcopy REQUIRED)
 
 set(_ktfix_cc ${CMAKE_C_COMPILER} -O0 -g -Wl,--build-id=sha1)
 set(_ktfix_exe_link -L${KT_FIXTURE_DIR} -lktfixlib "-Wl,-rpath,\$ORIGIN")
@@ -38,10 +39,10 @@ add_custom_command(
 add_custom_command(
 	OUTPUT ${KT_FIXTURE_DIR}/ktfix_stripped ${KT_FIXTURE_DIR}/ktfix_stripped.debug
 	       ${KT_FIXTURE_DIR}/ktfix_nolink
-	COMMAND ${CMAKE_OBJCOPY} --only-keep-debug ktfix_pie ktfix_stripped.debug
-	COMMAND ${CMAKE_OBJCOPY} --strip-all --add-gnu-debuglink=ktfix_stripped.debug
+	COMMAND ${KT_FIX_OBJCOPY} --only-keep-debug ktfix_pie ktfix_stripped.debug
+	COMMAND ${KT_FIX_OBJCOPY} --strip-all --add-gnu-debuglink=ktfix_stripped.debug
 		ktfix_pie ktfix_stripped
-	COMMAND ${CMAKE_OBJCOPY} --strip-all ktfix_pie ktfix_nolink
+	COMMAND ${KT_FIX_OBJCOPY} --strip-all ktfix_pie ktfix_nolink
 	DEPENDS ${KT_FIXTURE_DIR}/ktfix_pie
 	WORKING_DIRECTORY ${KT_FIXTURE_DIR}
 	COMMENT "Building stripped symbolization fixtures"
@@ -50,8 +51,8 @@ add_custom_command(
 # in a separate debug file found by build-id.
 add_custom_command(
 	OUTPUT ${KT_FIXTURE_DIR}/ktfix_static_nolink ${KT_FIXTURE_DIR}/ktfix_static.debug
-	COMMAND ${CMAKE_OBJCOPY} --only-keep-debug ktfix_static ktfix_static.debug
-	COMMAND ${CMAKE_OBJCOPY} --strip-all ktfix_static ktfix_static_nolink
+	COMMAND ${KT_FIX_OBJCOPY} --only-keep-debug ktfix_static ktfix_static.debug
+	COMMAND ${KT_FIX_OBJCOPY} --strip-all ktfix_static ktfix_static_nolink
 	DEPENDS ${KT_FIXTURE_DIR}/ktfix_static
 	WORKING_DIRECTORY ${KT_FIXTURE_DIR}
 	COMMENT "Building the stripped static symbolization fixture"
