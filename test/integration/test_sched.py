@@ -6,7 +6,7 @@ their own counts (/proc/PID/status voluntary_ctxt_switches and
 nonvoluntary_ctxt_switches, /proc/PID/schedstat's on-CPU time,
 /proc/PID/sched se.nr_migrations) taken while they are blocked frame exactly
 the switches ktrace sees between its start and its stop.
-1. A task that sleeps 10 times 20 ms, a 1 s spinner and two 1 s spinners
+1. A task that sleeps 10 times 50 ms, a 1 s spinner and two 1 s spinners
    pinned to CPU 1, under -n schedmix: each thread's voluntary and
    involuntary switches equal the kernel's own counts, the sleeper has
    >= 10 voluntary, the pinned spinners preempt each other (involuntary
@@ -132,7 +132,7 @@ def rows_by(rows, key):
 
 def counts_test():
     """Runs part 1; returns its checks."""
-    nap = start(workload("schedmix"), "sleep", str(N_SLEEP), "20")
+    nap = start(workload("schedmix"), "sleep", str(N_SLEEP), "50")
     spin = start(workload("schedmix"), "spin", "1")
     pinned = [start("taskset", "-c", "1", workload("schedmix"), "spin", "1") for _ in range(2)]
     ws = [nap, spin] + pinned

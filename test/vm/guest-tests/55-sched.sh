@@ -26,7 +26,7 @@ rows() {
 
 one_run() { # LABEL: KT_ENV as set by the caller
 	kt_start $T/out.json sched -j --top 0 -n kt-
-	kt-sleep 10 20
+	kt-sleep 10 50
 	kt-spin 1 &
 	a=$!
 	kt-spin 1 &
