@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ktrace.h"
+#include "replay.h"
 
 static void usage(FILE *f)
 {
@@ -16,6 +17,7 @@ static void usage(FILE *f)
 		   "Commands:\n");
 	for (size_t i = 0; i < kt_n_cmds; i++)
 		fprintf(f, "  %-12s %s\n", kt_cmds[i]->name, kt_cmds[i]->summary);
+	fprintf(f, "  %-12s %s\n", "replay", "Print a run recorded with --record again (text or JSON)");
 	fprintf(f, "  %-12s %s\n", "help", "Show the help of a command (ktrace help COMMAND)");
 	fprintf(f, "\nCommon options (every command): -j/--json, -o/--output FILE, -T/--timestamp, -v/--verbose\n"
 		   "Tracing commands: -d/--duration SECONDS, -i/--interval SECONDS (with [interval [count]]);\n"
@@ -87,6 +89,8 @@ int main(int argc, char **argv)
 			argv[1], argv[1]);
 		return KT_EXIT_USAGE;
 	}
+	if (!strcmp(argv[1], "replay"))
+		return kt_replay_main(argc - 1, argv + 1);
 	cmd = kt_cmd_find(argv[1]);
 	if (!cmd)
 		return unknown(argv[1]);

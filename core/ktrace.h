@@ -172,6 +172,7 @@ struct kt_common_opts {
 	uint64_t count;      /* 0: unlimited */
 	uint64_t duration_s; /* 0: until signalled */
 	uint64_t ringbuf_bytes;
+	const char *record; /* --record FILE: the tape for `ktrace replay` */
 };
 
 struct kt_ctx {

@@ -8,6 +8,8 @@
 #include <bpf/libbpf.h>
 
 #include "maps.h"
+#include "tape.h"
+#include "util.h"
 
 #define BATCH 256
 
@@ -50,8 +52,8 @@ out:
 	return err ? err : total;
 }
 
-int kt_map_drain(int fd, size_t ks, size_t vs, bool del,
-		 int (*fn)(const void *key, const void *value, void *arg), void *arg)
+static int drain_kernel(int fd, size_t ks, size_t vs, bool del,
+			int (*fn)(const void *key, const void *value, void *arg), void *arg)
 {
 	char *key = calloc(1, ks), *next = calloc(1, ks), *val = calloc(1, vs);
 	int n = drain_batch(fd, ks, vs, del, fn, arg), err = 0;
@@ -88,6 +90,136 @@ out:
 	free(next);
 	free(val);
 	return n;
+}
+
+/* ---- the tape (core/tape.h): what each drain read, for a replay ---- */
+
+struct tape_map_hdr {
+	uint32_t ks, vs, n;
+};
+
+struct recorder {
+	char *buf;
+	size_t len, cap, ks, vs;
+	uint32_t n;
+	bool nomem;
+};
+
+static int record_one(const void *key, const void *val, void *arg)
+{
+	struct recorder *r = arg;
+
+	if (!r->nomem && r->cap - r->len < r->ks + r->vs) {
+		size_t cap = r->cap ? 2 * r->cap : 64 * (r->ks + r->vs);
+		char *p = realloc(r->buf, cap);
+
+		if (p) {
+			r->buf = p;
+			r->cap = cap;
+		} else {
+			r->nomem = true;
+		}
+	}
+	if (r->nomem)
+		return -ENOMEM;
+	memcpy(r->buf + r->len, key, r->ks);
+	memcpy(r->buf + r->len + r->ks, val, r->vs);
+	r->len += r->ks + r->vs;
+	r->n++;
+	return 0;
+}
+
+/* fn on each of n packed (key, value) entries, through aligned copies: callbacks cast them to structs. */
+static int each_packed(const char *p, uint32_t n, size_t ks, size_t vs,
+		       int (*fn)(const void *key, const void *value, void *arg), void *arg)
+{
+	char *key = malloc(ks ? ks : 1), *val = malloc(vs ? vs : 1);
+	int err = 0;
+
+	if (!key || !val)
+		err = -ENOMEM;
+	for (uint32_t i = 0; !err && i < n; i++, p += ks + vs) {
+		memcpy(key, p, ks);
+		memcpy(val, p + ks, vs);
+		err = fn(key, val, arg);
+	}
+	free(key);
+	free(val);
+	return err;
+}
+
+static int replay_drain(size_t ks, size_t vs,
+			int (*fn)(const void *key, const void *value, void *arg), void *arg)
+{
+	struct tape_map_hdr h;
+	size_t len;
+	const char *p = kt_tape_take(KT_TAPE_MAP, &len);
+	int err;
+
+	if (!p)
+		return 0;
+	if (len < sizeof(h))
+		return -EINVAL;
+	memcpy(&h, p, sizeof(h));
+	if (h.ks != ks || h.vs != vs || len - sizeof(h) != (size_t)h.n * (ks + vs)) {
+		kt_err("the tape's map entries are %u+%u bytes where this replay reads %zu+%zu "
+		       "(recorded by another version, or on a machine with another number of CPUs)",
+		       h.ks, h.vs, ks, vs);
+		return -EINVAL;
+	}
+	err = each_packed(p + sizeof(h), h.n, ks, vs, fn, arg);
+	return err ? err : (int)h.n;
+}
+
+int kt_map_drain(int fd, size_t ks, size_t vs, bool del,
+		 int (*fn)(const void *key, const void *value, void *arg), void *arg)
+{
+	struct recorder r = { .ks = ks, .vs = vs };
+	struct tape_map_hdr h;
+	int n;
+
+	if (kt_tape_replaying())
+		return replay_drain(ks, vs, fn, arg);
+	if (!kt_tape_recording())
+		return drain_kernel(fd, ks, vs, del, fn, arg);
+	/*
+	 * All entries first, then the callbacks: what a callback reads (a stack
+	 * by its id: kt_map_lookup) comes after the drain on the tape, in the
+	 * order a replay asks for it.
+	 */
+	n = drain_kernel(fd, ks, vs, del, record_one, &r);
+	if (n >= 0 && r.nomem)
+		n = -ENOMEM;
+	h = (struct tape_map_hdr){ (uint32_t)ks, (uint32_t)vs, n < 0 ? 0 : r.n };
+	kt_tape_put2(KT_TAPE_MAP, &h, sizeof(h), r.buf, n < 0 ? 0 : r.len);
+	if (n >= 0) {
+		int err = each_packed(r.buf, r.n, ks, vs, fn, arg);
+
+		if (err)
+			n = err;
+	}
+	free(r.buf);
+	return n;
+}
+
+int kt_map_lookup(int fd, const void *key, void *value, size_t vs)
+{
+	int32_t res;
+	size_t len;
+	const char *p;
+
+	if (kt_tape_replaying()) {
+		p = kt_tape_take(KT_TAPE_LOOKUP, &len);
+		if (!p || len != sizeof(res) + vs)
+			return -ENOENT;
+		memcpy(&res, p, sizeof(res));
+		memcpy(value, p + sizeof(res), vs);
+		return res;
+	}
+	res = bpf_map_lookup_elem(fd, key, value) ? -errno : 0;
+	if (kt_tape_recording())
+		kt_tape_put2(KT_TAPE_LOOKUP, &res, sizeof(res), value, vs);
+	return res;
 }
 
 struct collect {
@@ -141,7 +273,15 @@ uint64_t kt_map_take_percpu_u64(int fd)
 	int ncpu = libbpf_num_possible_cpus();
 	uint64_t *v, total = 0;
 	uint32_t zero = 0;
+	size_t len;
+	const void *p;
 
+	if (kt_tape_replaying()) {
+		p = kt_tape_take(KT_TAPE_U64, &len);
+		if (p && len == sizeof(total))
+			memcpy(&total, p, sizeof(total));
+		return total;
+	}
 	if (ncpu <= 0)
 		return 0;
 	v = calloc((size_t)ncpu, sizeof(*v));
@@ -154,5 +294,7 @@ uint64_t kt_map_take_percpu_u64(int fd)
 		bpf_map_update_elem(fd, &zero, v, BPF_ANY);
 	}
 	free(v);
+	if (kt_tape_recording())
+		kt_tape_put(KT_TAPE_U64, &total, sizeof(total));
 	return total;
 }

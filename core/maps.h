@@ -33,6 +33,12 @@ int kt_map_collect(int fd, size_t key_size, size_t value_size, size_t entry_size
 		       offsetof(entry_type, val_field), (del), (cmp), (void **)(outp))
 
 /*
+ * bpf_map_lookup_elem() of vs bytes at value, recorded on the tape (--record)
+ * and taken from it in a replay: 0 or -errno.
+ */
+int kt_map_lookup(int fd, const void *key, void *value, size_t vs);
+
+/*
  * The sum over CPUs of a per-CPU array's u64 at index 0 (e.g. a probe's
  * "misses" counter), which is then reset to zero: what was counted since the
  * last call. 0 when the map cannot be read.

@@ -12,6 +12,7 @@
 #include <ctype.h>
 
 #include "opts.h"
+#include "tape.h"
 #include "util.h"
 
 enum {
@@ -19,6 +20,7 @@ enum {
 	OPT_CGROUP,
 	OPT_LPORT,
 	OPT_RPORT,
+	OPT_RECORD,
 };
 
 /* Pid and tid bounds: PID_MAX_LIMIT, the largest pid_max a kernel accepts. */
@@ -35,6 +37,10 @@ static const struct argp_option common_options[] = {
 /* Every command that traces (not `check`). */
 static const struct argp_option duration_options[] = {
 	{ "duration", 'd', "SECONDS", 0, "Trace this long (e.g. 30, 90s, 5m, 1h), then stop", 0 },
+	{ "record", OPT_RECORD, "FILE", 0,
+	  "Also record what the kernel hands over in FILE, for `ktrace replay FILE` (text or -j, "
+	  "here or on another machine)",
+	  0 },
 	{},
 };
 
@@ -223,6 +229,9 @@ static error_t core_parse(int key, char *arg, struct argp_state *state)
 	case 'd':
 		ctx->o.duration_s = parse_seconds(state, "--duration", arg);
 		break;
+	case OPT_RECORD:
+		ctx->o.record = arg;
+		break;
 	case 'i':
 		set_interval(state, ctx, "--interval", arg);
 		break;
@@ -320,6 +329,9 @@ static int check_filters(struct kt_ctx *ctx)
 {
 	int err;
 
+	/* a replay's filters were checked on the machine that recorded it */
+	if (kt_tape_replaying())
+		return 0;
 	if (kt_check_pid("-p", ctx->filter.tgid) || kt_check_pid("-t", ctx->filter.tid))
 		return -EINVAL;
 	if (ctx->cgroup_path) {

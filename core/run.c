@@ -31,7 +31,9 @@
 #include "output.h"
 #include "ofile.h"
 #include "plan.h"
+#include "replay.h"
 #include "rlimits.h"
+#include "tape.h"
 #include "util.h"
 
 static volatile sig_atomic_t stop_signal;
@@ -112,6 +114,12 @@ static void write_meta(struct kt_ctx *ctx)
 	};
 
 	gethostname(host, sizeof(host) - 1);
+	if (kt_replay_head()) {
+		/* what the recording machine said */
+		m.hostname = kt_replay_head()->hostname;
+		m.kernel = kt_replay_head()->kernel;
+		m.pid = (int)kt_replay_head()->pid;
+	}
 	for (size_t i = 0; at && i < cmd->n_hooks; i++) {
 		const struct kt_hook *h = &cmd->hooks[i];
 		const struct kt_hook_state *st = &ctx->hooks[i];
@@ -150,6 +158,16 @@ static uint64_t read_drops(struct kt_ctx *ctx, uint64_t **per_cpu, int *ncpu)
 
 	*per_cpu = NULL;
 	*ncpu = 0;
+	if (kt_tape_replaying()) {
+		size_t len;
+		const void *p = kt_tape_take(KT_TAPE_DROPS, &len);
+
+		n = (int)(len / sizeof(*v));
+		if (!p || !n || !(v = calloc((size_t)n, sizeof(*v))))
+			return 0;
+		memcpy(v, p, (size_t)n * sizeof(*v));
+		goto sum;
+	}
 	if (!m || n <= 0)
 		return 0;
 	v = calloc((size_t)n, sizeof(*v));
@@ -159,6 +177,9 @@ static uint64_t read_drops(struct kt_ctx *ctx, uint64_t **per_cpu, int *ncpu)
 		free(v);
 		return 0;
 	}
+	if (kt_tape_recording())
+		kt_tape_put(KT_TAPE_DROPS, v, (size_t)n * sizeof(*v));
+sum:
 	for (int i = 0; i < n; i++)
 		sum += v[i];
 	*per_cpu = v;
@@ -265,6 +286,8 @@ static int on_record(void *arg, void *data, size_t size)
 		return 0;
 	}
 	ctx->events++;
+	if (kt_tape_recording())
+		kt_tape_put(KT_TAPE_REC, data, size);
 	return ctx->cmd->handle ? ctx->cmd->handle(ctx, data, size) : 0;
 }
 
@@ -350,6 +373,11 @@ static enum kt_stop run_loop(struct kt_ctx *ctx, struct ring_buffer *rb, uint64_
 			bool last = ctx->o.count && *intervals + 1 >= ctx->o.count;
 
 			(*intervals)++;
+			if (kt_tape_recording()) {
+				uint8_t fin = last;
+
+				kt_tape_put(KT_TAPE_TICK, &fin, 1);
+			}
 			if (last)
 				kt_out_set_final(ctx->out);
 			if (ctx->cmd->drain && ctx->cmd->drain(ctx, last))
@@ -369,12 +397,83 @@ static enum kt_stop run_loop(struct kt_ctx *ctx, struct ring_buffer *rb, uint64_
 	}
 }
 
+/* The records a replay hands to the command: aligned copies (a tape packs them unaligned). */
+static int replay_record(struct kt_ctx *ctx, const void *p, size_t n)
+{
+	static void *buf;
+	static size_t cap;
+
+	if (n > cap) {
+		void *b = realloc(buf, n);
+
+		if (!b)
+			return -ENOMEM;
+		buf = b;
+		cap = n;
+	}
+	memcpy(buf, p, n);
+	return on_record(ctx, buf, n);
+}
+
+/* A replay's loop: the tape's records and ticks, until its stop. */
+static enum kt_stop replay_loop(struct kt_ctx *ctx, uint64_t *intervals)
+{
+	ctx->interval_start_ns = ctx->start_ns;
+	for (;;) {
+		enum kt_tape_item t = kt_tape_peek();
+		enum kt_stop why;
+		const uint8_t *p;
+		uint32_t w;
+		size_t n;
+
+		if (t == KT_TAPE_REC) {
+			p = kt_tape_take(t, &n);
+			if (replay_record(ctx, p, n))
+				return KT_STOP_ERROR;
+		} else if (t == KT_TAPE_TICK) {
+			uint64_t tick;
+			bool last;
+
+			p = kt_tape_take(t, &n);
+			last = n && p[0];
+			tick = kt_now_mono();
+			(*intervals)++;
+			if (last)
+				kt_out_set_final(ctx->out);
+			if (ctx->cmd->drain && ctx->cmd->drain(ctx, last))
+				return output_state(ctx) ? output_state(ctx) : KT_STOP_ERROR;
+			report_lost(ctx, false);
+			ctx->interval_start_ns = tick;
+			if (last)
+				return KT_STOP_COUNT;
+		} else if (t == KT_TAPE_END) {
+			p = kt_tape_take(t, &n);
+			if (n != sizeof(w))
+				return KT_STOP_ERROR;
+			memcpy(&w, p, sizeof(w));
+			return w > KT_STOP_NONE && w < KT_STOP_N ? (enum kt_stop)w : KT_STOP_ERROR;
+		} else if (!t) {
+			kt_warn("the tape ends without the run's stop (the recording was killed): "
+				"what it holds is shown");
+			return KT_STOP_SIGNAL;
+		} else {
+			kt_err("the tape does not match this replay: item %d among the records", t);
+			return KT_STOP_ERROR;
+		}
+		kt_out_flush(ctx->out);
+		why = output_state(ctx);
+		if (why)
+			return why;
+	}
+}
+
 /* ---- the lifecycle, one step per function ---- */
 
 /* Everything a run holds, for the steps and the teardown. */
 struct run {
 	struct kt_ctx ctx;
 	struct ring_buffer *rb;
+	struct kt_ofile *tape; /* --record */
 	bool loaded;
 	bool started; /* the command's start() succeeded: its drain may run */
 };
@@ -419,6 +518,8 @@ static int step_prepare(struct run *r, int argc, char **argv)
 		if (err)
 			return fail(err);
 	}
+	if (ctx->o.record && kt_output_file(ctx, "--record", ctx->o.record, &r->tape))
+		return KT_EXIT_FAIL;
 	/* a command without hooks (check) looks at every command's */
 	if (cmd->n_hooks ? kt_plan_env_check(&cmd, 1) : kt_plan_env_check(kt_cmds, kt_n_cmds))
 		return KT_EXIT_USAGE;
@@ -441,6 +542,32 @@ static int step_info(struct run *r)
 	return rc;
 }
 
+/* A replay: open and configure as the recording did, with its plan; nothing is loaded. */
+static int step_load_replay(struct run *r)
+{
+	struct kt_ctx *ctx = &r->ctx;
+	const struct kt_cmd *cmd = ctx->cmd;
+	int err;
+
+	libbpf_set_print(libbpf_print);
+	err = cmd->open(ctx);
+	if (err) {
+		kt_err("cannot open the BPF object of %s: %s", cmd->name, strerror(-err));
+		return KT_EXIT_FAIL;
+	}
+	if (kt_replay_plan(ctx))
+		return KT_EXIT_FAIL;
+	kt_plan_apply(ctx);
+	if (kt_filter_write(ctx))
+		return KT_EXIT_FAIL;
+	if (cmd->configure) {
+		err = cmd->configure(ctx);
+		if (err)
+			return fail(err);
+	}
+	return KT_EXIT_OK;
+}
+
 /* Privileges, BTF, open -> plan -> configure -> load. */
 static int step_load(struct run *r)
 {
@@ -448,6 +575,8 @@ static int step_load(struct run *r)
 	const struct kt_cmd *cmd = ctx->cmd;
 	int err;
 
+	if (kt_tape_replaying())
+		return step_load_replay(r);
 	if (kt_check_privileges()) {
 		uint64_t need = kt_caps_required();
 		char all[128], miss[128], sp[128];
@@ -520,6 +649,15 @@ static int step_attach(struct run *r)
 {
 	struct kt_ctx *ctx = &r->ctx;
 
+	if (kt_replay_head()) {
+		/* the recording's clocks; nothing to attach */
+		ctx->start_ns = kt_replay_head()->start_ns;
+		ctx->start_realtime_ns = kt_replay_head()->start_realtime_ns;
+		kt_clock_pin(ctx->start_ns);
+		kt_clock_pin_real(ctx->start_ns, ctx->start_realtime_ns);
+		kt_out_set_clock(ctx->out, ctx->start_ns, ctx->start_realtime_ns);
+		return KT_EXIT_OK;
+	}
 	if (kt_plan_attach(ctx))
 		return KT_EXIT_FAIL;
 	ctx->start_ns = kt_now_mono();
@@ -545,6 +683,8 @@ static enum kt_stop step_trace(struct run *r, uint64_t *intervals)
 	struct kt_ctx *ctx = &r->ctx;
 	const struct kt_cmd *cmd = ctx->cmd;
 
+	if (r->tape)
+		kt_record_start(ctx, r->tape);
 	write_meta(ctx);
 	if (cmd->start && cmd->start(ctx))
 		return KT_STOP_ERROR;
@@ -552,6 +692,8 @@ static enum kt_stop step_trace(struct run *r, uint64_t *intervals)
 	kt_out_flush(ctx->out);
 	if (output_state(ctx))
 		return output_state(ctx);
+	if (kt_tape_replaying())
+		return replay_loop(ctx, intervals);
 	fprintf(stderr, "%s\n", cmd->tracing_msg ? cmd->tracing_msg : "Tracing... Hit Ctrl-C to end.");
 	return run_loop(ctx, r->rb, intervals);
 }
@@ -564,8 +706,26 @@ static enum kt_stop step_report(struct run *r, enum kt_stop why, uint64_t interv
 
 	if (!r->started || why == KT_STOP_OUTPUT_CLOSED || why == KT_STOP_OUTPUT_ERROR)
 		return why; /* nothing was started, or nothing more can be written */
+	if (kt_tape_recording()) {
+		uint32_t w = why;
+
+		kt_tape_put(KT_TAPE_END, &w, sizeof(w));
+	}
 	if (r->rb)
 		ring_buffer__consume(r->rb);
+	/* a replay: the stop, when its count-th tick ended the loop, and the records consumed after it */
+	if (kt_tape_peek() == KT_TAPE_END) {
+		size_t n;
+
+		kt_tape_take(KT_TAPE_END, &n);
+	}
+	while (kt_tape_peek() == KT_TAPE_REC) {
+		size_t n;
+		const void *p = kt_tape_take(KT_TAPE_REC, &n);
+
+		if (replay_record(ctx, p, n))
+			break;
+	}
 	kt_out_set_final(ctx->out);
 	/* the count-th interval was the final print already */
 	if (why != KT_STOP_COUNT && cmd->drain &&

@@ -15,6 +15,7 @@
 
 #include "flamegraph.h"
 #include "ksyms.h"
+#include "maps.h"
 #include "kt_elf.h"
 #include "kt_stacks.bpf.h"
 #include "ofile.h"
@@ -23,6 +24,7 @@
 #include "stackcol.h"
 #include "stacks.h"
 #include "stacks_out.h"
+#include "tape.h"
 #include "usyms.h"
 #include "util.h"
 
@@ -286,18 +288,20 @@ int kt_stackcol_new(struct kt_ctx *ctx, const struct kt_stackcol_opts *o, struct
 		if (err)
 			goto fail;
 		m = bpf_object__find_map_by_name(ctx->obj, "newpids");
-		if (m)
+		/* a replay's processes are long gone: there is nothing to follow */
+		if (m && !kt_tape_replaying())
 			sc->rb = ring_buffer__new(bpf_map__fd(m), on_newpid, sc, NULL);
-		if (!sc->rb)
+		if (!sc->rb && !kt_tape_replaying())
 			kt_warn("cannot follow new processes (%s): processes that exit before the "
 				"report will not be symbolized", strerror(errno));
 	}
-	if (o->target) {
+	if (o->target && !kt_tape_replaying()) {
 #ifdef SYS_pidfd_open
 		sc->target_fd = (int)syscall(SYS_pidfd_open, (pid_t)o->target, 0);
 #endif
 	}
-	if ((sc->rb || o->target) && pthread_create(&sc->thread, NULL, pid_thread, sc) == 0)
+	if ((sc->rb || (o->target && !kt_tape_replaying())) &&
+	    pthread_create(&sc->thread, NULL, pid_thread, sc) == 0)
 		sc->thread_running = true;
 	*out = sc;
 	return 0;
@@ -329,10 +333,11 @@ static size_t read_stack(struct kt_stackcol *sc, int64_t id, uint64_t *ips)
 {
 	size_t n = 0;
 
-	if (id < 0 || sc->stacks_fd < 0)
+	/* a replay has no maps: the tape has what each lookup returned */
+	if (id < 0 || (sc->stacks_fd < 0 && !kt_tape_replaying()))
 		return 0;
 	memset(ips, 0, sc->o->depth * sizeof(uint64_t));
-	if (bpf_map_lookup_elem(sc->stacks_fd, &id, ips))
+	if (kt_map_lookup(sc->stacks_fd, &id, ips, sc->o->depth * sizeof(uint64_t)))
 		return 0;
 	while (n < sc->o->depth && ips[n])
 		n++;
@@ -411,12 +416,12 @@ static void report_errors(struct kt_stackcol *sc)
 	struct kt_stack_errors *v, total = {};
 	uint32_t zero = 0;
 
-	if (sc->errors_fd < 0 || ncpu <= 0)
+	if ((sc->errors_fd < 0 && !kt_tape_replaying()) || ncpu <= 0)
 		return;
 	v = calloc((size_t)ncpu, sizeof(*v));
 	if (!v)
 		return;
-	if (!bpf_map_lookup_elem(sc->errors_fd, &zero, v)) {
+	if (!kt_map_lookup(sc->errors_fd, &zero, v, (size_t)ncpu * sizeof(*v))) {
 		for (int c = 0; c < ncpu; c++)
 			for (int i = 0; i < KT_SERR_N; i++)
 				total.n[i] += v[c].n[i];

@@ -68,13 +68,32 @@ static uint64_t now(clockid_t c)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
+/*
+ * A replay's clock (core/tape.c): the recorded time of the item being
+ * replayed, and the wall clock it stood for (the recording's offset).
+ */
+static uint64_t pinned_mono, pinned_real_base, pinned_mono_base;
+
+void kt_clock_pin(uint64_t mono_ns)
+{
+	pinned_mono = mono_ns;
+}
+
+void kt_clock_pin_real(uint64_t mono_ns, uint64_t real_ns)
+{
+	pinned_mono_base = mono_ns;
+	pinned_real_base = real_ns;
+}
+
 uint64_t kt_now_mono(void)
 {
-	return now(CLOCK_MONOTONIC);
+	return pinned_mono ? pinned_mono : now(CLOCK_MONOTONIC);
 }
 
 uint64_t kt_now_real(void)
 {
+	if (pinned_mono && pinned_real_base)
+		return pinned_real_base + (pinned_mono - pinned_mono_base);
 	return now(CLOCK_REALTIME);
 }
 

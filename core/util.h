@@ -16,6 +16,10 @@ extern int kt_verbose;
 
 uint64_t kt_now_mono(void);
 uint64_t kt_now_real(void);
+/* From now on kt_now_mono() returns mono_ns (a replay's recorded time); 0: the real clock. */
+void kt_clock_pin(uint64_t mono_ns);
+/* While pinned, kt_now_real() is real_ns at mono_ns, moving with the pinned clock. */
+void kt_clock_pin_real(uint64_t mono_ns, uint64_t real_ns);
 
 /*
  * Mounts tracefs if it is needed and absent; 0 or -errno (-EACCES: mounted

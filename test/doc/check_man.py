@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""Every long option that `ktrace CMD --help` shows appears in man/ktrace-CMD.8,
-every command has a page with a FOR BCC USERS section, ktrace.8 names every
-command, and each option letter means the same long option in every command."""
+"""Every long option that `ktrace CMD --help` shows appears in man/ktrace-CMD.8
+(or, for the options under "Common options:", which core adds to every
+command, in ktrace.8's COMMON OPTIONS), every command has a page with a FOR
+BCC USERS section, ktrace.8 names every command, and each option letter means
+the same long option in every command."""
 import re
 import subprocess
 import sys
@@ -27,9 +29,11 @@ try:
 except OSError:
     main_page = ""
     fail("man/ktrace.8 is missing")
+# roff writes "-" as "\-" and may split words with font escapes
+plain_main = re.sub(r"\\f[BIRP]|\\", "", main_page)
+common_doc = plain_main.split(".SH COMMON OPTIONS")[1].split(".SH ")[0] \
+    if ".SH COMMON OPTIONS" in plain_main else ""
 for cmd in cmds:
-    # roff writes "-" as "\-" and may split words with font escapes
-    plain_main = re.sub(r"\\f[BIRP]|\\", "", main_page)
     if "ktrace-%s" % cmd not in plain_main:
         fail("ktrace.8 does not mention ktrace-%s(8)" % cmd)
     h = subprocess.run([ktrace, cmd, "--help"], capture_output=True, text=True)
@@ -48,7 +52,9 @@ for cmd in cmds:
         fail("man/ktrace-%s.8 is missing" % cmd)
         continue
     plain = re.sub(r"\\f[BIRP]|\\", "", page)
-    missing = [o for o in opts if "--" + o not in plain]
+    common = set(re.findall(r"--([a-z][a-z0-9-]*)", h.stdout.split("Common options:")[1].split("\n\n")[0])) \
+        if "Common options:" in h.stdout else set()
+    missing = [o for o in opts if "--" + o not in plain and not (o in common and "--" + o in common_doc)]
     if missing:
         fail("ktrace-%s.8 does not document: %s" % (cmd, ", ".join("--" + o for o in missing)))
     else:
