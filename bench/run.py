@@ -71,6 +71,10 @@ CASES = [
          storm="spin", hz=99, unit="samples", count="samples", floor=["perf_event:cpu-clock"]),
     dict(name="profile-999", sub="profile", kt=["-F", "999"], bt=["profile.bt", "999"],
          storm="spin", hz=999, unit="samples", count="samples", floor=["perf_event:cpu-clock"]),
+    dict(name="wq", sub="wq", kt=[], bt=["wq.bt"], storm="wqstorm",
+         interval=20000, env="wq", unit="syncs"),
+    dict(name="timer", sub="timer", kt=[], bt=["timer.bt"], storm="sleepstorm",
+         interval=1000, unit="sleeps"),
     dict(name="tcpretrans", sub="tcpretrans", kt=[], bt=["tcpretrans.bt"], storm=None),
     dict(name="oom", sub="oom", kt=[], bt=["oom.bt"], storm=None),
 ]
@@ -349,6 +353,9 @@ class Bench:
             f.flush()
             os.fsync(f.fileno())
         self.env["dio"]["storm"] = self.env["dio"]["mark"] = {"KTB_FILE": dio}
+        # Rewritten and synced: on / so that the flusher has a disk to write to.
+        wq = os.path.join(self.work, "wq.dat")
+        self.env["wq"] = {"storm": {"KTB_FILE": wq}, "mark": {"KTB_FILE": wq}}
         if not os.listdir("/sys/kernel/tracing"):
             subprocess.run(["mount", "-t", "tracefs", "nodev", "/sys/kernel/tracing"])
 

@@ -12,6 +12,8 @@ extern const struct kt_cmd kt_cmd_biolat;
 extern const struct kt_cmd kt_cmd_biosnoop;
 extern const struct kt_cmd kt_cmd_runqlat;
 extern const struct kt_cmd kt_cmd_irq;
+extern const struct kt_cmd kt_cmd_wq;
+extern const struct kt_cmd kt_cmd_timer;
 extern const struct kt_cmd kt_cmd_syscalls;
 extern const struct kt_cmd kt_cmd_sched;
 extern const struct kt_cmd kt_cmd_tcpretrans;
@@ -29,6 +31,8 @@ const struct kt_cmd *const kt_cmds[] = {
 	&kt_cmd_biosnoop,
 	&kt_cmd_runqlat,
 	&kt_cmd_irq,
+	&kt_cmd_wq,
+	&kt_cmd_timer,
 	&kt_cmd_syscalls,
 	&kt_cmd_sched,
 	&kt_cmd_tcpretrans,

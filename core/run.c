@@ -542,42 +542,18 @@ static int step_info(struct run *r)
 	return rc;
 }
 
-/* A replay: open and configure as the recording did, with its plan; nothing is loaded. */
-static int step_load_replay(struct run *r)
-{
-	struct kt_ctx *ctx = &r->ctx;
-	const struct kt_cmd *cmd = ctx->cmd;
-	int err;
-
-	libbpf_set_print(libbpf_print);
-	err = cmd->open(ctx);
-	if (err) {
-		kt_err("cannot open the BPF object of %s: %s", cmd->name, strerror(-err));
-		return KT_EXIT_FAIL;
-	}
-	if (kt_replay_plan(ctx))
-		return KT_EXIT_FAIL;
-	kt_plan_apply(ctx);
-	if (kt_filter_write(ctx))
-		return KT_EXIT_FAIL;
-	if (cmd->configure) {
-		err = cmd->configure(ctx);
-		if (err)
-			return fail(err);
-	}
-	return KT_EXIT_OK;
-}
-
-/* Privileges, BTF, open -> plan -> configure -> load. */
+/*
+ * Privileges, BTF, open -> plan -> configure -> load. A replay opens and
+ * configures as the recording did, with its plan, and loads nothing.
+ */
 static int step_load(struct run *r)
 {
 	struct kt_ctx *ctx = &r->ctx;
 	const struct kt_cmd *cmd = ctx->cmd;
+	bool replay = kt_tape_replaying();
 	int err;
 
-	if (kt_tape_replaying())
-		return step_load_replay(r);
-	if (kt_check_privileges()) {
+	if (!replay && kt_check_privileges()) {
 		uint64_t need = kt_caps_required();
 		char all[128], miss[128], sp[128];
 
@@ -587,13 +563,14 @@ static int step_load(struct run *r)
 		       kt_caps_setpriv(need, sp, sizeof(sp)), sp);
 		return KT_EXIT_FAIL;
 	}
-	if (!kt_have_btf()) {
+	if (!replay && !kt_have_btf()) {
 		kt_err("kernel BTF not found at /sys/kernel/btf/vmlinux: ktrace needs a kernel built with CONFIG_DEBUG_INFO_BTF=y (most distribution kernels since 2020)");
 		return KT_EXIT_FAIL;
 	}
 	libbpf_set_print(libbpf_print);
-	kt_memlock_raise();
-	if (kt_nofile_ensure())
+	if (!replay)
+		kt_memlock_raise();
+	if (!replay && kt_nofile_ensure())
 		return KT_EXIT_FAIL;
 
 	err = cmd->open(ctx);
@@ -601,9 +578,10 @@ static int step_load(struct run *r)
 		kt_err("cannot open the BPF object of %s: %s", cmd->name, strerror(-err));
 		return KT_EXIT_FAIL;
 	}
-	if (kt_plan_choose(ctx))
+	if (replay ? kt_replay_plan(ctx) : kt_plan_choose(ctx))
 		return KT_EXIT_FAIL;
-	kt_plan_log(ctx);
+	if (!replay)
+		kt_plan_log(ctx);
 	kt_plan_apply(ctx);
 	if (cmd->kind == KT_STREAM) {
 		struct bpf_map *ev = bpf_object__find_map_by_name(ctx->obj, "events");
@@ -622,6 +600,8 @@ static int step_load(struct run *r)
 		if (err)
 			return fail(err);
 	}
+	if (replay)
+		return KT_EXIT_OK;
 	/* CO-RE against the kernel's types the object names, not all of them */
 	err = kt_core_btf_prepare(ctx->obj);
 	if (err) {
