@@ -19,6 +19,7 @@ extern const struct kt_cmd kt_cmd_irq;
 extern const struct kt_cmd kt_cmd_wq;
 extern const struct kt_cmd kt_cmd_timer;
 extern const struct kt_cmd kt_cmd_syscalls;
+extern const struct kt_cmd kt_cmd_sched;
 extern const struct kt_cmd kt_cmd_tcpretrans;
 extern const struct kt_cmd kt_cmd_tcpconnect;
 extern const struct kt_cmd kt_cmd_tcplife;
@@ -48,6 +49,7 @@ const struct kt_cmd *const kt_cmds[] = {
 	&kt_cmd_wq,
 	&kt_cmd_timer,
 	&kt_cmd_syscalls,
+	&kt_cmd_sched,
 	&kt_cmd_tcpretrans,
 	&kt_cmd_tcpconnect,
 	&kt_cmd_tcplife,
