@@ -192,6 +192,17 @@ void kt_memlock_raise(void)
 		kt_info("could not raise RLIMIT_MEMLOCK (%s): not needed on this kernel", strerror(errno));
 }
 
+const char *kt_tcp_state_name(unsigned state)
+{
+	static const char *const names[] = {
+		NULL,	     "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1",
+		"FIN_WAIT2", "TIME_WAIT",   "CLOSE",    "CLOSE_WAIT", "LAST_ACK",
+		"LISTEN",    "CLOSING",	    "NEW_SYN_RECV", "BOUND_INACTIVE",
+	};
+
+	return state < sizeof(names) / sizeof(names[0]) ? names[state] : NULL;
+}
+
 const char *kt_errno_name(int err)
 {
 	static const char *const names[] = {

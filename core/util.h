@@ -38,6 +38,8 @@ void kt_memlock_raise(void);
 
 /* "ENOENT" for 2; NULL when unknown. */
 const char *kt_errno_name(int err);
+/* "ESTABLISHED" for TCP state 1 (include/net/tcp_states.h); NULL when unknown. */
+const char *kt_tcp_state_name(unsigned state);
 /* User name of uid from /etc/passwd (no NSS: the binary is static); NULL when unknown. */
 const char *kt_user_name(uint32_t uid);
 /* User id of a user name in /etc/passwd; -ENOENT when there is none. */
