@@ -242,6 +242,23 @@ const struct kt_ksym *kt_ksyms_lookup(const struct kt_ksyms *ks, uint64_t addr, 
 	return &ks->syms[lo - 1];
 }
 
+const char *kt_ksyms_fmt(const struct kt_ksyms *ks, uint64_t addr, char *buf, size_t size,
+			 const char **module)
+{
+	uint64_t off = 0;
+	const struct kt_ksym *s = kt_ksyms_lookup(ks, addr, &off);
+
+	if (module)
+		*module = s ? s->module : NULL;
+	if (!s)
+		snprintf(buf, size, "0x%llx", (unsigned long long)addr);
+	else if (off)
+		snprintf(buf, size, "%s+0x%llx", s->name, (unsigned long long)off);
+	else
+		snprintf(buf, size, "%s", s->name);
+	return buf;
+}
+
 bool kt_ksyms_restricted(const struct kt_ksyms *ks)
 {
 	return ks ? ks->restricted : true;

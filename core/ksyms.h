@@ -30,6 +30,15 @@ void kt_ksyms_free(struct kt_ksyms *ks);
 /* The symbol at or before @addr, or NULL; @off (may be NULL) gets addr - sym->addr. */
 const struct kt_ksym *kt_ksyms_lookup(const struct kt_ksyms *ks, uint64_t addr, uint64_t *off);
 
+/*
+ * A code address for people, into buf: "name", "name+0x1f" inside a
+ * function, "0xffffffff81234567" when no symbol covers it (restricted
+ * kallsyms, NULL ks). *module (may be NULL) gets the symbol's module or
+ * NULL. Returns buf.
+ */
+const char *kt_ksyms_fmt(const struct kt_ksyms *ks, uint64_t addr, char *buf, size_t size,
+			 const char **module);
+
 /* True when every address in the file was zero (kptr_restrict, no CAP_SYSLOG). */
 bool kt_ksyms_restricted(const struct kt_ksyms *ks);
 size_t kt_ksyms_count(const struct kt_ksyms *ks);

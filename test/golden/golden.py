@@ -107,6 +107,18 @@ def writeback_work(secs):
         shutil.rmtree(d, ignore_errors=True)
 
 
+def sched_work(secs):
+    """A thread with a hostile name that sleeps and spins, so it switches both ways."""
+    code = ("import ctypes, time\n"
+            "ctypes.CDLL(None).prctl(15, %r, 0, 0, 0)\n"
+            "end = time.time() + %f\n"
+            "while time.time() < end:\n"
+            "    t = time.time() + 0.01\n"
+            "    while time.time() < t: pass\n"
+            "    time.sleep(0.01)\n") % (HOSTILE[:15], secs)
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
 # name: (ktrace arguments, workload, seconds of workload)
 CASES = {
     "exec": (["exec", "-x", "-d", "2", "-n", "python3"], hostile_work, 1.5),
@@ -117,8 +129,13 @@ CASES = {
     "runqlat": (["runqlat", "1", "2"], hostile_work, 1.5),
     "runqlat-pid": (["runqlat", "-P", "-d", "2", "-n", "python3"], hostile_work, 1.5),
     "biolat": (["biolat", "-d", "2"], io_work, 1.5),
+    "syscalls-hist": (["syscalls", "--hist", "--top", "5", "-d", "2", "-n", "python3"],
+                      hostile_work, 1.5),
+    "syscalls-slower": (["syscalls", "--slower", "0", "-x", "-d", "2", "-n", "python3"],
+                        hostile_work, 1.5),
     "memstall": (["memstall", "--hist", "-n", "dd", "-d", "3"], memstall_work, 3.0),
     "writeback": (["writeback", "--hist", "-n", "dd", "-d", "4"], writeback_work, 0.5),
+    "sched": (["sched", "-d", "2", "-n", "gold", "--top", "0", "--matrix"], sched_work, 1.5),
 }
 
 

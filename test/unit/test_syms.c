@@ -218,6 +218,18 @@ static void test_ksyms(void)
 	s = kt_ksyms_lookup(ks, 0xffffffffc0003001, &off);
 	CHECK(s && s->module && !strcmp(s->module, "bpf"));
 	CHECK(kt_ksyms_lookup(ks, 0x1000, &off) == NULL);
+	{
+		char b[64];
+		const char *m = "x";
+
+		CHECK(!strcmp(kt_ksyms_fmt(ks, 0xffffffff81001000, b, sizeof(b), &m), "do_thing") &&
+		      !m);
+		CHECK(!strcmp(kt_ksyms_fmt(ks, 0xffffffffc0001004, b, sizeof(b), &m), "mod_fn+0x4") &&
+		      m && !strcmp(m, "kvm"));
+		CHECK(!strcmp(kt_ksyms_fmt(ks, 0x1000, b, sizeof(b), &m), "0x1000") && !m);
+		CHECK(!strcmp(kt_ksyms_fmt(NULL, 0xffffffff81001000, b, sizeof(b), NULL),
+			      "0xffffffff81001000"));
+	}
 	/*
 	 * a return address just past a caller whose last instruction was the
 	 * call: the caller, not the next function; the innermost frame as is
