@@ -21,11 +21,11 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <zlib.h>
 
 #include "btf_enum.h"
 #include "features.h"
 #include "hist.h"
+#include "khz.h"
 #include "ktrace.h"
 #include "maps.h"
 #include "output.h"
@@ -63,33 +63,14 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 	}
 }
 
-/* CONFIG_HZ from /proc/config.gz or /boot/config-RELEASE; 0 when neither says. */
-static unsigned kernel_hz(void)
+/* This kernel's HZ, once (it may take 100 ms of watching jiffies); 0: unknown. */
+static unsigned hz(void)
 {
-	static int hz = -1;
-	char line[256], path[256];
-	gzFile f;
+	static int v = -1;
 
-	if (hz >= 0)
-		return (unsigned)hz;
-	hz = 0;
-	snprintf(path, sizeof(path), "/boot/config-%s", kt_kernel_release());
-	/* gzopen reads a plain file as it is */
-	f = gzopen("/proc/config.gz", "rb");
-	if (!f)
-		f = gzopen(path, "rb");
-	if (!f)
-		return 0;
-	while (gzgets(f, line, sizeof(line))) {
-		unsigned v;
-
-		if (sscanf(line, "CONFIG_HZ=%u", &v) == 1 && v >= 24 && v <= 10000) {
-			hz = (int)v;
-			break;
-		}
-	}
-	gzclose(f);
-	return (unsigned)hz;
+	if (v < 0)
+		v = (int)kt_kernel_hz(NULL);
+	return (unsigned)v;
 }
 
 /* The raw balance_dirty_pages programs fit one argument layout, and need HZ. */
@@ -106,8 +87,8 @@ static const char *alt_unavailable(const struct kt_alt *alt)
 		return "not this kernel's argument layout (8 arguments: newer 6.x)";
 	if (is_old && nargs != 12)
 		return "not this kernel's argument layout (12 arguments: 5.x and earlier 6.x)";
-	if (!kernel_hz())
-		return "the pause is in jiffies and this kernel's HZ is unknown (no /proc/config.gz or /boot/config-RELEASE)";
+	if (!hz())
+		return "the pause is in jiffies and this kernel's HZ is unknown";
 	return NULL;
 }
 
@@ -123,7 +104,7 @@ static int configure(struct kt_ctx *ctx)
 	struct writeback *w = ctx->priv;
 	int n = kt_btf_enum_names("wb_reason", "WB_REASON_", w->reasons, MAX_REASONS);
 
-	skel->rodata->cfg_hz = kernel_hz();
+	skel->rodata->cfg_hz = hz();
 
 	if (n < 0)
 		kt_warn("no enum wb_reason in the kernel's BTF (%s): reasons are shown as numbers",
