@@ -63,14 +63,18 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 	}
 }
 
-/* This kernel's HZ, once (it may take 100 ms of watching jiffies); 0: unknown. */
-static unsigned hz(void)
+/* HZ (core/khz.h: the kernel's config, else measured); 0 when it cannot be told. */
+static unsigned kernel_hz(void)
 {
-	static int v = -1;
+	static unsigned hz;
+	static bool known;
 
-	if (v < 0)
-		v = (int)kt_kernel_hz(NULL);
-	return (unsigned)v;
+	/* asked by the plan and by configure: measuring takes 100 ms, so once */
+	if (!known) {
+		hz = kt_kernel_hz(NULL);
+		known = true;
+	}
+	return hz;
 }
 
 /* The raw balance_dirty_pages programs fit one argument layout, and need HZ. */
@@ -87,8 +91,9 @@ static const char *alt_unavailable(const struct kt_alt *alt)
 		return "not this kernel's argument layout (8 arguments: newer 6.x)";
 	if (is_old && nargs != 12)
 		return "not this kernel's argument layout (12 arguments: 5.x and earlier 6.x)";
-	if (!hz())
-		return "the pause is in jiffies and this kernel's HZ is unknown";
+	/* no commas: check lists the alternatives comma-separated */
+	if (!kernel_hz())
+		return "the pause is in jiffies and this kernel's HZ is unknown (no kernel config and jiffies could not be timed in /proc/timer_list)";
 	return NULL;
 }
 
@@ -104,7 +109,7 @@ static int configure(struct kt_ctx *ctx)
 	struct writeback *w = ctx->priv;
 	int n = kt_btf_enum_names("wb_reason", "WB_REASON_", w->reasons, MAX_REASONS);
 
-	skel->rodata->cfg_hz = hz();
+	skel->rodata->cfg_hz = kernel_hz();
 
 	if (n < 0)
 		kt_warn("no enum wb_reason in the kernel's BTF (%s): reasons are shown as numbers",
