@@ -49,16 +49,34 @@ FLOOR_RSS_ADD_KB = 2048
 #   stream: one record per event, so loss is counted.
 #   floor: the hooks ktrace is expected to use here, for --without-ktrace only
 #   (normally the floor takes them from ktrace's JSON "meta" record).
+#   perf: a third peer, `perf ARGS` (e.g. trace -a -s), where the issue names one.
 CASES = [
     dict(name="biolat", sub="biolat", kt=[], bt=["biolat.bt"], storm="diostorm",
          interval=2000, env="dio", unit="reads",
          floor=["tp_btf:block_rq_issue", "tp_btf:block_rq_complete"]),
+    dict(name="biosnoop", sub="biosnoop", kt=[], bt=["biosnoop.bt"], storm="diostorm",
+         interval=2000, env="dio", unit="reads", stream=True,
+         floor=["tp_btf:block_rq_insert", "tp_btf:block_rq_issue", "tp_btf:block_rq_merge",
+                "tp_btf:block_rq_complete"]),
+    dict(name="biotop", sub="biotop", kt=[], bt=["biotop.bt"], storm="diostorm",
+         interval=2000, env="dio", unit="reads",
+         floor=["tp_btf:block_rq_insert", "tp_btf:block_rq_issue", "tp_btf:block_rq_merge",
+                "tp_btf:block_rq_complete"]),
     dict(name="exec", sub="exec", kt=[], bt=["exec.bt"], storm="execstorm",
          interval=5000, env="exec", unit="execs", stream=True,
          floor=["tp_btf:sched_process_exec", "tracepoint:syscalls/sys_exit_execve"]),
     dict(name="open", sub="open", kt=[], bt=["open.bt"], storm="openstorm",
          interval=1000, env="open", unit="opens", stream=True,
          floor=["tracepoint:syscalls/sys_enter_openat", "tracepoint:syscalls/sys_exit_openat"]),
+    dict(name="fsslower", sub="fsslower", kt=["0"], bt=["fsslower.bt"], storm="fsstorm",
+         interval=1000, env="open", unit="fs calls", stream=True,
+         floor=["tp_btf:sys_enter", "tp_btf:sys_exit"]),
+    dict(name="fsdist", sub="fsdist", kt=[], bt=["fsdist.bt"], storm="fsstorm",
+         interval=1000, env="open", unit="fs calls",
+         floor=["tp_btf:sys_enter", "tp_btf:sys_exit"]),
+    dict(name="fsops", sub="fsops", kt=[], bt=["fsops.bt"], storm="fsstorm",
+         interval=1000, env="open", unit="fs calls",
+         floor=["tp_btf:sys_enter", "tp_btf:sys_exit"]),
     dict(name="runqlat", sub="runqlat", kt=[], bt=["runqlat.bt"], storm="pingpong",
          interval=1000, unit="switches", count="ctxt",
          floor=["tp_btf:sched_wakeup", "tp_btf:sched_wakeup_new", "tp_btf:sched_switch"]),
@@ -75,8 +93,35 @@ CASES = [
          interval=20000, env="wq", unit="syncs"),
     dict(name="timer", sub="timer", kt=[], bt=["timer.bt"], storm="sleepstorm",
          interval=1000, unit="sleeps"),
+    dict(name="syscalls", sub="syscalls", kt=[], bt=["syscalls.bt"], storm="ppidstorm",
+         interval=1000, unit="calls", perf=["trace", "-a", "-s"],
+         floor=["tp_btf:sys_enter", "tp_btf:sys_exit"]),
+    dict(name="irq", sub="irq", kt=[], bt=["irq.bt"], storm="tcppingpong", interval=1000,
+         unit="round trips",
+         floor=["tp_btf:irq_handler_entry", "tp_btf:irq_handler_exit",
+                "tp_btf:softirq_entry", "tp_btf:softirq_exit"]),
+    dict(name="tcpconnect", sub="tcpconnect", kt=[], bt=["tcpconnect.bt"], storm="connstorm",
+         interval=5000, env="conn", unit="connects", stream=True,
+         floor=["tp_btf:inet_sock_set_state", "tp_btf:tcp_receive_reset"]),
+    dict(name="tcplife", sub="tcplife", kt=[], bt=["tcplife.bt"], storm="connstorm",
+         interval=5000, env="conn", unit="sessions", stream=True,
+         floor=["tp_btf:inet_sock_set_state"]),
+    dict(name="tcpdrop", sub="tcpdrop", kt=[], bt=["tcpdrop.bt"], storm="connstorm",
+         interval=5000, env="refuse", unit="drops", stream=True, floor=["tp_btf:kfree_skb"]),
+    dict(name="funclat", sub="funclat", kt=["{bin}/callstorm:ktb_call"],
+         bt=["funclat.bt", "{bin}/callstorm"], storm="callstorm", unit="calls", startup="ready",
+         floor=["uprobe:{bin}/callstorm:ktb_call", "uretprobe:{bin}/callstorm:ktb_call"]),
+    dict(name="funccount", sub="funccount", kt=["{bin}/callstorm:ktb_call"],
+         bt=["funccount.bt", "{bin}/callstorm"], storm="callstorm", unit="calls",
+         startup="ready", floor=["uprobe:{bin}/callstorm:ktb_call"]),
+    # no floor: the floor loader attaches uprobes by function name, a USDT site has none
+    dict(name="usdt", sub="usdt", kt=["u:{bin}/usdtstorm:ktb:tick"],
+         bt=["usdt.bt", "{bin}/usdtstorm"], storm="usdtstorm", unit="hits", startup="ready",
+         no_floor=True),
     dict(name="tcpretrans", sub="tcpretrans", kt=[], bt=["tcpretrans.bt"], storm=None),
     dict(name="oom", sub="oom", kt=[], bt=["oom.bt"], storm=None),
+    dict(name="memstall", sub="memstall", kt=[], bt=["memstall.bt"], storm=None),
+    dict(name="writeback", sub="writeback", kt=[], bt=["writeback.bt"], storm=None),
 ]
 
 
@@ -212,6 +257,23 @@ def prog_stats(pid):
     return ns, cnt
 
 
+def perf_events_open(pid):
+    """Number of perf_event file descriptors pid holds (perf trace opens two per CPU
+    for the raw_syscalls tracepoints, and a few more)."""
+    n = 0
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return 0
+    for fd in fds:
+        try:
+            if "perf_event" in os.readlink(f"/proc/{pid}/fd/{fd}"):
+                n += 1
+        except OSError:
+            continue
+    return n
+
+
 def other_tracers():
     """BPF programs on traced events loaded by anyone (other tracers are noise)."""
     try:
@@ -309,6 +371,7 @@ class Bench:
         self.work = f"/var/tmp/ktbench.{os.getpid()}"
         self.tag = "".join(random.choice("abcdefghjkmnpqrstuvwxyz") for _ in range(6))
         self.bpftrace = shutil.which("bpftrace")
+        self.perf = shutil.which("perf")
         self.subs = self.ktrace_commands()
         self.results = {}
 
@@ -335,7 +398,16 @@ class Bench:
         t = self.tag
         # Distinct names for the storm and for the start-up marker, so that
         # only the storm's events are counted.
-        self.env = {"open": {}, "exec": {}, "dio": {}}
+        self.env = {"open": {}, "exec": {}, "dio": {}, "conn": {}, "refuse": {}}
+        # loopback ports for the connect storms (a listener, or none: refused);
+        # each record names the storm's port as "rport" (connects, sessions)
+        # or "dport" (the dropped SYN), in ktrace's JSON and in the bt scripts
+        base = 20000 + (os.getpid() % 2000) * 8
+        for i, role in enumerate(("storm", "mark")):
+            port = base + i
+            self.env["conn"][role] = {"KTB_PORT": str(port), "KTB_NEEDLE": f'"rport":{port}'}
+            self.env["refuse"][role] = {"KTB_PORT": str(port + 4), "KTB_MODE": "refuse",
+                                        "KTB_NEEDLE": f'"dport":{port + 4}'}
         for role in ("storm", "mark"):
             path = os.path.join(self.work, f"ktb{role}{t}.txt")
             with open(path, "w") as f:
@@ -352,7 +424,13 @@ class Bench:
                 f.write(os.urandom(1 << 20))
             f.flush()
             os.fsync(f.fileno())
-        self.env["dio"]["storm"] = self.env["dio"]["mark"] = {"KTB_FILE": dio}
+        # The storm and the marker run as copies of diostorm with names of
+        # their own (comm: 15 bytes at most): biosnoop's events name them.
+        for role in ("storm", "mark"):
+            prog = os.path.join(self.work, f"kd{role[0]}{t}")
+            shutil.copy(os.path.join(self.bin, "diostorm"), prog)
+            os.chmod(prog, 0o755)
+            self.env["dio"][role] = {"KTB_FILE": dio, "KTB_SELF": prog}
         # Rewritten and synced: on / so that the flusher has a disk to write to.
         wq = os.path.join(self.work, "wq.dat")
         self.env["wq"] = {"storm": {"KTB_FILE": wq}, "mark": {"KTB_FILE": wq}}
@@ -367,32 +445,39 @@ class Bench:
     # ---- pieces ----
 
     def workload(self, case, role, secs, interval=None):
-        argv = [os.path.join(self.bin, case["storm"]), f"{secs}"]
+        extra = self.env.get(case.get("env"), {}).get(role, {})
+        argv = [extra.get("KTB_SELF") or os.path.join(self.bin, case["storm"]), f"{secs}"]
         if interval:
             argv.append(str(interval))
         env = dict(os.environ)
-        env.update(self.env.get(case.get("env"), {}).get(role, {}))
+        env.update(extra)
         return argv, env
 
     def tool_argv(self, case, kind, floor_specs=None):
+        # {bin}: where run.sh built the storms (a user-function target names one)
         if kind == "ktrace":
-            return [self.kt, case["sub"], "-j"] + case["kt"]
+            return [self.kt, case["sub"], "-j"] + [a.format(bin=self.bin) for a in case["kt"]]
         if kind == "bpftrace":
             script = os.path.join(BT_DIR, case["bt"][0])
-            return [self.bpftrace, "-B", "line" if not case["storm"] else "full",
-                    script] + case["bt"][1:]
+            ready = not case["storm"] or case.get("startup") == "ready"
+            return [self.bpftrace, "-B", "line" if ready else "full",
+                    script] + [a.format(bin=self.bin) for a in case["bt"][1:]]
+        if kind == "perf":
+            return [self.perf] + case["perf"]
         if kind == "floor":
             argv = [os.path.join(self.bin, "floor"), "-b", os.path.join(self.bin, "floor.bpf.o")]
             if case.get("hz"):
                 argv += ["-F", str(case["hz"])]
-            return argv + floor_specs
+            return argv + [a.format(bin=self.bin) for a in floor_specs]
         raise ValueError(kind)
 
     def launch(self, case, kind, floor_specs, rep):
         """Start a tool and wait until it traces; returns (tool, start-up seconds)."""
         tool = Tool(kind, self.tool_argv(case, kind, floor_specs), self.tmp,
                     f"{case['name']}-{kind}-{rep}")
-        if not case["storm"]:
+        # uprobe cases too: a uprobe program has the type of bpftrace's BEGIN
+        # probe, so "the first event program ran" cannot tell them apart
+        if not case["storm"] or case.get("startup") == "ready":
             # readiness lines: ktrace's after attach, bpftrace's BEGIN
             tool.start()
             if kind == "ktrace":
@@ -401,6 +486,13 @@ class Bench:
                 t = tool.wait_for(lambda: file_has(tool.err, "floor: ready"), 60)
             else:
                 t = tool.wait_for(lambda: file_has(tool.out, "ready"), 60)
+            return tool, t
+        if kind == "perf":
+            # no BPF program to watch: its events are open, then a moment for
+            # perf to start reading them (start-up is the first of the two)
+            tool.start()
+            t = tool.wait_for(lambda: perf_events_open(tool.proc.pid) >= 2 * NCPU, 60)
+            time.sleep(0.5)
             return tool, t
         # the first event: a gentle marker runs while the tool starts (sampling
         # needs none: the timer fires on every CPU anyway)
@@ -439,7 +531,9 @@ class Bench:
 
     def marker_name(self, case):
         e = self.env.get(case.get("env"), {}).get("storm", {})
-        v = e.get("KTB_PATH") or e.get("KTB_PROG")
+        if e.get("KTB_NEEDLE"):
+            return e["KTB_NEEDLE"]
+        v = e.get("KTB_PATH") or e.get("KTB_PROG") or e.get("KTB_SELF")
         return os.path.basename(v) if v else None
 
     def count_reported(self, tool, case):
@@ -505,11 +599,12 @@ class Bench:
         if have:
             meta = self.ktrace_meta(case)
             res["attach"] = meta.get("attach")
-            specs = self.floor_specs(meta)
+            specs = [] if case.get("no_floor") else self.floor_specs(meta)
         else:
             specs = case.get("floor", [])
             res["floor_guessed"] = True
-        configs = (["ktrace"] if have else []) + (["bpftrace"] if self.bpftrace else [])
+        configs = (["ktrace"] if have else []) + (["bpftrace"] if self.bpftrace else []) \
+            + (["perf"] if case.get("perf") and self.perf else [])
         if case["storm"]:
             configs = ["none", "floor"] + configs
             if not specs:
@@ -523,7 +618,8 @@ class Bench:
             k = rep % len(configs)
             for kind in configs[k:] + configs[:k]:  # alternate the order
                 runs[kind].append(self.one_run(case, kind, specs, rep))
-        res["startup_method"] = "first event" if case["storm"] else "readiness line"
+        res["startup_method"] = ("first event" if case["storm"] and case.get("startup") != "ready"
+                                 else "readiness line")
         res["runs"] = runs
         res.update(self.summarize(case, runs))
         return res
@@ -570,6 +666,8 @@ class Bench:
                 if n1 > n0:
                     run["bpf_ns_per_run"] = round((ns1 - ns0) / (n1 - n0), 1)
                     run["bpf_runs"] = n1 - n0
+                    # per storm operation: a tool with two hooks per call runs twice
+                    run["bpf_ns_per_op"] = round((ns1 - ns0) / max(ops2, 1), 1)
                 m = mem_kb(tool.proc.pid)
                 run["rss_kb"] = m.get("VmHWM")
                 run["mem_kb"] = m
@@ -603,7 +701,8 @@ class Bench:
             if ok and "rate" in ok[0]:
                 d["rate"] = median(r["rate"] for r in ok)
                 d["ns_per_op"] = median(1e9 / r["rate"] for r in ok)
-            for key in ("startup_s", "rss_kb", "cpu_ms_per_mevent", "bpf_ns_per_run"):
+            for key in ("startup_s", "rss_kb", "cpu_ms_per_mevent", "bpf_ns_per_run",
+                        "bpf_ns_per_op"):
                 v = median(r.get(key) for r in ok)
                 if v is not None:
                     d[key] = v
@@ -625,7 +724,7 @@ class Bench:
             none_runs = [1e9 / r["rate"] for r in runs["none"] if "rate" in r]
             noise = max(abs(x - base) for x in none_runs) / base if none_runs else 0
             out["noise"] = round(noise, 4)
-            for kind in ("floor", "ktrace", "bpftrace"):
+            for kind in ("floor", "ktrace", "bpftrace", "perf"):
                 t = s.get(kind, {}).get("ns_per_op")
                 if t:
                     s[kind]["overhead"] = round(t / base - 1, 4)
@@ -776,7 +875,7 @@ def table(doc):
     L.append("Hot path: storm rate with nothing attached, and the slowdown with each tool"
              " (ns added per operation)")
     L.append(f"{'case':<12} {'unit/s none':>12} {'floor':>14} {'ktrace':>14} {'bpftrace':>14}"
-             f" {'kt/floor':>8} {'<=1.25':>6} {'noise':>6}")
+             f" {'kt/floor':>8} {'<=1.25':>6} {'noise':>6} {'perf':>16}")
     for name, c in doc["cases"].items():
         s = c.get("summary")
         if not s or "none" not in s:
@@ -790,7 +889,8 @@ def table(doc):
         L.append(f"{name:<12} {fmt(s['none'].get('rate')):>12} {ovh('floor'):>14}"
                  f" {ovh('ktrace'):>14} {ovh('bpftrace'):>14}"
                  f" {fmt(c.get('overhead_vs_floor'), '{:.2f}'):>8}"
-                 f" {c.get('overhead_verdict', '-'):>6} {fmt(c.get('noise'), '{:.1%}'):>6}")
+                 f" {c.get('overhead_verdict', '-'):>6} {fmt(c.get('noise'), '{:.1%}'):>6}"
+                 f" {ovh('perf'):>16}")
     L.append("")
     L.append("Loss under the storms (storm events: generated by the workload, reported,"
              " counted lost, silent)")
@@ -812,7 +912,7 @@ def table(doc):
     L.append("Cost per event: the tool's own CPU time in user space and kernel (ms per million"
              " events),\nand the mean run time of its BPF programs (ns per run; BPF statistics on)")
     L.append(f"{'case':<12} {'ktrace ms/M':>11} {'bpftrace ms/M':>13} {'floor ns':>9}"
-             f" {'ktrace ns':>9} {'bpftrace ns':>11}")
+             f" {'ktrace ns':>9} {'bpftrace ns':>11} {'floor/op':>8} {'kt/op':>6} {'bt/op':>6}")
     for name, c in doc["cases"].items():
         s = c.get("summary")
         if not s or "none" not in s:
@@ -821,7 +921,10 @@ def table(doc):
                  f" {fmt(s.get('bpftrace', {}).get('cpu_ms_per_mevent'), '{:.1f}'):>13}"
                  f" {fmt(s.get('floor', {}).get('bpf_ns_per_run'), '{:.0f}'):>9}"
                  f" {fmt(s.get('ktrace', {}).get('bpf_ns_per_run'), '{:.0f}'):>9}"
-                 f" {fmt(s.get('bpftrace', {}).get('bpf_ns_per_run'), '{:.0f}'):>11}")
+                 f" {fmt(s.get('bpftrace', {}).get('bpf_ns_per_run'), '{:.0f}'):>11}"
+                 f" {fmt(s.get('floor', {}).get('bpf_ns_per_op'), '{:.0f}'):>8}"
+                 f" {fmt(s.get('ktrace', {}).get('bpf_ns_per_op'), '{:.0f}'):>6}"
+                 f" {fmt(s.get('bpftrace', {}).get('bpf_ns_per_op'), '{:.0f}'):>6}")
     return "\n".join(L) + "\n"
 
 

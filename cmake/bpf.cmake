@@ -27,6 +27,15 @@ set(KT_BPF_FLAGS -O2 -g -target bpf -D__TARGET_ARCH_x86 -Wall -Wextra
 	-Wno-unused-parameter -Wno-missing-field-initializers -Wno-unused-function
 	-I${KT_GEN_DIR} -I${CMAKE_SOURCE_DIR}/probes -I${CMAKE_SOURCE_DIR}/probes/lib)
 
+# libbpf's usdt.bpf.h includes <linux/errno.h>, whose <asm/errno.h> lives in
+# the multiarch directory that clang -target bpf does not search
+execute_process(COMMAND ${CMAKE_C_COMPILER} -print-multiarch OUTPUT_VARIABLE KT_MULTIARCH
+	OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
+if(NOT KT_MULTIARCH)
+	set(KT_MULTIARCH x86_64-linux-gnu)
+endif()
+list(APPEND KT_BPF_FLAGS -idirafter /usr/include/${KT_MULTIARCH})
+
 if(KT_WERROR)
 	list(APPEND KT_BPF_FLAGS -Werror)
 endif()

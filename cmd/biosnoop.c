@@ -163,16 +163,6 @@ static int start(struct kt_ctx *ctx)
 	return 0;
 }
 
-/* Ops 0..11 have kept their numbers since REQ_OP_* became an enum (4.10). */
-static const char *op_name(uint32_t op)
-{
-	static const char *const ops[] = { "Read", "Write", "Flush", "Discard", "SecureErase",
-					   "ZoneReset", "WriteSame", "ZoneResetAll",
-					   "WriteZeroes", "ZoneOpen", "ZoneClose", "ZoneFinish" };
-
-	return op < sizeof(ops) / sizeof(ops[0]) ? ops[op] : NULL;
-}
-
 static bool has(uint32_t f, int bit)
 {
 	return bit >= 0 && (f & (1U << bit));
@@ -181,7 +171,7 @@ static bool has(uint32_t f, int bit)
 /* blktrace's RWBS letters: F(lush before), the op, then F(UA), A(head), S(ync), M(eta). */
 static void rwbs(const struct biosnoop *b, uint32_t f, char *buf, size_t sz)
 {
-	static const char letters[] = { 'R', 'W', 'F', 'D', 'E' };
+	static const char letters[] = { 'R', 'W', 'F', 'D', 'N', 'E' };
 	uint32_t op = f & ((1U << b->op_bits) - 1);
 	size_t n = 0;
 
@@ -229,7 +219,7 @@ static int handle(struct kt_ctx *ctx, const void *data, size_t size)
 	kt_rec_u64(out, e->hdr.pid);
 	kt_rec_str(out, dev_name(b, e->dev), 32);
 	kt_rec_str(out, t, sizeof(t));
-	kt_rec_enum(out, op_name(op), op);
+	kt_rec_enum(out, kt_blk_op_name(op), op);
 	kt_rec_u64(out, e->sector);
 	kt_rec_u64(out, e->bytes);
 	if (e->flags & BS_F_QUEUED)

@@ -124,8 +124,15 @@ static void report_hooks(struct kt_ctx *ctx, uint64_t base_missing, struct verdi
 				const struct kt_alt *alt = &h->alts[a];
 				const char *why = "not probed";
 				int err = base_missing ? -EPERM : kt_feature_alt(alt, &why);
+				const char *no = !err && cmd->alt_unavailable ? cmd->alt_unavailable(alt) : NULL;
 				bool allowed = !forced || (forced & (1U << alt->type));
-				bool ok = !err && allowed;
+				bool ok;
+
+				if (no) {
+					err = -ENOTSUP;
+					why = no;
+				}
+				ok = !err && allowed;
 
 				/* each type once (two programs may share one) */
 				if (!err && (!nu || strcmp(usable[nu - 1], kt_attach_name(alt->type))))
@@ -141,7 +148,8 @@ static void report_hooks(struct kt_ctx *ctx, uint64_t base_missing, struct verdi
 				n += (size_t)snprintf(alts + n, n < sizeof(alts) ? sizeof(alts) - n : 0,
 						      "%s%s %s%s%s%s%s", n ? ", " : "",
 						      kt_attach_name(alt->type), alt->target,
-						      alt->needs & KT_NEED_BPF_LOOP ? " with bpf_loop" : "",
+						      alt->needs & KT_NEED_BPF_LOOP ? " with bpf_loop" :
+						      alt->needs & KT_NEED_TASK_STORAGE ? " with task storage" : "",
 						      err ? ": unavailable: " : "",
 						      !err ? "" : base_missing ? "not probed, needs " : why,
 						      err && base_missing ? need : "");
@@ -195,6 +203,8 @@ static void judge(struct verdict *vs, uint64_t base_missing)
 				why_add(v, "%s%s", "no capability helps: the kernel lacks these hooks", "");
 			continue;
 		}
+		if (cmd->kernel_note && cmd->kernel_note())
+			why_add(v, "%s%s", cmd->kernel_note(), "");
 		better = kt_caps_missing(cmd->caps_better);
 		if (kt_kallsyms_visible())
 			better &= ~KT_CAP(KT_CAP_SYSLOG);

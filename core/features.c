@@ -22,6 +22,7 @@ static const char *const attach_names[KT_ATTACH_N] = {
 	[KT_FENTRY] = "fentry",	    [KT_FEXIT] = "fexit",   [KT_KPROBE] = "kprobe",
 	[KT_KRETPROBE] = "kretprobe", [KT_TP_BTF] = "tp_btf", [KT_RAW_TP] = "raw_tp",
 	[KT_TRACEPOINT] = "tracepoint", [KT_PERF_EVENT] = "perf_event",
+	[KT_UPROBE] = "uprobe",	    [KT_URETPROBE] = "uretprobe",
 };
 
 const char *kt_attach_name(enum kt_attach t)
@@ -69,14 +70,34 @@ bool kt_have_btf(void)
 /* 0 if the kernel has everything in needs (KT_NEED_*), else -ENOTSUP and *why. */
 static int feature_needs(unsigned needs, const char **why)
 {
-	static int loop = -1;
+	static int loop = -1, tstore = -1, cookie = -1;
 
+	if (needs & KT_NEED_BPF_COOKIE) {
+		if (cookie < 0)
+			cookie = libbpf_probe_bpf_helper(BPF_PROG_TYPE_KPROBE,
+							 BPF_FUNC_get_attach_cookie, NULL) == 1;
+		if (!cookie) {
+			*why = "the kernel lacks the bpf_get_attach_cookie helper (Linux 5.15+)";
+			return -ENOTSUP;
+		}
+	}
 	if (needs & KT_NEED_BPF_LOOP) {
 		if (loop < 0)
 			loop = libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_loop,
 						       NULL) == 1;
 		if (!loop) {
 			*why = "the kernel lacks the bpf_loop helper (5.17+)";
+			return -ENOTSUP;
+		}
+	}
+	if (needs & KT_NEED_TASK_STORAGE) {
+		/* raw_tp's helpers are the base of tp_btf's: a yes here holds for both */
+		if (tstore < 0)
+			tstore = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_TASK_STORAGE, NULL) == 1 &&
+				 libbpf_probe_bpf_helper(BPF_PROG_TYPE_RAW_TRACEPOINT,
+							 BPF_FUNC_task_storage_get, NULL) == 1;
+		if (!tstore) {
+			*why = "the kernel lacks task storage in tracing programs (5.12+)";
 			return -ENOTSUP;
 		}
 	}
@@ -378,6 +399,13 @@ int kt_feature_probe(enum kt_attach type, const char *target, const char **why)
 		break;
 	case KT_PERF_EVENT:
 		err = 0; /* the descriptor's attach() decides and reports */
+		break;
+	case KT_UPROBE:
+	case KT_URETPROBE:
+		/* the target is only known at attach: the uprobe PMU (4.17+) is what the kernel needs */
+		err = access("/sys/bus/event_source/devices/uprobe/type", F_OK) ? -ENOTSUP : 0;
+		if (err)
+			w = "the kernel has no uprobe PMU (CONFIG_UPROBE_EVENTS, Linux 4.17+)";
 		break;
 	default:
 		w = "unknown attach type";

@@ -713,3 +713,311 @@ int kt_elf_file_crc32(const char *path, uint32_t *crc)
 	close(fd);
 	return err;
 }
+
+int kt_elf_vaddr_to_offset(const struct kt_elf *elf, uint64_t vaddr, uint64_t *file_off)
+{
+	size_t i;
+
+	for (i = 0; elf && i < elf->nsegs; i++) {
+		const struct kt_elf_seg *seg = &elf->segs[i];
+
+		if (vaddr >= seg->vaddr && vaddr - seg->vaddr < seg->filesz) {
+			*file_off = vaddr - seg->vaddr + seg->offset;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+/* The section headers of the ELF file at @fd (for the scans below). */
+static int scan_open(int fd, struct src *s, Elf64_Shdr **shdrs, size_t *nsh)
+{
+	Elf64_Shdr sh0 = {0};
+	Elf64_Ehdr eh;
+	struct stat st;
+	uint64_t n;
+	int err;
+
+	*shdrs = NULL;
+	*nsh = 0;
+	if (fstat(fd, &st))
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	if ((uint64_t)st.st_size > KT_ELF_MAX_FILE)
+		return -EFBIG;
+	s->fd = fd;
+	s->mem = NULL;
+	s->size = (uint64_t)st.st_size;
+	err = src_read(s, 0, &eh, sizeof(eh));
+	if (err)
+		return err == -EINVAL ? -ENOEXEC : err;
+	if (memcmp(eh.e_ident, ELFMAG, SELFMAG))
+		return -ENOEXEC;
+	if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_ident[EI_DATA] != ELFDATA2LSB)
+		return -ENOTSUP;
+	if (!eh.e_shoff)
+		return 0;
+	if (src_read(s, eh.e_shoff, &sh0, sizeof(sh0)))
+		return 0;
+	n = eh.e_shnum ? eh.e_shnum : sh0.sh_size;
+	if (n > KT_ELF_MAX_SECTIONS || eh.e_shentsize != sizeof(Elf64_Shdr))
+		return 0;
+	*shdrs = malloc((size_t)n * sizeof(**shdrs));
+	if (!*shdrs)
+		return -ENOMEM;
+	err = src_read(s, eh.e_shoff, *shdrs, (size_t)n * sizeof(**shdrs));
+	if (err) {
+		free(*shdrs);
+		*shdrs = NULL;
+		return 0;
+	}
+	*nsh = (size_t)n;
+	return 0;
+}
+
+/* A NUL-terminated name at @off of a string table, read through a cached window. */
+struct name_win {
+	uint64_t stroff, strsz;
+	uint64_t off, len;
+	char buf[NAME_WINDOW / 16 + KT_ELF_MAX_NAME + 1];
+};
+
+static const char *win_name(const struct src *s, struct name_win *w, uint64_t off)
+{
+	uint64_t rel;
+	size_t len;
+
+	if (off >= w->strsz)
+		return NULL;
+	if (!w->len || off < w->off || off - w->off + KT_ELF_MAX_NAME >= w->len) {
+		w->off = off;
+		w->len = w->strsz - off;
+		if (w->len > sizeof(w->buf) - 1)
+			w->len = sizeof(w->buf) - 1;
+		if (src_read(s, w->stroff + off, w->buf, (size_t)w->len)) {
+			w->len = 0;
+			return NULL;
+		}
+		w->buf[w->len] = 0;
+	}
+	rel = off - w->off;
+	len = strnlen(w->buf + rel, (size_t)(w->len - rel));
+	if (len > KT_ELF_MAX_NAME)
+		return NULL;
+	return w->buf + rel;
+}
+
+static int scan_symtab(const struct src *s, const Elf64_Shdr *shdrs, size_t nsh, size_t idx,
+		       int (*cb)(const struct kt_elf_fsym *, void *), void *arg)
+{
+	const Elf64_Shdr *sh = &shdrs[idx], *strsh;
+	struct name_win *w;
+	Elf64_Sym *chunk;
+	uint64_t count;
+	int ret = 0;
+
+	if (sh->sh_link >= nsh || (sh->sh_flags & SHF_COMPRESSED) || sh->sh_type == SHT_NOBITS)
+		return 0;
+	strsh = &shdrs[sh->sh_link];
+	if (strsh->sh_type != SHT_STRTAB || (strsh->sh_flags & SHF_COMPRESSED))
+		return 0;
+	if (sh->sh_offset > s->size || sh->sh_size > s->size - sh->sh_offset ||
+	    strsh->sh_offset > s->size || strsh->sh_size > s->size - strsh->sh_offset)
+		return 0;
+	count = sh->sh_size / sizeof(Elf64_Sym);
+	if (count > MAX_SCAN_SYMS)
+		count = MAX_SCAN_SYMS;
+	w = calloc(1, sizeof(*w));
+	chunk = malloc(SYM_CHUNK * sizeof(*chunk));
+	if (!w || !chunk) {
+		free(w);
+		free(chunk);
+		return -ENOMEM;
+	}
+	w->stroff = strsh->sh_offset;
+	w->strsz = strsh->sh_size;
+	for (uint64_t i = 0; i < count && !ret; i += SYM_CHUNK) {
+		size_t cn = count - i < SYM_CHUNK ? (size_t)(count - i) : SYM_CHUNK;
+
+		if (src_read(s, sh->sh_offset + i * sizeof(Elf64_Sym), chunk, cn * sizeof(*chunk)))
+			break;
+		for (size_t j = 0; j < cn && !ret; j++) {
+			const Elf64_Sym *sym = &chunk[j];
+			unsigned int type = ELF64_ST_TYPE(sym->st_info);
+			struct kt_elf_fsym f;
+
+			if (type != STT_FUNC && type != STT_GNU_IFUNC)
+				continue;
+			if (sym->st_shndx == SHN_UNDEF || !sym->st_value || !sym->st_name)
+				continue;
+			f.name = win_name(s, w, sym->st_name);
+			if (!f.name || !*f.name)
+				continue;
+			f.addr = sym->st_value;
+			f.size = sym->st_size;
+			f.ifunc = type == STT_GNU_IFUNC;
+			f.dynsym = sh->sh_type == SHT_DYNSYM;
+			ret = cb(&f, arg);
+		}
+	}
+	free(chunk);
+	free(w);
+	return ret;
+}
+
+int kt_elf_scan_funcs(int fd, int (*cb)(const struct kt_elf_fsym *sym, void *arg), void *arg)
+{
+	struct src s;
+	Elf64_Shdr *shdrs;
+	size_t nsh;
+	int err = scan_open(fd, &s, &shdrs, &nsh);
+
+	if (err)
+		return err;
+	for (int pass = 0; pass < 2 && !err; pass++)
+		for (size_t i = 1; i < nsh && !err; i++)
+			if (shdrs[i].sh_type == (pass ? SHT_DYNSYM : SHT_SYMTAB)) {
+				err = scan_symtab(&s, shdrs, nsh, i, cb, arg);
+				break;
+			}
+	free(shdrs);
+	return err;
+}
+
+/*
+ * A stapsdt note's description: three addresses (pc, .stapsdt.base,
+ * semaphore) then three NUL-terminated strings (provider, name, args).
+ */
+static int sdt_note(const unsigned char *d, size_t len,
+		    int (*cb)(const struct kt_elf_sdt *, void *), void *arg)
+{
+	struct kt_elf_sdt n;
+	const char *p[3];
+	size_t at = 24;
+
+	if (len < 24 + 3)
+		return 0;
+	memcpy(&n.pc, d, 8);
+	memcpy(&n.base, d + 8, 8);
+	memcpy(&n.semaphore, d + 16, 8);
+	for (int i = 0; i < 3; i++) {
+		size_t l = strnlen((const char *)d + at, len - at);
+
+		if (at + l >= len)
+			return 0; /* not terminated inside the note */
+		p[i] = (const char *)d + at;
+		at += l + 1;
+	}
+	n.provider = p[0];
+	n.name = p[1];
+	n.args = p[2];
+	return cb(&n, arg);
+}
+
+int kt_elf_scan_sdt(int fd, int (*cb)(const struct kt_elf_sdt *note, void *arg), void *arg,
+		    uint64_t *actual_base)
+{
+	struct src s;
+	Elf64_Shdr *shdrs;
+	char *shstr = NULL;
+	uint64_t shstrsz = 0;
+	size_t nsh, seen = 0;
+	int err = scan_open(fd, &s, &shdrs, &nsh);
+
+	*actual_base = 0;
+	if (err)
+		return err;
+	/* section names: the header's string table */
+	{
+		Elf64_Ehdr eh;
+
+		if (!src_read(&s, 0, &eh, sizeof(eh)) && eh.e_shstrndx < nsh &&
+		    shdrs[eh.e_shstrndx].sh_type == SHT_STRTAB &&
+		    !src_read_alloc(&s, shdrs[eh.e_shstrndx].sh_offset,
+				    shdrs[eh.e_shstrndx].sh_size, MAX_SHSTRTAB, &shstr))
+			shstrsz = shdrs[eh.e_shstrndx].sh_size;
+	}
+	if (!shstr)
+		goto out;
+	for (size_t i = 1; i < nsh; i++)
+		if (shdrs[i].sh_name < shstrsz && !strcmp(shstr + shdrs[i].sh_name, ".stapsdt.base"))
+			*actual_base = shdrs[i].sh_addr;
+	for (size_t i = 1; i < nsh && !err; i++) {
+		const Elf64_Shdr *h = &shdrs[i];
+		unsigned char *buf;
+		uint64_t off = 0;
+
+		if (h->sh_type != SHT_NOTE || h->sh_name >= shstrsz ||
+		    strcmp(shstr + h->sh_name, ".note.stapsdt"))
+			continue;
+		if (src_read_alloc(&s, h->sh_offset, h->sh_size, 64U << 20, (char **)&buf))
+			continue;
+		while (off + sizeof(Elf64_Nhdr) <= h->sh_size && !err && seen < KT_ELF_MAX_NOTES) {
+			Elf64_Nhdr nh;
+			uint64_t name_off, desc_off;
+
+			memcpy(&nh, buf + off, sizeof(nh));
+			name_off = off + sizeof(nh);
+			desc_off = name_off + align_up(nh.n_namesz, 4);
+			if (desc_off > h->sh_size || nh.n_descsz > h->sh_size - desc_off)
+				break;
+			if (nh.n_type == 3 && nh.n_namesz == 8 && !memcmp(buf + name_off, "stapsdt", 8)) {
+				seen++;
+				err = sdt_note(buf + desc_off, nh.n_descsz, cb, arg);
+			}
+			off = desc_off + align_up(nh.n_descsz, 4);
+		}
+		free(buf);
+	}
+out:
+	free(shstr);
+	free(shdrs);
+	return err;
+}
+
+int kt_elf_irelative_slot(int fd, uint64_t resolver, uint64_t *slot)
+{
+	struct src s;
+	Elf64_Shdr *shdrs;
+	Elf64_Rela *chunk;
+	size_t nsh;
+	int err = scan_open(fd, &s, &shdrs, &nsh), found = -ENOENT;
+
+	if (err)
+		return err;
+	chunk = malloc(SYM_CHUNK * sizeof(*chunk));
+	if (!chunk) {
+		free(shdrs);
+		return -ENOMEM;
+	}
+	for (size_t i = 1; i < nsh && found; i++) {
+		const Elf64_Shdr *h = &shdrs[i];
+		uint64_t count;
+
+		if (h->sh_type != SHT_RELA || h->sh_entsize != sizeof(Elf64_Rela) ||
+		    h->sh_offset > s.size || h->sh_size > s.size - h->sh_offset)
+			continue;
+		count = h->sh_size / sizeof(Elf64_Rela);
+		if (count > MAX_SCAN_SYMS)
+			count = MAX_SCAN_SYMS;
+		for (uint64_t k = 0; k < count && found; k += SYM_CHUNK) {
+			size_t cn = count - k < SYM_CHUNK ? (size_t)(count - k) : SYM_CHUNK;
+
+			if (src_read(&s, h->sh_offset + k * sizeof(Elf64_Rela), chunk,
+				     cn * sizeof(*chunk)))
+				break;
+			for (size_t j = 0; j < cn; j++) {
+				if (ELF64_R_TYPE(chunk[j].r_info) == R_X86_64_IRELATIVE &&
+				    (uint64_t)chunk[j].r_addend == resolver) {
+					*slot = chunk[j].r_offset;
+					found = 0;
+					break;
+				}
+			}
+		}
+	}
+	free(chunk);
+	free(shdrs);
+	return found;
+}

@@ -92,6 +92,58 @@ const struct kt_elf_sym *kt_elf_lookup(const struct kt_elf *elf, uint64_t addr, 
  */
 int kt_elf_offset_to_vaddr(const struct kt_elf *elf, uint64_t file_off, uint64_t *vaddr);
 
+/*
+ * The file offset of ELF virtual address @vaddr (inverse of the above), from
+ * the PT_LOAD segment that holds it in the file. 0 or -ENOENT.
+ */
+int kt_elf_vaddr_to_offset(const struct kt_elf *elf, uint64_t vaddr, uint64_t *file_off);
+
+/*
+ * Every defined function symbol of .symtab and .dynsym of the file at @fd,
+ * aliases included (kt_elf_open keeps one name per address; a lookup by
+ * name needs them all), passed to @cb with its name (cut at
+ * KT_ELF_MAX_NAME), ELF virtual address, size and whether it is an
+ * STT_GNU_IFUNC (its address is a resolver). Nothing is kept: memory is
+ * one window of the string table and one chunk of symbols. @cb returns 0
+ * to go on, anything else stops the scan and is returned. -ENOEXEC when
+ * the file is not ELF.
+ */
+struct kt_elf_fsym {
+	const char *name;
+	uint64_t addr;
+	uint64_t size;
+	bool ifunc;
+	bool dynsym; /* from .dynsym (else .symtab) */
+};
+int kt_elf_scan_funcs(int fd, int (*cb)(const struct kt_elf_fsym *sym, void *arg), void *arg);
+
+/*
+ * The SystemTap SDT notes (.note.stapsdt) of the file at @fd, each passed
+ * to @cb: provider, name, argument string (e.g. "-4@%eax 8@%rbx"), the
+ * probe's ELF virtual address and its semaphore's (0: none), with
+ * .stapsdt.base's recorded and actual addresses for prelinked files.
+ * At most KT_ELF_MAX_NOTES notes are read. 0, or -ENOEXEC (not ELF).
+ */
+#define KT_ELF_MAX_NOTES 65536U
+struct kt_elf_sdt {
+	const char *provider;
+	const char *name;
+	const char *args;
+	uint64_t pc;
+	uint64_t base;	    /* the .stapsdt.base address the note records */
+	uint64_t semaphore; /* virtual address, 0: none */
+};
+int kt_elf_scan_sdt(int fd, int (*cb)(const struct kt_elf_sdt *note, void *arg), void *arg,
+		    uint64_t *actual_base);
+
+/*
+ * The GOT slot (ELF virtual address) that an R_X86_64_IRELATIVE relocation
+ * of the file at @fd fills, at load time, with what the IFUNC resolver at
+ * @resolver returns: where a running process keeps the implementation it
+ * uses. 0, -ENOENT when no such relocation exists, -ENOEXEC (not ELF).
+ */
+int kt_elf_irelative_slot(int fd, uint64_t resolver, uint64_t *slot);
+
 /* The CRC-32 used by .gnu_debuglink (IEEE 802.3, as in zlib's crc32()). */
 uint32_t kt_elf_crc32(uint32_t crc, const void *buf, size_t len);
 /* CRC-32 of a whole file, for checking a debug file. Returns 0 or -errno. */

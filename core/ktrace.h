@@ -55,6 +55,8 @@ enum kt_attach {
 	KT_RAW_TP,
 	KT_TRACEPOINT,
 	KT_PERF_EVENT, /* attached by the descriptor's attach() hook */
+	KT_UPROBE,     /* user-space function entry, by the descriptor's attach() */
+	KT_URETPROBE,  /* user-space function return, by the descriptor's attach() */
 	KT_ATTACH_N,
 };
 
@@ -74,6 +76,9 @@ struct kt_alt {
 
 /* kt_alt.needs */
 #define KT_NEED_BPF_LOOP (1U << 0) /* the bpf_loop() helper (5.17+) */
+/* task-local storage (bpf_task_storage_get) in tracing programs (5.11/5.12+) */
+#define KT_NEED_TASK_STORAGE (1U << 1)
+#define KT_NEED_BPF_COOKIE (1U << 2) /* bpf_get_attach_cookie() for kprobe/uprobe programs (5.15+) */
 
 #define KT_MAX_ALTS 5
 
@@ -116,6 +121,12 @@ struct kt_cmd {
 	const char *summary_help;
 	enum kt_kind kind;
 	enum kt_pos pos;
+	/*
+	 * Positional arguments before pos's that the command's parse takes
+	 * itself (ARGP_KEY_ARG with state->arg_num < lead_args), e.g. a probe
+	 * target; give args_doc then.
+	 */
+	unsigned lead_args;
 	const struct kt_hook *hooks;
 	size_t n_hooks;
 	size_t priv_size; /* bytes of zeroed private state at ctx->priv */
@@ -125,18 +136,37 @@ struct kt_cmd {
 	 * names (bits 1ULL << CAP_*: core/caps.h); check names what is missing.
 	 */
 	uint64_t caps_better;
+	/*
+	 * Optional: NULL when this kernel can run alt, else why not (static
+	 * text), for what the kernel's features do not say, e.g. which
+	 * argument layout a raw tracepoint has here. Plans and check use it.
+	 */
+	const char *(*alt_unavailable)(const struct kt_alt *alt);
 
-	/* After parsing: cross-check options, disable hooks the options do not need. */
+	/*
+	 * After parsing: cross-check options, disable hooks the options do not
+	 * need. Returns 0, a negative errno, or 1 to run without BPF: run()
+	 * then does everything (as for KT_INFO), e.g. usdt's listing.
+	 */
 	int (*validate)(struct kt_ctx *ctx);
 	/* Open the skeleton (use KT_SKEL_OPEN). */
 	int (*open)(struct kt_ctx *ctx);
 	/* After the attach plan is chosen, before load: rodata, map sizes. */
 	int (*configure)(struct kt_ctx *ctx);
-	/* Attach a KT_PERF_EVENT alternative (or any the descriptor wants to own). */
+	/*
+	 * Attach a KT_PERF_EVENT, KT_UPROBE or KT_URETPROBE alternative, or any
+	 * other the descriptor wants to own (e.g. a kprobe on a function named
+	 * at run time): when set, it is called for every chosen alternative and
+	 * returns 1 to let core attach that one itself.
+	 */
 	int (*attach)(struct kt_ctx *ctx, const struct kt_hook *hook, const struct kt_alt *alt);
 	/* After attach, before the readiness line: e.g. print a text header. */
 	int (*start)(struct kt_ctx *ctx);
-	/* STREAM: one ring-buffer record (size already checked against min_record). */
+	/*
+	 * STREAM: one ring-buffer record (size already checked against min_record).
+	 * A SUMMARY command with handle() may stream too: its validate() sets
+	 * ctx->stream (e.g. an option that shows individual slow events).
+	 */
 	int (*handle)(struct kt_ctx *ctx, const void *data, size_t size);
 	size_t min_record;
 	/* STREAM: default ring buffer bytes (0: 4 MiB); --buffer overrides */
@@ -145,10 +175,15 @@ struct kt_cmd {
 	int (*drain)(struct kt_ctx *ctx, bool final);
 	/* Free private state; called once, also after a failed start. */
 	void (*finish)(struct kt_ctx *ctx);
-	/* KT_INFO: the whole command. */
+	/* KT_INFO (or validate() returned 1): the whole command. */
 	int (*run)(struct kt_ctx *ctx);
 	/* Readiness line shown on stderr in text mode after attach. */
 	const char *tracing_msg;
+	/*
+	 * What this kernel's hooks give less of than newer ones (e.g. a
+	 * tracepoint without an argument), for `check`; NULL: nothing missing.
+	 */
+	const char *(*kernel_note)(void);
 };
 
 struct bpf_link;
@@ -194,6 +229,7 @@ struct kt_ctx {
 	uint64_t start_realtime_ns; /* wall clock at attach */
 	uint64_t interval_start_ns; /* monotonic, start of the current interval */
 	uint64_t events;            /* records handled */
+	bool stream;                /* records flow through "events" (kind STREAM, or set in validate) */
 	bool counted_in_kernel;     /* -c with KT_SUM_KERNEL (set by core): no records */
 	struct kt_filter_cfg filter; /* the common filters, as written into "kt_filter" */
 	const char *cgroup_path;     /* --cgroup, for messages */

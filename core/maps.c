@@ -268,6 +268,45 @@ int kt_map_collect(int fd, size_t ks, size_t vs, size_t entry_size, size_t value
 	return (int)c.n;
 }
 
+int kt_map_percpu_fold(int fd, uint32_t n, size_t vs,
+		       void (*fold)(void *acc, const void *value, void *arg), void *arg, void *out)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	int32_t res = 0;
+	const char *p;
+	char *v;
+	size_t len;
+
+	if (kt_tape_replaying()) {
+		p = kt_tape_take(KT_TAPE_LOOKUP, &len);
+		if (!p || len != sizeof(res) + (size_t)n * vs)
+			return -ENOENT;
+		memcpy(&res, p, sizeof(res));
+		memcpy(out, p + sizeof(res), (size_t)n * vs);
+		return res;
+	}
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	if (vs % 8)
+		return -EINVAL;
+	v = calloc((size_t)ncpu, vs);
+	if (!v)
+		return -ENOMEM;
+	memset(out, 0, (size_t)n * vs);
+	for (uint32_t i = 0; i < n && !res; i++) {
+		if (bpf_map_lookup_elem(fd, &i, v)) {
+			res = -errno;
+			break;
+		}
+		for (int c = 0; c < ncpu; c++)
+			fold((char *)out + (size_t)i * vs, v + (size_t)c * vs, arg);
+	}
+	free(v);
+	if (kt_tape_recording())
+		kt_tape_put2(KT_TAPE_LOOKUP, &res, sizeof(res), out, (size_t)n * vs);
+	return res;
+}
+
 uint64_t kt_map_take_percpu_u64(int fd)
 {
 	int ncpu = libbpf_num_possible_cpus();

@@ -39,6 +39,16 @@ int kt_map_collect(int fd, size_t key_size, size_t value_size, size_t entry_size
 int kt_map_lookup(int fd, const void *key, void *value, size_t vs);
 
 /*
+ * Reads entries 0..n-1 of the per-CPU array fd (values of vs bytes, a
+ * multiple of 8) and folds each over the CPUs into out[i] (zeroed first):
+ * fold(acc, value_of_one_cpu, arg) for every possible CPU. The folded values
+ * are what the tape records, so a replay needs neither the map nor the
+ * recording machine's number of CPUs. 0 or -errno.
+ */
+int kt_map_percpu_fold(int fd, uint32_t n, size_t vs,
+		       void (*fold)(void *acc, const void *value, void *arg), void *arg, void *out);
+
+/*
  * The sum over CPUs of a per-CPU array's u64 at index 0 (e.g. a probe's
  * "misses" counter), which is then reset to zero: what was counted since the
  * last call. 0 when the map cannot be read.

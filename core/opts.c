@@ -122,7 +122,7 @@ static void core_groups(const struct kt_cmd *cmd, struct opt_groups *o)
 		o->header[o->n] = "";
 		o->g[o->n++] = interval_options;
 	}
-	if (cmd->kind == KT_STREAM) {
+	if (cmd->kind == KT_STREAM || cmd->handle) {
 		uint64_t def = cmd->ringbuf_default ? cmd->ringbuf_default : KT_RINGBUF_DEFAULT;
 
 		snprintf(o->buffer_help, sizeof(o->buffer_help),
@@ -291,6 +291,7 @@ static error_t top_parse(int key, char *arg, struct argp_state *state)
 	struct kt_ctx *ctx = state->input;
 	const struct kt_cmd *cmd = ctx->cmd;
 	error_t r = ARGP_ERR_UNKNOWN;
+	unsigned pos;
 
 	/* state->root_argp is glibc's wrapper around ours: count our children ourselves */
 	if (key == ARGP_KEY_INIT) {
@@ -303,17 +304,19 @@ static error_t top_parse(int key, char *arg, struct argp_state *state)
 		return r;
 	if (key != ARGP_KEY_ARG)
 		return ARGP_ERR_UNKNOWN;
+	/* the command's parse took its lead arguments (e.g. funclat's target) */
+	pos = state->arg_num - cmd->lead_args;
 	switch (cmd->pos) {
 	case KT_POS_INTERVAL:
-		if (state->arg_num == 0)
+		if (pos == 0)
 			set_interval(state, ctx, "interval", arg);
-		else if (state->arg_num == 1)
+		else if (pos == 1)
 			ctx->o.count = kt_arg_u64(state, "count", arg, 1, UINT32_MAX);
 		else
 			argp_error(state, "unexpected argument '%s' (usage: [interval [count]])", arg);
 		return 0;
 	case KT_POS_DURATION:
-		if (state->arg_num == 0)
+		if (pos == 0)
 			ctx->o.duration_s = parse_seconds(state, "duration", arg);
 		else
 			argp_error(state, "unexpected argument '%s' (usage: [duration])", arg);

@@ -167,6 +167,8 @@ int kt_plan_choose(struct kt_ctx *ctx)
 			if (st->forced && !(st->forced & (1U << alt->type)))
 				continue;
 			err = kt_feature_alt(alt, &why);
+			if (!err && cmd->alt_unavailable && (why = cmd->alt_unavailable(alt)))
+				err = -ENOTSUP;
 			kt_info("hook %s: %s %s (program %s): %s", h->name, kt_attach_name(alt->type),
 				alt->target, alt->prog, err ? why : "ok");
 			if (!err) {
@@ -257,13 +259,17 @@ int kt_plan_attach(struct kt_ctx *ctx)
 		if (c < 0 || ctx->hooks[i].disabled)
 			continue;
 		alt = &h->alts[c];
-		if (alt->type == KT_PERF_EVENT) {
-			if (!cmd->attach)
-				return -EINVAL;
+		if (cmd->attach) {
 			err = cmd->attach(ctx, h, alt);
-			if (err)
+			if (err < 0)
 				return err;
-			continue;
+			if (err == 0)
+				continue;
+		}
+		if (alt->type == KT_PERF_EVENT || alt->type == KT_UPROBE || alt->type == KT_URETPROBE) {
+			kt_err("internal error: hook %s has no attach() for its %s", h->name,
+			       kt_attach_name(alt->type));
+			return -EINVAL;
 		}
 		/* e.g. raw_tp sys_enter: one program serves the hook of every syscall it filters */
 		if (attached_before(ctx, i))
@@ -339,4 +345,24 @@ const struct kt_alt *kt_hook_chosen(const struct kt_ctx *ctx, const char *hook)
 			return c >= 0 && !ctx->hooks[i].disabled ? &ctx->cmd->hooks[i].alts[c] : NULL;
 	}
 	return NULL;
+}
+
+void kt_hook_keep(struct kt_hook *h, unsigned types)
+{
+	struct kt_alt keep[KT_MAX_ALTS];
+	int n = 0;
+
+	memset(keep, 0, sizeof(keep));
+	for (int i = 0; i < KT_MAX_ALTS && h->alts[i].prog; i++)
+		if (types & (1U << h->alts[i].type))
+			keep[n++] = h->alts[i];
+	memcpy(h->alts, keep, sizeof(keep));
+}
+
+void kt_plan_autoload_chosen(struct kt_ctx *ctx)
+{
+	struct bpf_program *p;
+
+	bpf_object__for_each_program(p, ctx->obj)
+		bpf_program__set_autoload(p, prog_chosen(ctx, bpf_program__name(p)));
 }

@@ -36,4 +36,15 @@ unsigned kt_plan_forced(const struct kt_hook *h);
  */
 int kt_plan_env_check(const struct kt_cmd *const *cmds, size_t n);
 
+/*
+ * For a descriptor whose hooks' alternatives depend on its arguments (a
+ * user or a kernel function): keep in h only the alternatives whose type
+ * is in types (bits 1U << enum kt_attach), in their order. A program left
+ * out of every plan is then loaded unless the descriptor's configure()
+ * turns its autoload off (kt_plan_autoload_chosen does).
+ */
+void kt_hook_keep(struct kt_hook *h, unsigned types);
+/* Load only the programs the plan chose (for descriptors that use kt_hook_keep). */
+void kt_plan_autoload_chosen(struct kt_ctx *ctx);
+
 #endif

@@ -199,7 +199,7 @@ static void report_lost(struct kt_ctx *ctx, bool final)
 	uint64_t *pc, total;
 	int n;
 
-	if (ctx->cmd->kind != KT_STREAM)
+	if (!ctx->stream)
 		return;
 	total = read_drops(ctx, &pc, &n);
 	l.count = total - ctx->lost;
@@ -223,7 +223,7 @@ static void write_summary(struct kt_ctx *ctx, enum kt_stop why, uint64_t interva
 		.stopped_by = why,
 		.duration_ms = (kt_now_mono() - ctx->start_ns) / 1000000,
 		.intervals = intervals,
-		.stream = ctx->cmd->kind == KT_STREAM,
+		.stream = ctx->stream,
 		.has_events = !ctx->counted_in_kernel,
 		.events = ctx->events,
 		.lost = ctx->lost,
@@ -476,6 +476,7 @@ struct run {
 	struct kt_ofile *tape; /* --record */
 	bool loaded;
 	bool started; /* the command's start() succeeded: its drain may run */
+	bool info;    /* validate() chose to run without BPF (e.g. a listing): run() does all */
 };
 
 static int fail(int err)
@@ -513,10 +514,13 @@ static int step_prepare(struct run *r, int argc, char **argv)
 		       kt_ofile_strerror(err));
 		return KT_EXIT_FAIL;
 	}
+	ctx->stream = cmd->kind == KT_STREAM;
 	if (cmd->validate) {
 		err = cmd->validate(ctx);
-		if (err)
-			return fail(err);
+		if (err > 0 && cmd->run)
+			r->info = true;
+		else if (err)
+			return fail(err < 0 ? err : -EINVAL);
 	}
 	if (ctx->o.record && kt_output_file(ctx, "--record", ctx->o.record, &r->tape))
 		return KT_EXIT_FAIL;
@@ -583,7 +587,7 @@ static int step_load(struct run *r)
 	if (!replay)
 		kt_plan_log(ctx);
 	kt_plan_apply(ctx);
-	if (cmd->kind == KT_STREAM) {
+	if (ctx->stream) {
 		struct bpf_map *ev = bpf_object__find_map_by_name(ctx->obj, "events");
 		uint64_t sz = 4096;
 
@@ -643,7 +647,7 @@ static int step_attach(struct run *r)
 	ctx->start_ns = kt_now_mono();
 	ctx->start_realtime_ns = kt_now_real();
 	kt_out_set_clock(ctx->out, ctx->start_ns, ctx->start_realtime_ns);
-	if (ctx->cmd->kind == KT_STREAM) {
+	if (ctx->stream) {
 		struct bpf_map *ev = bpf_object__find_map_by_name(ctx->obj, "events");
 
 		if (ev) {
@@ -780,13 +784,13 @@ int kt_run(const struct kt_cmd *cmd, int argc, char **argv, int full_argc, char 
 	int rc;
 
 	rc = step_prepare(&r, argc, argv);
-	if (rc == KT_EXIT_OK && cmd->kind == KT_INFO)
+	if (rc == KT_EXIT_OK && (cmd->kind == KT_INFO || r.info))
 		rc = step_info(&r);
 	else if (rc == KT_EXIT_OK)
 		rc = step_load(&r);
-	if (rc == KT_EXIT_OK && cmd->kind != KT_INFO)
+	if (rc == KT_EXIT_OK && cmd->kind != KT_INFO && !r.info)
 		rc = step_attach(&r);
-	if (rc == KT_EXIT_OK && cmd->kind != KT_INFO) {
+	if (rc == KT_EXIT_OK && cmd->kind != KT_INFO && !r.info) {
 		why = step_trace(&r, &intervals);
 		why = step_report(&r, why, intervals);
 		kt_info("stopped by %s", kt_stop_name(why));

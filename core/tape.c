@@ -109,7 +109,7 @@ int kt_tape_load(const char *path)
 			break;
 		}
 		memcpy(&h, tape + off, sizeof(h));
-		if (!h.type || h.type > KT_TAPE_END || tape_len - off - sizeof(h) < h.len) {
+		if (!h.type || h.type > KT_TAPE_LAST || tape_len - off - sizeof(h) < h.len) {
 			err = -EINVAL;
 			break;
 		}

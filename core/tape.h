@@ -31,7 +31,9 @@ enum kt_tape_item {
 	KT_TAPE_U64,      /* one kt_map_take_percpu_u64() */
 	KT_TAPE_DROPS,    /* the lost-event counters: u64 per CPU */
 	KT_TAPE_END,      /* the stop: u32 enum kt_stop */
+	KT_TAPE_READ,     /* a value read from the system while printing: i32 result, bytes */
 };
+#define KT_TAPE_LAST KT_TAPE_READ
 
 enum kt_tape_mode { KT_TAPE_OFF, KT_TAPE_RECORDING, KT_TAPE_REPLAYING };
 

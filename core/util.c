@@ -192,6 +192,17 @@ void kt_memlock_raise(void)
 		kt_info("could not raise RLIMIT_MEMLOCK (%s): not needed on this kernel", strerror(errno));
 }
 
+const char *kt_tcp_state_name(unsigned state)
+{
+	static const char *const names[] = {
+		NULL,	     "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1",
+		"FIN_WAIT2", "TIME_WAIT",   "CLOSE",    "CLOSE_WAIT", "LAST_ACK",
+		"LISTEN",    "CLOSING",	    "NEW_SYN_RECV", "BOUND_INACTIVE",
+	};
+
+	return state < sizeof(names) / sizeof(names[0]) ? names[state] : NULL;
+}
+
 const char *kt_errno_name(int err)
 {
 	static const char *const names[] = {
@@ -325,6 +336,18 @@ int kt_blkdev_lookup(const char *name, uint32_t *kdev)
 		return -EIO;
 	*kdev = maj << 20 | min;
 	return 0;
+}
+
+/*
+ * The REQ_OP_* numbers every kernel since 4.10 agrees on; the others (write
+ * zeroes, zone operations) were renumbered, in 5.19 and 6.x: shown as numbers.
+ */
+const char *kt_blk_op_name(uint32_t op)
+{
+	static const char *const ops[] = { [0] = "Read",    [1] = "Write",	   [2] = "Flush",
+					   [3] = "Discard", [5] = "SecureErase" };
+
+	return op < sizeof(ops) / sizeof(ops[0]) ? ops[op] : NULL;
 }
 
 int kt_cgroup_id(const char *path, uint64_t *id)

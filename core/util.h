@@ -38,6 +38,8 @@ void kt_memlock_raise(void);
 
 /* "ENOENT" for 2; NULL when unknown. */
 const char *kt_errno_name(int err);
+/* "ESTABLISHED" for TCP state 1 (include/net/tcp_states.h); NULL when unknown. */
+const char *kt_tcp_state_name(unsigned state);
 /* User name of uid from /etc/passwd (no NSS: the binary is static); NULL when unknown. */
 const char *kt_user_name(uint32_t uid);
 /* User id of a user name in /etc/passwd; -ENOENT when there is none. */
@@ -47,6 +49,8 @@ int kt_user_uid(const char *name, uint32_t *uid);
 const char *kt_blkdev_name(uint32_t kdev, char *buf, size_t sz);
 /* Kernel dev_t of a block device by name (vda, sda1, loop0, /dev/loop0); -errno. */
 int kt_blkdev_lookup(const char *name, uint32_t *kdev);
+/* Name of a block request operation (REQ_OP_*: "Read", "Write", "Flush"...); NULL when unknown. */
+const char *kt_blk_op_name(uint32_t op);
 
 /*
  * A -p/-t/-P option's process or thread must exist when ktrace starts:

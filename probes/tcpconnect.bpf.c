@@ -31,8 +31,61 @@
 #define ST_CLOSE 7
 
 const volatile bool cfg_failed = false;
+const volatile bool cfg_count = false;
 
 KT_DEFINE_STREAM();
+
+/* -c: connects per destination (about 100 bytes an entry) */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 10240);
+	__type(key, struct tcpconnect_dest);
+	__type(value, struct tcpconnect_count);
+} counts SEC(".maps");
+
+/* -c: connects not counted, the table being full */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} misses SEC(".maps");
+
+static __always_inline void count(const struct sock_common *c, __u16 family, __u16 rport,
+				  bool established, int err, __u32 flags, __u64 latency)
+{
+	struct tcpconnect_dest k = {};
+	struct tcpconnect_count *v, zero = {};
+
+	k.family = family;
+	k.rport = rport;
+	if (family == AF_INET6)
+		bpf_core_read(k.daddr, 16, &c->skc_v6_daddr);
+	else
+		bpf_core_read(k.daddr, 4, &c->skc_daddr);
+	v = bpf_map_lookup_elem(&counts, &k);
+	if (!v) {
+		long r = bpf_map_update_elem(&counts, &k, &zero, BPF_NOEXIST);
+
+		if (r && r != -17 /* EEXIST: another CPU added it */) {
+			kt_count_drop(&misses);
+			return;
+		}
+		v = bpf_map_lookup_elem(&counts, &k);
+		if (!v)
+			return;
+	}
+	__sync_fetch_and_add(&v->connects, 1);
+	__sync_fetch_and_add(&v->latency_ns, latency);
+	if (established)
+		__sync_fetch_and_add(&v->established, 1);
+	else if (err == 111 /* ECONNREFUSED */ || (!err && (flags & TC_F_RESET)))
+		__sync_fetch_and_add(&v->refused, 1);
+	else if (err == 110 /* ETIMEDOUT */)
+		__sync_fetch_and_add(&v->timed_out, 1);
+	else
+		__sync_fetch_and_add(&v->other, 1);
+}
 
 struct pending {
 	__u64 ts;
@@ -91,6 +144,10 @@ static __always_inline void on_done(const struct sock *sk, bool established)
 	rport = bpf_ntohs(BPF_CORE_READ(c, skc_dport));
 	if (!kt_filter_flow(family, lport, rport))
 		goto out;
+	if (cfg_count) {
+		count(c, family, rport, established, err, p->flags, now - p->ts);
+		goto out;
+	}
 	e = kt_reserve(struct tcpconnect_event, TC_CONNECT);
 	if (!e)
 		goto out;

@@ -31,4 +31,21 @@ struct tcpconnect_event {
 	__u32 pad;
 };
 
+/* counting mode (-c): key and value of the "counts" map, per destination */
+struct tcpconnect_dest {
+	__u8 daddr[16];
+	__u16 rport;
+	__u16 family;
+	__u32 pad;
+};
+
+struct tcpconnect_count {
+	__u64 connects;
+	__u64 established;
+	__u64 refused;
+	__u64 timed_out;
+	__u64 other; /* closed first, or another error */
+	__u64 latency_ns; /* sum over the connects */
+};
+
 #endif

@@ -48,3 +48,16 @@ int floor_kprobe(void *ctx)
 {
 	return 0;
 }
+
+/* uprobe and uretprobe: the loader attaches them to PATH:FUNC. */
+SEC("uprobe")
+int floor_uprobe(void *ctx)
+{
+	return 0;
+}
+
+SEC("uretprobe")
+int floor_uretprobe(void *ctx)
+{
+	return 0;
+}

@@ -152,6 +152,20 @@ static int attach_spec(const char *path, const char *spec, unsigned long hz)
 		return add_link(bpf_program__attach_kprobe(prog, false, target), spec);
 	if (!strcmp(type, "perf_event"))
 		return attach_sampling(prog, hz);
+	if (!strcmp(type, "uprobe") || !strcmp(type, "uretprobe")) {
+		/* PATH:FUNC, as ktrace's meta names a user function */
+		const char *colon = strrchr(target, ':');
+		LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = type[1] == 'r');
+		char bin[PATH_MAX];
+
+		if (!colon || colon - target >= (long)sizeof(bin)) {
+			fprintf(stderr, "floor: uprobe '%s' is not PATH:FUNC\n", target);
+			return -EINVAL;
+		}
+		snprintf(bin, sizeof(bin), "%.*s", (int)(colon - target), target);
+		uo.func_name = colon + 1;
+		return add_link(bpf_program__attach_uprobe_opts(prog, -1, bin, 0, &uo), spec);
+	}
 	if (!strcmp(type, "tracepoint")) {
 		slash = strchr(target, '/');
 		if (!slash || slash - target >= (long)sizeof(cat)) {

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Block request helpers shared by the block commands (biolat, biosnoop):
- * the request's device number across kernel layouts and the request
- * argument of the block_rq_* raw tracepoints.
+ * Block request helpers shared by the block commands (biolat, biosnoop,
+ * biotop): the request's device number across kernel layouts, the request
+ * argument of the block_rq_* raw tracepoints, and the tracking of a request
+ * from its submitter to its completion (struct kt_blk_req).
  */
 #ifndef KT_BLK_BPF_H
 #define KT_BLK_BPF_H
@@ -48,6 +49,127 @@ static __always_inline __u32 kt_rq_dev(struct request *rq, __u32 *disk)
 static __always_inline struct request *kt_rq_arg(__u64 *ctx, bool arg1)
 {
 	return (struct request *)(arg1 ? ctx[1] : ctx[0]);
+}
+
+/*
+ * What biosnoop and biotop know of a request in flight, keyed by its struct
+ * request. It is made at block_rq_insert or, for a request issued directly,
+ * at block_rq_issue: both run in the submitter's context, where the task
+ * (pid, comm) is taken and the filters judge it (never at completion, which
+ * runs in IRQ context on whatever task was interrupted). Every insert sets
+ * the entry afresh, so a stale entry left at a reused address (a request
+ * merged away without completion) lends nothing to the next request.
+ */
+struct kt_blk_req {
+	__u64 insert_ts; /* 0: issued directly */
+	__u64 issue_ts;	 /* 0: not issued yet */
+	__u64 sector;
+	__u32 bytes;
+	__u32 dev;
+	__u32 pid, tid, uid;
+	__u32 skip; /* filtered out where the submitter was current */
+	char comm[KT_TASK_COMM_LEN];
+};
+
+/* Requests in flight the tables hold: 16384 entries of ~100 bytes, about 2 MiB of kernel memory. */
+#define KT_BLK_MAX_INFLIGHT 16384
+
+#define KT_BLK_DEFINE_REQS()                                                                       \
+	struct {                                                                                   \
+		__uint(type, BPF_MAP_TYPE_HASH);                                                   \
+		__uint(max_entries, KT_BLK_MAX_INFLIGHT);                                          \
+		__type(key, __u64);                                                                \
+		__type(value, struct kt_blk_req);                                                  \
+	} reqs SEC(".maps")
+
+/* A fresh entry for rq, judged and named by the current task (its submitter); dev: -b, 0 any. */
+static __always_inline void kt_blk_req_new(struct request *rq, __u32 dev, struct kt_blk_req *n)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 disk;
+
+	n->dev = kt_rq_dev(rq, &disk);
+	if ((dev && n->dev != dev && disk != dev) || !kt_filter_current()) {
+		n->skip = 1;
+		return;
+	}
+	n->pid = id >> 32;
+	n->tid = (__u32)id;
+	n->uid = (__u32)bpf_get_current_uid_gid();
+	bpf_get_current_comm(n->comm, sizeof(n->comm));
+}
+
+/* block_rq_insert; a full table loses the request, counted in the per-CPU u64 misses[0]. */
+static __always_inline void kt_blk_insert(void *reqs, void *misses, struct request *rq, __u32 dev)
+{
+	__u64 key = (__u64)rq;
+	struct kt_blk_req n = {};
+
+	kt_blk_req_new(rq, dev, &n);
+	if (!n.skip)
+		n.insert_ts = bpf_ktime_get_ns();
+	if (bpf_map_update_elem(reqs, &key, &n, BPF_ANY) && !n.skip)
+		kt_count_drop(misses);
+}
+
+/* The issue time, and the sector and size the device is asked for. */
+static __always_inline void kt_blk_stamp_issue(struct request *rq, struct kt_blk_req *r)
+{
+	r->issue_ts = bpf_ktime_get_ns();
+	r->sector = BPF_CORE_READ(rq, __sector);
+	r->bytes = BPF_CORE_READ(rq, __data_len);
+}
+
+/* block_rq_issue: stamps the entry made at insert, or makes one (issued directly). */
+static __always_inline void kt_blk_issue(void *reqs, void *misses, struct request *rq, __u32 dev)
+{
+	__u64 key = (__u64)rq;
+	struct kt_blk_req *r, n = {};
+
+	r = bpf_map_lookup_elem(reqs, &key);
+	if (r) {
+		if (!r->skip)
+			kt_blk_stamp_issue(rq, r);
+		return;
+	}
+	kt_blk_req_new(rq, dev, &n);
+	if (!n.skip)
+		kt_blk_stamp_issue(rq, &n);
+	if (bpf_map_update_elem(reqs, &key, &n, BPF_ANY) && !n.skip)
+		kt_count_drop(misses);
+}
+
+/* block_rq_merge: a request merged into another is freed without a completion. */
+static __always_inline void kt_blk_merge(void *reqs, struct request *rq)
+{
+	__u64 key = (__u64)rq;
+
+	bpf_map_delete_elem(reqs, &key);
+}
+
+/*
+ * block_rq_complete: the entry of a request to account (selected and issued
+ * while tracing), or NULL. The caller reads it, then kt_blk_done()s it.
+ */
+static __always_inline struct kt_blk_req *kt_blk_complete(void *reqs, struct request *rq, __u64 now)
+{
+	__u64 key = (__u64)rq;
+	struct kt_blk_req *r = bpf_map_lookup_elem(reqs, &key);
+
+	if (!r)
+		return NULL;
+	if (r->skip || !r->issue_ts || now < r->issue_ts) {
+		bpf_map_delete_elem(reqs, &key);
+		return NULL;
+	}
+	return r;
+}
+
+static __always_inline void kt_blk_done(void *reqs, struct request *rq)
+{
+	__u64 key = (__u64)rq;
+
+	bpf_map_delete_elem(reqs, &key);
 }
 
 #endif

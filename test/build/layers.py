@@ -30,7 +30,7 @@ LAYERS = ["base", "models", "output", "engine", "commands"]
 HEADERS = {
     "base": ["util.h", "ofile.h", "sorted.h", "bpfz.h", "tape.h"],
     "models": ["hist.h", "stacks.h", "ksyms.h", "usyms.h", "kt_elf.h", "perfmap.h", "maps.h",
-               "kbtf.h", "rootfs.h", "rlimits.h"],
+               "kbtf.h", "rootfs.h", "rlimits.h", "cgname.h", "utarget.h", "fsrec.h"],
     "output": ["output.h", "output_int.h", "flamegraph.h", "folded.h", "stacks_out.h"],
     # btf_enum: names from the running kernel's BTF, which features.c holds
     "engine": ["ktrace.h", "opts.h", "plan.h", "features.h", "caps.h", "corebtf.h", "stackcol.h",
@@ -43,7 +43,8 @@ def layer_of_header(name, where):
     for layer, names in HEADERS.items():
         if name in names:
             return layer
-    if name.endswith(".bpf.h") or name == "kt_common.h":
+    if (name.endswith(".bpf.h") or name == "kt_common.h" or
+            os.path.exists(os.path.join(where, "probes", "lib", name))):
         return "base"  # probes/lib: shared with the BPF side, plain data and constants
     if name.endswith(".skel.h") or name == "syscall_names.h":
         return "commands"

@@ -66,6 +66,47 @@ def io_work(secs):
         shutil.rmtree(d, ignore_errors=True)
 
 
+def memstall_work(secs):
+    """dd over the limit of a 64 MiB cgroup-v1 memory cgroup with a hostile name."""
+    cg = b"/sys/fs/cgroup/memory/gold\x1b[31m\xffmemcg"
+    d = tempfile.mkdtemp(prefix="kt-golden-", dir="/var/tmp")
+    os.makedirs(cg, exist_ok=True)
+    try:
+        with open(os.path.join(cg, b"memory.limit_in_bytes"), "w") as f:
+            f.write(str(64 << 20))
+        subprocess.run([b"sh", b"-c", b'echo $$ > "$0/cgroup.procs" && exec "$@"', cg, b"dd", b"if=/dev/zero",
+                        ("of=%s/f" % d).encode(), b"bs=1M", b"count=200", b"status=none"], timeout=60)
+        time.sleep(secs)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+        for _ in range(50):
+            try:
+                os.rmdir(cg)
+                break
+            except OSError:
+                time.sleep(0.1)
+
+
+def writeback_work(secs):
+    """dd throttled by a 4 MiB vm.dirty_bytes, then sync (the sysctls restored)."""
+    d = tempfile.mkdtemp(prefix="kt-golden-", dir="/var/tmp")
+    names = ("/proc/sys/vm/dirty_bytes", "/proc/sys/vm/dirty_ratio")
+    saved = [open(n).read().strip() for n in names]
+    try:
+        with open(names[0], "w") as f:
+            f.write(str(4 << 20))
+        subprocess.run(["dd", "if=/dev/zero", "of=%s/big" % d, "bs=1M", "count=32", "status=none"], timeout=60)
+    finally:
+        with open(names[1] if saved[0] == "0" else names[0], "w") as f:
+            f.write(saved[1] if saved[0] == "0" else saved[0])
+    try:
+        subprocess.run(["dd", "if=/dev/zero", "of=%s/small" % d, "bs=1M", "count=4", "status=none"])
+        subprocess.run(["sync"])
+        time.sleep(secs)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def sched_work(secs):
     """A thread with a hostile name that sleeps and spins, so it switches both ways."""
     code = ("import ctypes, time\n"
@@ -88,6 +129,12 @@ CASES = {
     "runqlat": (["runqlat", "1", "2"], hostile_work, 1.5),
     "runqlat-pid": (["runqlat", "-P", "-d", "2", "-n", "python3"], hostile_work, 1.5),
     "biolat": (["biolat", "-d", "2"], io_work, 1.5),
+    "syscalls-hist": (["syscalls", "--hist", "--top", "5", "-d", "2", "-n", "python3"],
+                      hostile_work, 1.5),
+    "syscalls-slower": (["syscalls", "--slower", "0", "-x", "-d", "2", "-n", "python3"],
+                        hostile_work, 1.5),
+    "memstall": (["memstall", "--hist", "-n", "dd", "-d", "3"], memstall_work, 3.0),
+    "writeback": (["writeback", "--hist", "-n", "dd", "-d", "4"], writeback_work, 0.5),
     "sched": (["sched", "-d", "2", "-n", "gold", "--top", "0", "--matrix"], sched_work, 1.5),
 }
 

@@ -17,6 +17,17 @@ REF_BT = r"""
 tracepoint:block:block_rq_complete /args->dev == $1/ { @n = count(); }
 """
 
+# The reference for latencies: issue -> completion of each request on one
+# device, by sector, in microseconds.
+REF_LAT_BT = r"""
+tracepoint:block:block_rq_issue /args->dev == $1/ { @t[args->sector] = nsecs; }
+tracepoint:block:block_rq_complete /args->dev == $1 && @t[args->sector]/ {
+	printf("lat %d %d\n", args->sector, (nsecs - @t[args->sector]) / 1000);
+	delete(@t[args->sector]);
+}
+END { clear(@t); }
+"""
+
 
 def dev_t(name):
     """The tracepoints' dev: major << 20 | minor."""
@@ -35,14 +46,14 @@ def dd_reads(dev, count, prefix=()):
 
 
 class Bpftrace:
-    """bpftrace running REF_BT for one device."""
+    """bpftrace running a script (REF_BT by default) for one device."""
 
-    def __init__(self, dev):
+    def __init__(self, dev, script=REF_BT):
         d = tempfile.mkdtemp(prefix="kt-bt-")
         at_exit(shutil.rmtree, d, True)
         path = os.path.join(d, "ref.bt")
         with open(path, "w") as f:
-            f.write(REF_BT)
+            f.write(script)
         self.out = open(os.path.join(d, "out"), "w+")
         self.p = subprocess.Popen(["bpftrace", path, str(dev)], stdout=self.out,
                                   stderr=subprocess.STDOUT, text=True)
@@ -61,10 +72,22 @@ class Bpftrace:
     def stop(self):
         self.p.send_signal(signal.SIGINT)
         self.p.wait(60)
+        return self.count()
+
+    def count(self):
         for line in self.text().splitlines():
             if line.startswith("@n: "):
                 return int(line.split()[1])
         return 0
+
+    def latencies_ms(self):
+        """{sector: issue -> completion in ms} from REF_LAT_BT's lines."""
+        out = {}
+        for line in self.text().splitlines():
+            w = line.split()
+            if len(w) == 3 and w[0] == "lat":
+                out[int(w[1])] = int(w[2]) / 1000.0
+        return out
 
 
 def check_reads(evs, pid, name, what):
@@ -141,6 +164,8 @@ def test_slow():
     name = dev.split("/")[-1]
     cg = cgroup_v1("blkio", "bsslow", {"blkio.throttle.read_iops_device": "%s 10" % vda,
                                         "blkio.throttle.write_iops_device": "%s 10" % vda})
+    have_bt = shutil.which("bpftrace") is not None
+    ref = Bpftrace(dev_t(name), REF_LAT_BT) if have_bt else None
     kt_all = Ktrace("biosnoop", "-b", name, "-j")
     kt = Ktrace("biosnoop", "--slower", "20", "-Q", "-b", name, "-j")
     t0 = time.time()
@@ -165,6 +190,15 @@ def test_slow():
     slow_all = sorted(e["sector"] for e in kt_all.records("event") if e["lat_ms"] > 20)
     check(sorted(e["sector"] for e in kt.records("event")) == slow_all,
           "--slower 20 keeps exactly the requests over 20 ms", slow_all)
+    if ref:
+        ref.stop()
+        bt = ref.latencies_ms()
+        diffs = [(e["sector"], e["lat_ms"], bt.get(e["sector"])) for e in ours]
+        # both read the clock in the same tracepoint calls: microseconds apart
+        check(all(b is not None and abs(k - b) <= 1.0 for _, k, b in diffs),
+              "each read's latency is bpftrace's for the same sector, within 1 ms", diffs)
+    else:
+        log("no bpftrace: the latency cross-check is skipped")
     check_no_leak(kt)
     check_no_leak(kt_all)
 

@@ -137,7 +137,7 @@ kill -INT $! && wait $!
     bio = {h["hook"]: h["chosen"] for h in rows[0]["rows"] if h["cmd"] == "biolat"} if rows else {}
     check(bio.get("rq_issue") == "raw_tp", "check honours KTRACE_ATTACH=raw_tp", bio)
     # KTRACE_ATTACH items that name nothing real are usage errors listing the valid names
-    for val, says in (("bogus", "unknown attach type 'bogus' (valid: fentry, fexit, kprobe, kretprobe, tp_btf, raw_tp, tracepoint, perf_event)"),
+    for val, says in (("bogus", "unknown attach type 'bogus' (valid: fentry, fexit, kprobe, kretprobe, tp_btf, raw_tp, tracepoint, perf_event, uprobe, uretprobe)"),
                       ("rq_issue=kprobe", "hook rq_issue has no kprobe alternative (valid: tp_btf, raw_tp)"),
                       ("nohook=raw_tp", "unknown hook 'nohook' (valid hooks of biolat: rq_insert, rq_issue, rq_merge, rq_complete)"),
                       ("raw_tp,rq_issue=bogus", "unknown attach type 'bogus' (valid for hook rq_issue: tp_btf, raw_tp)")):

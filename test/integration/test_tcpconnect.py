@@ -2,13 +2,19 @@
 """tcpconnect: refused IPv4 and IPv6 connects, an established one and a timed
 out one, made by a client inside a private network namespace (loopback only);
 ktrace runs in the host namespace and must name the client's pid, the
-addresses, ports and outcome of each.
+addresses, ports and outcome of each. -c counts 50 established and 32
+refused connects per destination as the workload and bpftrace count them.
 """
 import json
 import os
 import random
+import re
+import shutil
+import signal
 import subprocess
 import sys
+import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ktlib
@@ -156,6 +162,121 @@ def text(ns, ports):
           and "[::1]:%d" % closed in line[0], "text: one line with pid, [::1]:port and refused", out)
 
 
+# SYN_SENT -> ESTABLISHED (1) or CLOSE (7) of connects to one port
+REF_BT = r'''
+tracepoint:sock:inet_sock_set_state /args->protocol == 6 && args->oldstate == 2 && args->dport == %d/
+{
+	@out[args->newstate] = count();
+}
+'''
+
+# N connects to a listener on PORT, then M to the closed PORT+1, over FAMILY
+STORM = r'''
+import json, socket, sys
+fam, port, n, m = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+af = socket.AF_INET6 if fam == "6" else socket.AF_INET
+addr = "::1" if fam == "6" else "127.0.0.1"
+l = socket.socket(af); l.bind((addr, port)); l.listen(128)
+ok = bad = 0
+for i in range(n):
+    s = socket.socket(af)
+    try:
+        s.connect((addr, port)); ok += 1
+    except OSError:
+        pass
+    s.close()
+for i in range(m):
+    s = socket.socket(af)
+    try:
+        s.connect((addr, port + 1))
+    except ConnectionRefusedError:
+        bad += 1
+    s.close()
+print(json.dumps({"established": ok, "refused": bad}))
+'''
+
+
+def bpftrace_start(script):
+    d = tempfile.mkdtemp(prefix="kt-bt-")
+    ktlib.at_exit(shutil.rmtree, d, True)
+    path = os.path.join(d, "ref.bt")
+    with open(path, "w") as f:
+        f.write(script)
+    out = open(os.path.join(d, "out"), "w+")
+    p = subprocess.Popen(["bpftrace", path], stdout=out, stderr=subprocess.STDOUT)
+    ktlib.at_exit(lambda: p.poll() is None and (p.kill(), p.wait()))
+    end = time.time() + 60
+    while True:
+        out.seek(0)
+        if "Attaching" in out.read():
+            break
+        if p.poll() is not None or time.time() > end:
+            out.seek(0)
+            raise RuntimeError("bpftrace did not start:\n" + out.read())
+        time.sleep(0.1)
+    time.sleep(1)  # "Attaching" comes before the probe is in
+    return p, out
+
+
+def bpftrace_stop(p, out):
+    p.send_signal(signal.SIGINT)
+    p.wait(60)
+    out.seek(0)
+    return {int(m.group(1)): int(m.group(2))
+            for m in re.finditer(r"^@out\[(\d+)\]: (\d+)$", out.read(), re.M)}
+
+
+def counting(ns, ports):
+    """-c: connects per destination, against the workload and bpftrace."""
+    port = next(ports)
+    next(ports)  # port + 1: the closed one
+    refs = {}
+    if shutil.which("bpftrace"):
+        refs = {p: bpftrace_start(REF_BT % p) for p in (port, port + 1)}
+    else:
+        ktlib.log("no bpftrace: -c runs without its bpftrace cross-check")
+    kt = ktlib.Ktrace("tcpconnect", "-j", "-c")
+    kx = ktlib.Ktrace("tcpconnect", "-c", "-x", "-6")
+    out = subprocess.run(["ip", "netns", "exec", ns, sys.executable, "-c", STORM, "4", str(port),
+                          "40", "25"], capture_output=True, text=True, timeout=60)
+    out6 = subprocess.run(["ip", "netns", "exec", ns, sys.executable, "-c", STORM, "6", str(port),
+                           "10", "7"], capture_output=True, text=True, timeout=60)
+    kt.stop()
+    kx.stop()
+    bt = {p: bpftrace_stop(*r) for p, r in refs.items()}
+    w4, w6 = json.loads(out.stdout), json.loads(out6.stdout)
+    check(w4 == {"established": 40, "refused": 25} and w6 == {"established": 10, "refused": 7},
+          "the workload: 40 + 10 connected, 25 + 7 refused", (w4, w6))
+    check(kt.rc == 0 and not kt.records("event"), "-c: exit 0 and no per-connect records", kt.stderr())
+    tabs = [t for t in kt.records("table") if t.get("name") == "connects"]
+    rows = tabs[-1].get("rows", []) if tabs else []
+
+    def row(ip, addr, p):
+        r = [x for x in rows if x.get("ip") == ip and x.get("raddr") == addr and x.get("rport") == p]
+        return r[0] if len(r) == 1 else {}
+
+    for ip, addr, w in ((4, "127.0.0.1", w4), (6, "::1", w6)):
+        r = row(ip, addr, port)
+        check(r.get("connects") == w["established"] and r.get("established") == w["established"]
+              and r.get("refused") == 0, "-c: %s:%d: %d connects, all established" % (addr, port, w["established"]), rows)
+        check(isinstance(r.get("avg_latency_ms"), float) and r["avg_latency_ms"] > 0,
+              "-c: %s:%d: a mean latency" % (addr, port), r)
+        r = row(ip, addr, port + 1)
+        check(r.get("connects") == w["refused"] and r.get("refused") == w["refused"]
+              and r.get("established") == 0, "-c: %s:%d: %d connects, all refused" % (addr, port + 1, w["refused"]), rows)
+    if bt:
+        check(bt[port].get(1) == 50 and not bt[port].get(7) and bt[port + 1].get(7) == 32
+              and not bt[port + 1].get(1),
+              "bpftrace saw the same: 50 SYN_SENT -> ESTABLISHED to :%d, 32 -> CLOSE to :%d"
+              % (port, port + 1), bt)
+    text = kx.stdout()
+    lines = [l for l in text.splitlines() if "[::1]:" in l]
+    check(len(lines) == 1 and ("[::1]:%d" % (port + 1)) in lines[0] and lines[0].split()[2:5] == ["7", "0", "7"],
+          "-c -x -6, text: one row, [::1]:%d with 7 connects, 0 established, 7 refused" % (port + 1), text)
+    check("Connects per destination" in text and "CONNECTS" in text, "-c text: title and header", text)
+    check_no_leak(kt)
+
+
 def main():
     ns = setup()
     base = random.randrange(20000, 30000, 20)
@@ -164,6 +285,7 @@ def main():
     failed_and_filters(ns, ports)
     text(ns, ports)
     timed_out(ns, ports)
+    counting(ns, ports)
     for attach in ("raw_tp", "tracepoint"):
         basic(ns, ports, attach)
 

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -158,6 +159,38 @@ static unsigned long long rng(void)
 
 static size_t parsed_ok;
 
+static int count_fsym(const struct kt_elf_fsym *f, void *arg)
+{
+	CHECK(f->name && strlen(f->name) <= KT_ELF_MAX_NAME);
+	(*(size_t *)arg)++;
+	return 0;
+}
+
+static int count_sdt(const struct kt_elf_sdt *n, void *arg)
+{
+	CHECK(n->provider && n->name && n->args);
+	(*(size_t *)arg)++;
+	return 0;
+}
+
+/* The by-name scans (symbols with aliases, SDT notes, IRELATIVE slots) of an image, from an fd. */
+static void try_scans(const unsigned char *buf, size_t len)
+{
+	static int fd = -1;
+	size_t n = 0;
+	uint64_t v;
+
+	if (fd < 0)
+		fd = memfd_create("kt_elf_scan", MFD_CLOEXEC);
+	if (fd < 0 || ftruncate(fd, 0) || (len && pwrite(fd, buf, len, 0) != (ssize_t)len)) {
+		CHECK(0, "memfd");
+		return;
+	}
+	CHECK(kt_elf_scan_funcs(fd, count_fsym, &n) <= 0);
+	CHECK(kt_elf_scan_sdt(fd, count_sdt, &n, &v) <= 0);
+	kt_elf_irelative_slot(fd, rng(), &v);
+}
+
 /* Parse a possibly corrupt image; when it parses, poke at every result. */
 static void try_image(const unsigned char *buf, size_t len)
 {
@@ -171,6 +204,7 @@ static void try_image(const unsigned char *buf, size_t len)
 
 	memcpy(copy, buf, len);
 	err = kt_elf_open_mem(copy, len, &e);
+	try_scans(copy, len);
 	CHECK(err <= 0);
 	CHECK(!err == !!e);
 	if (e) {
@@ -527,6 +561,37 @@ static void test_symbol_cap(void)
 	unlink(path);
 }
 
+static int find_name(const struct kt_elf_fsym *f, void *arg)
+{
+	return !strcmp(f->name, arg);
+}
+
+/* Every symbol kt_elf_open keeps is found again by name by the scan; no notes, no IFUNC slots. */
+static void test_scans(void)
+{
+	struct kt_elf *e = NULL;
+	size_t n = 0, i;
+	uint64_t v;
+	int fd = open(fix("libktfixlib.so"), O_RDONLY | O_CLOEXEC);
+
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return;
+	CHECK(kt_elf_open_fd(fd, &e) == 0);
+	CHECK(kt_elf_scan_funcs(fd, count_fsym, &n) == 0 && e && n >= e->nsyms, "%zu", n);
+	for (i = 0; e && i < e->nsyms; i++)
+		CHECK(kt_elf_scan_funcs(fd, find_name, (void *)e->syms[i].name) == 1, "%s",
+		      e->syms[i].name);
+	n = 0;
+	CHECK(kt_elf_scan_sdt(fd, count_sdt, &n, &v) == 0 && n == 0);
+	CHECK(kt_elf_irelative_slot(fd, 0x1234, &v) == -ENOENT);
+	kt_elf_free(e);
+	close(fd);
+	fd = open("/proc/self/cmdline", O_RDONLY); /* not a regular file */
+	CHECK(kt_elf_scan_funcs(fd, count_fsym, &n) < 0);
+	close(fd);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -535,6 +600,7 @@ int main(int argc, char **argv)
 	}
 	fixdir = argv[1];
 	test_fixtures();
+	test_scans();
 	test_not_elf();
 	test_size_bomb();
 	test_symbol_cap();

@@ -40,6 +40,11 @@ while read -r cmd type; do
 	# options that turn on the hooks a default run leaves out
 	opts=""
 	[ "$cmd" = tcpretrans ] && opts="--lossprobe --resets"
+	# function commands need a target, of the kind the forced type probes
+	case $cmd/$type in
+	funclat/uprobe | funclat/uretprobe | funccount/uprobe) opts="/bin/kt-sleep:kt_sleep_once" ;;
+	funclat/* | funccount/*) opts="k:vfs_read" ;;
+	esac
 	# shellcheck disable=SC2086 # opts is a list of words on purpose
 	env KTRACE_ATTACH=$type "$KT" "$cmd" -j $opts >$out 2>$out.err &
 	pid=$!

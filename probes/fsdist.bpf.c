@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * fsdist: log2 latency histograms of file-system calls, per operation and
+ * file-system type.
+ *
+ * The hooks are lib/kt_fs.bpf.h's (the system-call layer). Exit finds the
+ * file (or the directory a path starts from) for its file-system type and
+ * adds the call to the histogram of (operation, type): no path walk, no
+ * record. Cost per call of a selected task: the entry's map update, the
+ * exit's lookup and delete, a few reads of kernel pointers and an atomic
+ * add; the histogram table holds FSDIST_MAX_HISTS keys (about 0.6 MB).
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "kt_fs.bpf.h"
+#include "fsdist.h"
+
+const volatile bool cfg_ms = false;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, FSDIST_MAX_HISTS);
+	__type(key, struct fsdist_key);
+	__type(value, struct kt_slots);
+} hists SEC(".maps");
+
+/* Calls that could not be counted: the histogram table was full. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} misses SEC(".maps");
+
+static __always_inline int on_exit(long ret)
+{
+	static const struct kt_slots zero;
+	struct fsdist_key key = {};
+	struct kt_fs_start st;
+	struct kt_fs_where w;
+	struct kt_slots *h;
+	__u64 lat;
+
+	if (!kt_fs_take(&st))
+		return 0;
+	lat = bpf_ktime_get_ns() - st.ts;
+	kt_fs_where(&st, ret, &w);
+	if (!w.d || !kt_fs_type(w.d, key.fstype))
+		return 0;
+	key.op = st.op == KT_FS_CREATE ? KT_FS_OPEN : st.op;
+	h = bpf_map_lookup_elem(&hists, &key);
+	if (!h) {
+		bpf_map_update_elem(&hists, &key, &zero, BPF_NOEXIST);
+		h = bpf_map_lookup_elem(&hists, &key);
+		if (!h) {
+			__u32 z = 0;
+			__u64 *n = bpf_map_lookup_elem(&misses, &z);
+
+			if (n)
+				*n += 1;
+			return 0;
+		}
+	}
+	kt_slot_add(h, kt_log2(cfg_ms ? lat / 1000000 : lat / 1000), 1);
+	return 0;
+}
+
+KT_FS_PROGRAMS(on_exit)
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,31 @@
+# fsdist counts the workload's 20 fsyncs and 21 writes (20 files and its
+# output line) in the histograms, on tp_btf and on raw_tp.
+. /tests/lib.sh
+need_cmd fsdist
+
+mkdir -p /tmp/kt-fs
+# count_of FILE OP: the count of the hist record(s) of op OP
+count_of() {
+	jflat "$1" | awk -F '\t' -v want="$2" '
+		$2 == ".key.op" { op[$1] = $3 }
+		$2 == ".count" { c[$1] = $3 }
+		END { for (l in op) if (op[l] == want) n += c[l]; print n + 0 }'
+}
+for mode in tp_btf raw_tp; do
+	KT_ENV=KTRACE_ATTACH=$mode kt_start $T/$mode.json fsdist -n kt-fsw -j
+	kt-fsw /tmp/kt-fs 20 >$T/wl.out 2>&1 || { show $T/wl.out; fail "kt-fsw failed"; }
+	sleep 0.5
+	kt_stop
+	[ $KT_RC = 0 ] || { show $T/$mode.json $T/$mode.json.err; fail "fsdist ($mode) exited with $KT_RC"; }
+	json_ok $T/$mode.json
+	meta_attach $T/$mode.json | grep -q "sys_exit $mode" || { show $T/$mode.json; fail "sys_exit is not on $mode"; }
+	# 20 fsyncs; 21 writes: the 20 files' and its "ok" line (stdout is a file)
+	for want in fsync:20 write:21; do
+		op=${want%:*}
+		n=$(count_of $T/$mode.json $op)
+		note "$mode: $op $n"
+		[ "$n" = "${want#*:}" ] || { show $T/$mode.json; fail "$mode: $n ${op}s counted, not ${want#*:}"; }
+	done
+	[ "$(count_of $T/$mode.json open)" -ge 20 ] || { show $T/$mode.json; fail "$mode: fewer than 20 opens"; }
+done
+exit 0
