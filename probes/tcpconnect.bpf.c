@@ -20,6 +20,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "kt.bpf.h"
+#include "kt_sock.bpf.h"
 #include "tcpconnect.h"
 
 #define AF_INET 2
@@ -194,38 +195,7 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 	return 0;
 }
 
-static __always_inline bool is_tcp(const struct sock *sk)
-{
-	return sk && BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol) == IPPROTO_TCP;
-}
-
-SEC("tp_btf/inet_sock_set_state")
-int state_btf(__u64 *ctx)
-{
-	const struct sock *sk = (void *)ctx[0];
-
-	if (!is_tcp(sk))
-		return 0;
-	return on_state(sk, (int)ctx[1], (int)ctx[2]);
-}
-
-SEC("raw_tp/inet_sock_set_state")
-int state_raw(__u64 *ctx)
-{
-	const struct sock *sk = (void *)ctx[0];
-
-	if (!is_tcp(sk))
-		return 0;
-	return on_state(sk, (int)ctx[1], (int)ctx[2]);
-}
-
-SEC("tracepoint/sock/inet_sock_set_state")
-int state_tp(struct trace_event_raw_inet_sock_set_state *ctx)
-{
-	if (ctx->protocol != IPPROTO_TCP)
-		return 0;
-	return on_state(ctx->skaddr, ctx->oldstate, ctx->newstate);
-}
+KT_INET_SOCK_SET_STATE_PROGRAMS()
 
 /* ---- a reset received in SYN_SENT: the connect was refused ---- */
 
