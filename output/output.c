@@ -98,6 +98,11 @@ void kt_out_flush(struct kt_out *out)
 	kt_out_check(out);
 }
 
+void kt_out_set_prom(struct kt_out *out, struct kt_prom *p)
+{
+	out->prom = p;
+}
+
 void kt_out_set_clock(struct kt_out *out, uint64_t mono_ns, uint64_t real_ns)
 {
 	out->mono0 = mono_ns;

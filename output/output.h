@@ -82,6 +82,9 @@ struct kt_ofile *kt_out_ofile(struct kt_out *out);
 const char *kt_out_name(const struct kt_out *out);
 /* Positive errno once writing failed (EPIPE from `| head`, ENOSPC): the run should stop. */
 int kt_out_err(const struct kt_out *out);
+struct kt_prom;
+/* Also feeds histograms and lost counts to p (output/prom.h), e.g. for --prom-textfile. */
+void kt_out_set_prom(struct kt_out *out, struct kt_prom *p);
 /* Converts BPF ktime (CLOCK_MONOTONIC ns) to wall-clock ns; set by core at attach. */
 void kt_out_set_clock(struct kt_out *out, uint64_t mono_ns, uint64_t real_ns);
 uint64_t kt_out_wall_ns(const struct kt_out *out, uint64_t mono_ns);

@@ -38,6 +38,9 @@ struct kt_out {
 	size_t nlost;
 	bool final;
 
+	/* --prom-textfile: histograms and losses also feed this (output/prom.h) */
+	struct kt_prom *prom;
+
 	/* text: scratch stream to measure escaped values before padding */
 	FILE *scratch;
 	char *sbuf;
