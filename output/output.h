@@ -41,6 +41,15 @@ struct kt_ofile;
 enum {
 	KT_COL_HIDDEN = 1 << 0, /* not shown in text (JSON still has it) */
 	KT_COL_NOJSON = 1 << 1, /* text only (e.g. a column derived for display) */
+	/*
+	 * --prom-textfile (output/prom.h): a number counted in this interval
+	 * (the command drains its tables), summed into a counter; a key
+	 * ending in _ns, _us or _ms is time, exported in seconds. The row's
+	 * strings and enumerations become its labels, numbers only with
+	 * KT_COL_LABEL (pid, cpu); a record without KT_COL_COUNT is not exported.
+	 */
+	KT_COL_COUNT = 1 << 2,
+	KT_COL_LABEL = 1 << 3,
 };
 
 struct kt_col {

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "output.h"
+
 struct cJSON;
 
 struct kt_ofile;
@@ -38,8 +40,21 @@ struct kt_out {
 	size_t nlost;
 	bool final;
 
-	/* --prom-textfile: histograms and losses also feed this (output/prom.h) */
+	/* --prom-textfile: histograms, losses and KT_COL_COUNT rows also feed this (output/prom.h) */
 	struct kt_prom *prom;
+	struct {
+#define KT_PROM_ROW_LABELS 12
+#define KT_PROM_ROW_COUNTS 8
+		char table[64];	 /* the table's name, "" for a record */
+		struct kt_kv lab[KT_PROM_ROW_LABELS];
+		char val[KT_PROM_ROW_LABELS][257]; /* copies of the labels' strings */
+		size_t nlab;
+		struct {
+			const char *key;
+			double v;
+		} cnt[KT_PROM_ROW_COUNTS];
+		size_t ncnt;
+	} prow;
 
 	/* text: scratch stream to measure escaped values before padding */
 	FILE *scratch;

@@ -20,7 +20,7 @@ struct series {
 	char *labels;	 /* rendered: k="v",k2="v2" (may be empty) */
 	uint64_t *slots; /* histograms: nslots cumulative counts */
 	double sum;	 /* histograms: estimated, in base units */
-	uint64_t value;	 /* counters */
+	double value;	 /* counters */
 };
 
 struct metric {
@@ -336,13 +336,58 @@ int kt_prom_lost(struct kt_prom *p, const char *what, const char *reason, uint64
 	s = series_get(p, m, keys, 2);
 	if (!s)
 		return -ENOMEM;
-	s->value += n;
+	s->value += (double)n;
+	return 0;
+}
+
+int kt_prom_count(struct kt_prom *p, const char *table, const char *key, const struct kt_kv *labels,
+		  size_t nlabels, double v)
+{
+	char name[256], t[64], k[64];
+	size_t kl = strlen(key);
+	double scale = 1;
+	bool secs = false;
+	struct metric *m;
+	struct series *s;
+
+	name_part(t, sizeof(t), table && strcmp(table, p->cmd) ? table : "");
+	name_part(k, sizeof(k), strcmp(key, "count") ? key : "");
+	if (kl > 3 && kl - 3 < sizeof(k) && key[kl - 3] == '_' && key[kl - 1] == 's' &&
+	    strchr("num", key[kl - 2])) {
+		/* total_ns, total_us, total_ms: time, in seconds */
+		scale = key[kl - 2] == 'n' ? 1e9 : key[kl - 2] == 'u' ? 1e6 : 1e3;
+		k[kl - 3] = 0;
+		secs = true;
+		/* total_ns: ..._seconds_total, run_total_ns: ..._run_seconds_total */
+		if (!strcmp(k, "total"))
+			k[0] = 0;
+		else if (strlen(k) > 6 && !strcmp(k + strlen(k) - 6, "_total"))
+			k[strlen(k) - 6] = 0;
+	}
+	snprintf(name, sizeof(name), "ktrace_%s%s%s%s%s%s_total", p->cmd, *t ? "_" : "", t,
+		 *k ? "_" : "", k, secs ? "_seconds" : "");
+	m = metric_get(p, name, M_COUNTER);
+	if (!m)
+		return 0;
+	if (!m->help[0])
+		snprintf(m->help, sizeof(m->help), "ktrace %s: %s%s per row of %s%s, summed over intervals",
+			 p->cmd, k[0] ? k : secs ? "time" : "count", secs ? " in seconds" : "",
+			 t[0] ? "table " : "its table", t);
+	s = series_get(p, m, labels, nlabels);
+	if (!s)
+		return -ENOMEM;
+	s->value += v / scale;
 	return 0;
 }
 
 /* The shortest decimal that reads back as v (Go's and Prometheus's own habit). */
 static void fmt_float(char *b, size_t sz, double v)
 {
+	/* counts: integers as integers (%g would write 1970 as 1.97e+03) */
+	if (v == (double)(int64_t)v && v < 9007199254740992.0 && v > -9007199254740992.0) {
+		snprintf(b, sz, "%" PRId64, (int64_t)v);
+		return;
+	}
 	for (int prec = 1; prec <= 17; prec++) {
 		snprintf(b, sz, "%.*g", prec, v);
 		if (strtod(b, NULL) == v)
@@ -411,8 +456,11 @@ int kt_prom_render(const struct kt_prom *p, FILE *f)
 			render_hist(m, f);
 		} else {
 			for (size_t j = 0; j < m->n; j++) {
+				char v[64];
+
+				fmt_float(v, sizeof(v), m->s[j].value);
 				sample(f, m->name, "", m->s[j].labels, NULL);
-				fprintf(f, "%" PRIu64 "\n", m->s[j].value);
+				fprintf(f, "%s\n", v);
 			}
 		}
 		folds |= m->folded > 0;

@@ -13,7 +13,10 @@
  * Histograms: cumulative _bucket{le} at each log2 (or linear) bucket's upper
  * bound up to the highest bucket any series of the metric used, then +Inf;
  * _sum estimated from the buckets (each bucket's midpoint; HELP says so)
- * and _count. Counters end in _total. Labels come from the record's keys,
+ * and _count. Counters end in _total: lost events, and the KT_COL_COUNT
+ * columns of table rows (ktrace_<command>_[<table>_][<column>_]total; a
+ * column "count" adds no part, time columns become <stem>_seconds_total).
+ * Labels come from the record's keys,
  * values escaped per the format (\\, \", \n) after invalid UTF-8 became
  * U+FFFD.
  *
@@ -50,6 +53,12 @@ int kt_prom_hist(struct kt_prom *p, const char *unit, const struct kt_kv *keys, 
 		 const struct kt_hist *h);
 /* Adds n to the counter of a kind of loss (what, reason as in kt_out_lost). */
 int kt_prom_lost(struct kt_prom *p, const char *what, const char *reason, uint64_t n);
+/*
+ * Adds v to the counter of column key of a row (table: its name, NULL or
+ * the command's name for none), labelled by the row's labels.
+ */
+int kt_prom_count(struct kt_prom *p, const char *table, const char *key, const struct kt_kv *labels,
+		  size_t nlabels, double v);
 /* Writes every metric's cumulative state; 0 or -EIO when f had a write error. */
 int kt_prom_render(const struct kt_prom *p, FILE *f);
 

@@ -9,6 +9,9 @@
    buckets cumulative, +Inf == _count, base units (seconds).
 2. promtool check metrics accepts the file (and runqlat's); mode 0644, no
    temporary file left behind.
+   syscalls -p over sysmix (5000 getppid, 300 failed openat) at 1 s
+   intervals: table rows become counters, getppid's equal to the sum of
+   the JSON tables, openat's errors >= 300, time in seconds.
 3. node_exporter with only the textfile collector scrapes the directory:
    node_textfile_scrape_error 0 and the same count under the same name.
 4. A symlink or a missing directory is refused before tracing (exit 1);
@@ -155,6 +158,29 @@ def test():
           "runqlat's metrics have waits", rq[:500])
     r = sh(["promtool", "check", "metrics"], check_rc=False, input=rq)
     check(r.returncode == 0, "promtool check metrics passes on runqlat's file", r.stdout + r.stderr)
+
+    # table rows: syscalls' counts of a workload with a known mix, across intervals
+    missing = os.path.join(d, "nothere")
+    w = subprocess.Popen([ktlib.workload("sysmix"), "5000", "300", missing], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, text=True)
+    at_exit(lambda: w.poll() is None and (w.kill(), w.wait()))
+    kt = Ktrace("syscalls", "-p", w.pid, "-j", "--prom-textfile", d, "1")
+    w.communicate("go\n", timeout=30)
+    time.sleep(1.2)
+    check(kt.stop() == 0, "syscalls --prom-textfile exits 0", kt.stderr())
+    sc = open(os.path.join(d, "ktrace_syscalls.prom")).read()
+    ss = parse(sc)
+    rows = [row for t in kt.records("table") for row in t["rows"]]
+    jp = sum(row["count"] for row in rows if row["syscall"] == "getppid")
+    pp = value(ss, "ktrace_syscalls_total", syscall="getppid")
+    check(jp >= 5000 and pp == jp, "getppid: counter == the JSON tables' sum, >= 5000 (%s, json %d)"
+          % (pp, jp), sc[:1500])
+    oe = value(ss, "ktrace_syscalls_errors_total", syscall="openat")
+    check(oe is not None and oe >= 300, "openat: errors counter >= 300 (%s)" % oe)
+    st = value(ss, "ktrace_syscalls_seconds_total", syscall="getppid")
+    check(st is not None and 0 < st < 5, "getppid: time counter in seconds (%s)" % st)
+    r = sh(["promtool", "check", "metrics"], check_rc=False, input=sc)
+    check(r.returncode == 0, "promtool check metrics passes on syscalls' file", r.stdout + r.stderr)
 
     scraped = node_exporter(d)
     if scraped is not None:

@@ -3,7 +3,8 @@
  * The Prometheus exposition back end against a golden file
  * (test/unit/data/prom.golden): histograms cumulative across intervals in
  * base units, hostile label values, the cardinality cap and its other
- * series, lost counters, fed through kt_out like a command does. When
+ * series, table rows as counters (KT_COL_COUNT, KT_COL_LABEL), lost
+ * counters, fed through kt_out like a command does. When
  * promtool is installed, the same text must pass `promtool check metrics`.
  * KT_UPDATE_GOLDEN=1 rewrites the golden file (review the diff!).
  */
@@ -105,6 +106,45 @@ int main(void)
 	s[10] = 5;
 	kt_out_hist(out, "kbytes", NULL, 0, &h, 0, 0);
 	kt_out_set_prom(out, p);
+
+	/* a table drained twice: strings, enums and KT_COL_LABEL numbers label the counters */
+	{
+		static const struct kt_col tc[] = {
+			{ "irq", "IRQ", 5, KT_COL_LABEL },
+			{ "name", "NAME", -20, 0 },
+			{ "rw", "T", 2, KT_COL_NOJSON }, /* derived for text: no label */
+			{ "op", "", 0, KT_COL_HIDDEN },
+			{ "count", "COUNT", 10, KT_COL_COUNT },
+			{ "max_ns", "", 0, KT_COL_HIDDEN }, /* a maximum: not summed */
+			{ "total_ns", "", 0, KT_COL_HIDDEN | KT_COL_COUNT },
+			{ "errors", "ERR", 5, KT_COL_COUNT },
+		};
+
+		for (int iv = 0; iv < 2; iv++) {
+			kt_table_begin(out, "hardirqs", "t", tc, 8);
+			kt_table_row(out);
+			kt_rec_u64(out, 36);
+			kt_rec_str(out, "virtio\"1", 16);
+			kt_rec_str(out, "R", 2);
+			kt_rec_enum(out, "read", 0);
+			kt_rec_u64(out, 100);
+			kt_rec_u64(out, 5);
+			kt_rec_u64(out, 1500000000);
+			kt_rec_f64(out, 1, 0);
+			kt_rec_end(out);
+			kt_table_row(out);
+			kt_rec_u64(out, 7);
+			kt_rec_str(out, "eth0", 16);
+			kt_rec_str(out, "W", 2);
+			kt_rec_enum(out, NULL, 9);
+			kt_rec_u64(out, 3);
+			kt_rec_u64(out, 5);
+			kt_rec_u64(out, 250000);
+			kt_rec_f64(out, 0, 0);
+			kt_rec_end(out);
+			kt_table_end(out);
+		}
+	}
 
 	lost.count = 0;
 	kt_out_lost(out, &lost);
