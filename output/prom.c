@@ -102,17 +102,26 @@ static void label_name(FILE *f, const char *key)
 	}
 }
 
-/* A label value: valid UTF-8 (cut at KT_PROM_MAX_LABEL bytes), \\ \" and \n escaped. */
+/*
+ * A label value: valid UTF-8 (cut at KT_PROM_MAX_LABEL bytes), \\ \" and \n
+ * escaped as the format says. The format has no escape for other control
+ * characters, which a `curl` of the metrics would send to a terminal: they
+ * become the text \xHH (written \\xHH), C1 controls (U+0080..U+009F) too.
+ */
 static void label_value(FILE *f, const char *v)
 {
 	size_t len = strnlen(v, KT_PROM_MAX_LABEL);
 	char *c = kt_utf8_clean(v, len, NULL);
 
-	for (const char *s = c ? c : ""; *s; s++) {
+	for (const unsigned char *s = (const unsigned char *)(c ? c : ""); *s; s++) {
 		if (*s == '\\' || *s == '"')
 			fputc('\\', f), fputc(*s, f);
 		else if (*s == '\n')
 			fputs("\\n", f);
+		else if (*s < 0x20 || *s == 0x7f)
+			fprintf(f, "\\\\x%02x", *s);
+		else if (*s == 0xc2 && s[1] >= 0x80 && s[1] < 0xa0)
+			fprintf(f, "\\\\x%02x", *++s);
 		else
 			fputc(*s, f);
 	}

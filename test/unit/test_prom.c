@@ -59,8 +59,8 @@ int main(void)
 	uint64_t s[KT_LOG2_SLOTS] = { 0 };
 	struct kt_hist h = { KT_HIST_LOG2, 0, 0, KT_LOG2_SLOTS, s };
 	struct kt_kv disk[] = { { "disk", "vda", 0 } };
-	/* a comm with a quote, a backslash, a newline and a byte that is not UTF-8 */
-	struct kt_kv hostile[] = { { "comm", "a\"b\\c\nd\xff", 0 }, { "pid", NULL, 42 } };
+	/* a comm with a quote, a backslash, a newline, ESC, CSI (C1) and a byte that is not UTF-8 */
+	struct kt_kv hostile[] = { { "comm", "a\"b\\c\nd\xff\x1b[1m\xc2\x9b", 0 }, { "pid", NULL, 42 } };
 	struct kt_kv comm[] = { { "comm", "w1", 0 }, { "pid", NULL, 1 } };
 	struct kt_out_opts oo = { .path = "/dev/null" };
 	struct kt_lost_rec lost = { .what = "events", .reason = "ring buffer full", .fix = "-" };
