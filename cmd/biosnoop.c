@@ -150,6 +150,8 @@ static int configure(struct kt_ctx *ctx)
 	/* Linux 5.11 dropped the request_queue argument of block_rq_issue/insert */
 	skel->rodata->cfg_rq_arg1 = kt_btf_tp_nargs("block_rq_issue") == 2;
 	load_flag_bits(b);
+	ctx->lost_why = "ring buffer or in-flight table full, or the request's issue was not seen "
+			"(the issue hook was already running on that CPU)";
 	return 0;
 }
 

@@ -138,7 +138,7 @@ struct entry {
 
 static double avg_ns(const struct biotop_val *v)
 {
-	return v->ios ? (double)v->lat_ns / (double)v->ios : 0;
+	return v->lat_n ? (double)v->lat_ns / (double)v->lat_n : 0;
 }
 
 /* Ties fall back to bytes, then ios, then the key: the same input, the same order. */
@@ -242,7 +242,10 @@ static int drain(struct kt_ctx *ctx, bool final)
 		kt_rec_u64(ctx->out, v->ios);
 		kt_rec_u64(ctx->out, (v->bytes + 1023) / 1024);
 		kt_rec_u64(ctx->out, v->bytes);
-		kt_rec_f64(ctx->out, avg_ns(v) / 1e6, 3);
+		if (v->lat_n)
+			kt_rec_f64(ctx->out, avg_ns(v) / 1e6, 3);
+		else
+			kt_rec_none(ctx->out); /* no issue seen: no latency */
 		kt_rec_f64(ctx->out, secs, 3);
 		kt_rec_end(ctx->out);
 	}

@@ -85,8 +85,12 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 
 static int reason_value(const struct tcpdrop *t, const char *name)
 {
-	if (!strncasecmp(name, "SKB_DROP_REASON_", 16))
-		name += 16;
+	static const char prefix[] = "SKB_DROP_REASON_";
+	const size_t plen = sizeof(prefix) - 1;
+
+	/* the kernel's names lack the enum's prefix; a user may give it */
+	if (strlen(name) > plen && !strncasecmp(name, prefix, plen))
+		name += plen;
 	for (int i = 0; i < MAX_REASONS; i++)
 		if (t->reasons[i] && !strcasecmp(t->reasons[i], name))
 			return i;

@@ -21,11 +21,11 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <zlib.h>
 
 #include "btf_enum.h"
 #include "features.h"
 #include "hist.h"
+#include "khz.h"
 #include "ktrace.h"
 #include "maps.h"
 #include "output.h"
@@ -63,33 +63,18 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 	}
 }
 
-/* CONFIG_HZ from /proc/config.gz or /boot/config-RELEASE; 0 when neither says. */
+/* HZ (core/khz.h: the kernel's config, else measured); 0 when it cannot be told. */
 static unsigned kernel_hz(void)
 {
-	static int hz = -1;
-	char line[256], path[256];
-	gzFile f;
+	static unsigned hz;
+	static bool known;
 
-	if (hz >= 0)
-		return (unsigned)hz;
-	hz = 0;
-	snprintf(path, sizeof(path), "/boot/config-%s", kt_kernel_release());
-	/* gzopen reads a plain file as it is */
-	f = gzopen("/proc/config.gz", "rb");
-	if (!f)
-		f = gzopen(path, "rb");
-	if (!f)
-		return 0;
-	while (gzgets(f, line, sizeof(line))) {
-		unsigned v;
-
-		if (sscanf(line, "CONFIG_HZ=%u", &v) == 1 && v >= 24 && v <= 10000) {
-			hz = (int)v;
-			break;
-		}
+	/* asked by the plan and by configure: measuring takes 100 ms, so once */
+	if (!known) {
+		hz = kt_kernel_hz(NULL);
+		known = true;
 	}
-	gzclose(f);
-	return (unsigned)hz;
+	return hz;
 }
 
 /* The raw balance_dirty_pages programs fit one argument layout, and need HZ. */
@@ -107,7 +92,7 @@ static const char *alt_unavailable(const struct kt_alt *alt)
 	if (is_old && nargs != 12)
 		return "not this kernel's argument layout (12 arguments, 5.x and earlier 6.x)";
 	if (!kernel_hz())
-		return "the pause is in jiffies and this kernel's HZ is unknown (no /proc/config.gz or /boot/config-RELEASE)";
+		return "the pause is in jiffies and this kernel's HZ is unknown (no kernel config, and jiffies could not be timed in /proc/timer_list)";
 	return NULL;
 }
 

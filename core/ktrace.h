@@ -241,7 +241,7 @@ struct kt_ctx {
 	const char *cgroup_path;     /* --cgroup, for messages */
 	/* Counting mode, in the command's own words (set in validate; NULL: core's words) */
 	const char *counted_what;   /* e.g. "retransmits" */
-	const char *lost_why;       /* which kernel table overflows */
+	const char *lost_why;       /* which kernel table overflows (streams: why records are lost) */
 	const char *lost_fix;       /* the option that helps */
 	uint64_t counted;           /* added up by the command's drains */
 	uint64_t lost;              /* records the BPF side counted as dropped */

@@ -208,6 +208,11 @@ static void report_lost(struct kt_ctx *ctx, bool final)
 	l.per_cpu = pc;
 	l.ncpu = (size_t)n;
 	ctx->lost = total;
+	/* a stream that loses records for more reasons than a full buffer says which */
+	if (ctx->lost_why)
+		l.reason = ctx->lost_why;
+	if (ctx->lost_fix)
+		l.fix = ctx->lost_fix;
 	if (ctx->counted_what) {
 		/* counting in the kernel: what is lost is what a full table could not count */
 		l.what = ctx->counted_what;

@@ -54,10 +54,16 @@ static __always_inline int on_complete(struct request *rq)
 	__u64 now = bpf_ktime_get_ns(), queue = 0, lat;
 	struct biosnoop_event *e;
 	struct kt_blk_req *s;
+	bool no_issue = false;
 
-	s = kt_blk_complete(&reqs, rq, now);
+	s = kt_blk_complete(&reqs, rq, now, &no_issue);
 	if (!s)
 		return 0;
+	if (no_issue) {
+		/* no device latency to show: lost, and counted */
+		kt_count_drop(&drops);
+		goto out;
+	}
 	lat = now - s->issue_ts;
 	if (s->insert_ts && s->insert_ts <= s->issue_ts)
 		queue = s->issue_ts - s->insert_ts;

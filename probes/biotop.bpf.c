@@ -50,10 +50,14 @@ static __always_inline int on_complete(struct request *rq)
 	struct biotop_key k = {};
 	struct biotop_val *v;
 	struct kt_blk_req *r;
+	bool no_issue = false;
+	__u32 bytes;
 
-	r = kt_blk_complete(&reqs, rq, now);
+	r = kt_blk_complete(&reqs, rq, now, &no_issue);
 	if (!r)
 		return 0;
+	/* a request whose issue was missed still counts, without a latency */
+	bytes = no_issue ? BPF_CORE_READ(rq, __data_len) : r->bytes;
 	k.pid = r->pid;
 	k.dev = r->dev;
 	k.op = BPF_CORE_READ(rq, cmd_flags) & ((1U << (cfg_op_bits & 31)) - 1);
@@ -65,8 +69,11 @@ static __always_inline int on_complete(struct request *rq)
 	}
 	if (v) {
 		__sync_fetch_and_add(&v->ios, 1);
-		__sync_fetch_and_add(&v->bytes, r->bytes);
-		__sync_fetch_and_add(&v->lat_ns, now - r->issue_ts);
+		__sync_fetch_and_add(&v->bytes, bytes);
+		if (!no_issue) {
+			__sync_fetch_and_add(&v->lat_ns, now - r->issue_ts);
+			__sync_fetch_and_add(&v->lat_n, 1);
+		}
 	} else {
 		kt_count_drop(&misses);
 	}

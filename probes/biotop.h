@@ -20,7 +20,8 @@ struct biotop_key {
 struct biotop_val {
 	__u64 ios;
 	__u64 bytes;
-	__u64 lat_ns; /* sum of issue -> completion */
+	__u64 lat_ns; /* sum of issue -> completion over lat_n of the requests */
+	__u64 lat_n;  /* requests whose issue was seen (see kt_blk_complete) */
 };
 
 #endif

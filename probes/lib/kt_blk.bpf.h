@@ -148,20 +148,27 @@ static __always_inline void kt_blk_merge(void *reqs, struct request *rq)
 }
 
 /*
- * block_rq_complete: the entry of a request to account (selected and issued
- * while tracing), or NULL. The caller reads it, then kt_blk_done()s it.
+ * block_rq_complete: the entry of a request to account (selected, seen while
+ * tracing), or NULL. *no_issue is set when its issue was not seen: a BPF
+ * program does not run while the same program runs on that CPU, and a
+ * completion interrupt can restart the queue and issue a request inside the
+ * issue hook of another one; the caller counts it (biotop) or reports it as
+ * lost (biosnoop), never drops it silently. The caller reads the entry, then
+ * kt_blk_done()s it.
  */
-static __always_inline struct kt_blk_req *kt_blk_complete(void *reqs, struct request *rq, __u64 now)
+static __always_inline struct kt_blk_req *kt_blk_complete(void *reqs, struct request *rq, __u64 now,
+							  bool *no_issue)
 {
 	__u64 key = (__u64)rq;
 	struct kt_blk_req *r = bpf_map_lookup_elem(reqs, &key);
 
 	if (!r)
 		return NULL;
-	if (r->skip || !r->issue_ts || now < r->issue_ts) {
+	if (r->skip) {
 		bpf_map_delete_elem(reqs, &key);
 		return NULL;
 	}
+	*no_issue = !r->issue_ts || now < r->issue_ts;
 	return r;
 }
 
