@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Output files (-o, --svg, folded output, any later .prom file): the one
- * place ktrace, running as root, creates or overwrites a file a user named.
+ * Output files (-o, --svg, folded output, --prom-textfile's .prom files):
+ * the one place ktrace, running as root, creates or overwrites a file a
+ * user named.
  *
  * - Opened once, before tracing starts, so a bad path fails at once.
  * - The final component is never followed if it is a symlink (O_NOFOLLOW):
