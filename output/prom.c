@@ -89,17 +89,20 @@ static uint64_t fnv1a(const char *s)
 }
 
 /* A label name: [a-zA-Z_][a-zA-Z0-9_]*, never "le" nor starting with "__" (reserved). */
-static void label_name(FILE *f, const char *key)
+static void label_name(char *b, size_t sz, const char *key)
 {
+	size_t o = 0;
+
 	if (!strcmp(key, "le") || !strncmp(key, "__", 2) || (*key >= '0' && *key <= '9') || !*key)
-		fputs("key_", f);
-	for (; *key; key++) {
+		o = (size_t)snprintf(b, sz, "key_");
+	for (; *key && o + 1 < sz; key++) {
 		char c = *key;
 		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
 			  c == '_';
 
-		fputc(ok ? c : '_', f);
+		b[o++] = ok ? c : '_';
 	}
+	b[o] = 0;
 }
 
 /*
@@ -138,9 +141,20 @@ static char *render_labels(const struct kt_kv *keys, size_t n, bool other)
 	if (!f)
 		return NULL;
 	for (size_t i = 0; i < n; i++) {
+		char name[80], prev[80];
+
+		label_name(name, sizeof(name) - 8, keys[i].key);
+		/* two keys that read the same once sanitized ("a-b", "a_b"): a label name is unique */
+		for (size_t j = 0; j < i; j++) {
+			label_name(prev, sizeof(prev) - 8, keys[j].key);
+			if (!strcmp(prev, name)) {
+				snprintf(name + strlen(name), 8, "_%u", (unsigned)(i % 100));
+				break;
+			}
+		}
 		if (i)
 			fputc(',', f);
-		label_name(f, keys[i].key);
+		fputs(name, f);
 		fputs("=\"", f);
 		if (other)
 			fputs("other", f);

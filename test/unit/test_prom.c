@@ -98,6 +98,14 @@ int main(void)
 		kt_out_hist(out, "msecs", comm, 2, &h, 0, 0);
 	}
 
+	/* keys that are no label names: le is reserved, a-b and a_b read the same */
+	{
+		struct kt_kv odd[] = { { "le", "x", 0 }, { "a-b", "1", 0 }, { "a_b", "2", 0 },
+				       { "__x", "3", 0 } };
+
+		kt_out_hist(out, "nsecs", odd, 4, &h, 0, 0);
+	}
+
 	/* a command that says nothing of what it measures: kbytes become bytes */
 	q = kt_prom_new("sizes", NULL, 10);
 	CHECK(q != NULL, "kt_prom_new");
