@@ -88,11 +88,12 @@ static const char *alt_unavailable(const struct kt_alt *alt)
 		return NULL;
 	nargs = kt_btf_tp_nargs("balance_dirty_pages");
 	if (is_new && nargs != 8)
-		return "not this kernel's argument layout (8 arguments, newer 6.x)";
+		return "not this kernel's argument layout (8 arguments: newer 6.x)";
 	if (is_old && nargs != 12)
-		return "not this kernel's argument layout (12 arguments, 5.x and earlier 6.x)";
+		return "not this kernel's argument layout (12 arguments: 5.x and earlier 6.x)";
+	/* no commas: check lists the alternatives comma-separated */
 	if (!kernel_hz())
-		return "the pause is in jiffies and this kernel's HZ is unknown (no kernel config, and jiffies could not be timed in /proc/timer_list)";
+		return "the pause is in jiffies and this kernel's HZ is unknown (no kernel config and jiffies could not be timed in /proc/timer_list)";
 	return NULL;
 }
 

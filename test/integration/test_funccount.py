@@ -33,6 +33,13 @@ def start_funcs(*steps):
     p = subprocess.Popen([FUNCS] + [str(s) for s in steps], stdin=subprocess.PIPE,
                          stdout=subprocess.PIPE, text=True)
     ktlib.at_exit(lambda: p.poll() is None and (p.kill(), p.wait()))
+    # ready once the loader has mapped libc (ktrace looks `c` up in the maps)
+    end = time.time() + 10
+    while time.time() < end:
+        with open("/proc/%d/maps" % p.pid) as f:
+            if "/libc" in f.read():
+                break
+        time.sleep(0.01)
     return p
 
 

@@ -11,7 +11,8 @@ so ktrace attaches to it by pid before any probe fires.
 3. --arg 1 on funcs:query (arguments 0, 10, ..., 290): the histogram holds
    30 values, bucket by bucket the same as computed here.
 4. --latency funcs:start funcs:done around ten 20 ms naps: 10 intervals in
-   16-31 ms, none from 32 ms; bpftrace's usdt probes on the same run agree.
+   16-31 ms (at least 8 under load), none at 64 ms; bpftrace's usdt probes
+   on the same run agree.
 5. Errors: a missing probe (exit 1, naming the note section and --list),
    a malformed target and --list without a binary (exit 2).
 """
@@ -33,6 +34,13 @@ def start_funcs(*steps):
     p = subprocess.Popen([FUNCS] + [str(s) for s in steps], stdin=subprocess.PIPE,
                          stdout=subprocess.PIPE, text=True)
     ktlib.at_exit(lambda: p.poll() is None and (p.kill(), p.wait()))
+    # ready once the loader has mapped libc (ktrace looks `c` up in the maps)
+    end = time.time() + 10
+    while time.time() < end:
+        with open("/proc/%d/maps" % p.pid) as f:
+            if "/libc" in f.read():
+                break
+        time.sleep(0.01)
     return p
 
 
@@ -133,7 +141,10 @@ def latency_test():
           "one msecs histogram from start to done", hs)
     n16 = sum(b["count"] for b in hs[0]["buckets"] if b["min"] == 16)
     n32 = sum(b["count"] for b in hs[0]["buckets"] if b["min"] >= 32)
-    check(n16 == 10 and n32 == 0 and hs[0]["count"] == 10, "10 intervals in 16-31 ms, none above", hs[0])
+    n64 = sum(b["count"] for b in hs[0]["buckets"] if b["min"] >= 64)
+    # a loaded 2-CPU machine may wake one or two sleeps past 32 ms
+    check(n16 >= 8 and n16 + n32 == 10 and n64 == 0 and hs[0]["count"] == 10,
+          "10 intervals of 16-63 ms, at least 8 in 16-31 ms, none at 64", hs[0])
     if bt:
         bt[0].send_signal(signal.SIGINT)
         bt[0].wait(60)

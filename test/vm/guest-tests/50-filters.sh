@@ -47,11 +47,14 @@ kt_stop
 check_sel open $T/open.json $a $b kt-open
 
 kt_start $T/exec.json exec -j -u 0 -n kt-marker --cgroup $cg
+# the same settling as open's: exec's syscall tracepoints are faultable on the newest kernels
+sleep 0.5
 sh -c "$IN" $sub kt-marker &
 a=$!
 sh -c "$IN" $root kt-marker &
 b=$!
 wait $a $b
+sleep 0.3
 kt_stop
 [ $KT_RC = 0 ] || fail "ktrace exec with filters exited with $KT_RC"
 check_sel exec $T/exec.json $a $b kt-marker

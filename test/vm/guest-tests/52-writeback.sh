@@ -1,13 +1,14 @@
-# writeback: with vm.dirty_bytes at 4 MiB a buffered 32 MiB write to an
-# ext2 file system (on a loop device over a tmpfs file) is throttled in
-# balance_dirty_pages (the tracepoint whose raw arguments changed between
-# 5.10 and 6.x: ktrace reads its trace record), and `sync` makes the
-# flusher write back with reason "sync" (writeback_start/written: the same
-# arguments on 5.10 and 6.x). A raw block device would not do: sync(2)
-# writes block devices' page cache itself, without flusher work.
+# writeback: with vm.dirty_bytes at 4 MiB a buffered 64 MiB write to
+# null_blk is throttled in balance_dirty_pages (the tracepoint whose raw
+# arguments changed between 5.10 and 6.x: ktrace reads its trace record),
+# and `sync` after a write to an ext2 file system (on a loop device over a
+# tmpfs file) makes the flusher write back with reason "sync"
+# (writeback_start/written: the same arguments on 5.10 and 6.x). sync(2)
+# writes a raw block device's page cache itself, without flusher work.
 . /tests/lib.sh
 need_cmd writeback
 [ -e /dev/loop-control ] || skip "no loop driver in this guest"
+need_disk nullb0
 
 old=$(cat /proc/sys/vm/dirty_bytes)
 oldr=$(cat /proc/sys/vm/dirty_ratio)
@@ -51,13 +52,15 @@ for at in tp_btf tracepoint; do
 	# kernel config, so no HZ for the raw forms: check says so)
 	KT_ENV=KTRACE_ATTACH=writeback_start=$at,writeback_written=$at kt_start $T/out.$at.json writeback -j
 	echo $((4 << 20)) >/proc/sys/vm/dirty_bytes
-	dd if=/dev/zero of=$mnt/big bs=1M count=32 2>/dev/null
+	# throttling shows on null_blk's page cache (writeback to the loop device over
+	# tmpfs keeps up, so dd is never paused there)
+	dd if=/dev/zero of=/dev/nullb0 bs=1M count=64 2>/dev/null
 	if [ "$old" = 0 ]; then echo "$oldr" >/proc/sys/vm/dirty_ratio; else echo "$old" >/proc/sys/vm/dirty_bytes; fi
 	dd if=/dev/zero of=$mnt/small bs=1M count=2 2>/dev/null
 	sync
 	sleep 0.3
 	kt_stop
-	rm -f $mnt/big $mnt/small
+	rm -f $mnt/small
 	[ $KT_RC = 0 ] || { show $T/out.$at.json $T/out.$at.json.err; fail "[$at] ktrace writeback exited with $KT_RC"; }
 	json_ok $T/out.$at.json
 	note "[$at] attach: $(meta_attach $T/out.$at.json | tr '\n' ' ')"
