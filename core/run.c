@@ -467,7 +467,8 @@ static enum kt_stop run_loop(struct kt_ctx *ctx, struct ring_buffer *rb, uint64_
 			if (ctx->cmd->drain && ctx->cmd->drain(ctx, last))
 				return output_state(ctx) ? output_state(ctx) : KT_STOP_ERROR;
 			report_lost(ctx, false);
-			prom_write(ctx, false);
+			if (!last) /* the last interval's metrics are the final ones, step_report's */
+				prom_write(ctx, false);
 			kt_out_flush(ctx->out);
 			why = output_state(ctx);
 			if (why)
@@ -528,7 +529,8 @@ static enum kt_stop replay_loop(struct kt_ctx *ctx, uint64_t *intervals)
 			if (ctx->cmd->drain && ctx->cmd->drain(ctx, last))
 				return output_state(ctx) ? output_state(ctx) : KT_STOP_ERROR;
 			report_lost(ctx, false);
-			prom_write(ctx, false);
+			if (!last)
+				prom_write(ctx, false);
 			ctx->interval_start_ns = tick;
 			if (last)
 				return KT_STOP_COUNT;

@@ -15,7 +15,8 @@
 3. node_exporter with only the textfile collector scrapes the directory:
    node_textfile_scrape_error 0 and the same count under the same name.
 4. A symlink or a missing directory is refused before tracing (exit 1);
-   a stream command has no such option (exit 2).
+   on a full file system each interval warns, the run exits 1, and the old
+   file is left whole; a stream command has no such option (exit 2).
 """
 import os
 import re
@@ -203,6 +204,24 @@ def test():
     r = run_ktrace("biolat", "--prom-textfile", os.path.join(d, "nothere"), "1", "1")
     check(r.returncode == 1 and "does not exist" in r.stderr, "a missing DIR: exit 1, said why",
           r.stderr)
+    # a full file system: each interval warns, the end fails the run; the old file stays whole
+    full = tempfile.mkdtemp(prefix="kt-prom-full-")
+    at_exit(shutil.rmtree, full, True)
+    if sh(["mount", "-t", "tmpfs", "-o", "size=64k", "none", full], check_rc=False).returncode == 0:
+        at_exit(sh, ["umount", "-l", full], False)
+        with open(os.path.join(full, "ktrace_runqlat.prom"), "w") as f:
+            f.write("# an older version\n")
+        sh("dd if=/dev/zero of=%s/fill bs=4k status=none" % full, check_rc=False)
+        r = run_ktrace("runqlat", "--prom-textfile", full, "1", "2")
+        check(r.returncode == 1 and r.stderr.count("writing the metrics failed") == 2 and
+              "No space left" in r.stderr and r.stderr.count("trying again") == 1,
+              "ENOSPC: a warning at the interval, exit 1 at the end", r.stderr)
+        check(open(os.path.join(full, "ktrace_runqlat.prom")).read() == "# an older version\n"
+              and sorted(os.listdir(full)) == ["fill", "ktrace_runqlat.prom"],
+              "ENOSPC: the old file untouched, no temporary file left", os.listdir(full))
+    else:
+        ktlib.log("cannot mount a tmpfs: ENOSPC part skipped")
+
     r = run_ktrace("exec", "--prom-textfile", d)
     check(r.returncode == 2, "a stream command has no --prom-textfile (usage error)", r.stderr)
 
