@@ -16,13 +16,13 @@
 # Cache variables:
 #   KT_VM_BINARY   the binary under test (default $<TARGET_FILE:ktrace>)
 #   KT_VM_KERNELS  kernels, a list of 5.10 6.1 6.12 latest
-#   KT_VM_TIMEOUT  seconds one guest may run (default 300)
+#   KT_VM_TIMEOUT  seconds one guest may run (default 540: some 40 guest tests)
 #   KT_VM_CACHE    kernel and helper cache (default /var/cache/ktrace-vm)
 # The includer decides whether to include this at all (option KT_VM_TESTS).
 
 set(KT_VM_BINARY "" CACHE STRING "ktrace binary for the qemu tests (empty: the ktrace target)")
 set(KT_VM_KERNELS "5.10;6.1;6.12;latest" CACHE STRING "Kernels for the qemu tests")
-set(KT_VM_TIMEOUT 300 CACHE STRING "Seconds one qemu guest may run")
+set(KT_VM_TIMEOUT 540 CACHE STRING "Seconds one qemu guest may run")
 set(KT_VM_CACHE "/var/cache/ktrace-vm" CACHE PATH "Cache of Debian kernels for the qemu tests")
 
 set(_kt_vm_dir "${CMAKE_CURRENT_LIST_DIR}")
