@@ -318,6 +318,7 @@ const struct kt_cmd kt_cmd_biolat = {
 	.filters = KT_F_CGROUP,
 	.filter_task = "the task that submits the I/O",
 	.kind = KT_SUMMARY,
+	.prom_what = "latency",
 	.pos = KT_POS_INTERVAL,
 	.hooks = hooks,
 	.n_hooks = sizeof(hooks) / sizeof(hooks[0]),

@@ -182,14 +182,14 @@ static int cmp_avg(const void *a, const void *b)
 }
 
 static const struct kt_col cols[] = {
-	{ "pid", "PID", 7, 0 },
+	{ "pid", "PID", 7, KT_COL_LABEL },
 	{ "comm", "COMM", -16, 0 },
 	{ "disk", "DISK", -9, 0 },
 	{ "rw", "T", -2, KT_COL_NOJSON },
 	{ "op", "", 0, KT_COL_HIDDEN },
-	{ "ios", "I/O", 7, 0 },
+	{ "ios", "I/O", 7, KT_COL_COUNT },
 	{ "kbytes", "KBYTES", 10, KT_COL_NOJSON },
-	{ "bytes", "", 0, KT_COL_HIDDEN },
+	{ "bytes", "", 0, KT_COL_HIDDEN | KT_COL_COUNT },
 	{ "avg_ms", "AVG(ms)", 9, 0 },
 	{ "interval_s", "", 0, KT_COL_HIDDEN },
 };

@@ -412,7 +412,7 @@ static int drain(struct kt_ctx *ctx, bool final)
 {
 	static const struct kt_col cols[] = {
 		{ "function", "FUNC", -40, 0 },
-		{ "count", "COUNT", 12, 0 },
+		{ "count", "COUNT", 12, KT_COL_COUNT },
 	};
 	struct funccount *f = ctx->priv;
 	size_t n = f->kernel ? f->nk : f->ut->n, nr = 0;

@@ -139,13 +139,13 @@ static void table(struct kt_ctx *ctx, enum irq_kind kind, const struct entry *e,
 	struct irq *r = ctx->priv;
 	bool hard = kind == IRQ_HARD;
 	struct kt_col cols[C_N] = {
-		[C_ID] = { "irq", "IRQ", 5, 0 },
+		[C_ID] = { "irq", "IRQ", 5, KT_COL_LABEL },
 		[C_NAME] = { "name", "NAME", -20, 0 },
-		[C_CPU] = { "cpu", "CPU", 4, 0 },
-		[C_COUNT] = { "count", "COUNT", 10, 0 },
+		[C_CPU] = { "cpu", "CPU", 4, KT_COL_LABEL },
+		[C_COUNT] = { "count", "COUNT", 10, KT_COL_COUNT },
 		[C_TOTAL] = { "total", r->ms ? "TOTAL_msecs" : "TOTAL_usecs", 14, KT_COL_NOJSON },
 		[C_MAX] = { "max", r->ms ? "MAX_msecs" : "MAX_usecs", 12, KT_COL_NOJSON },
-		[C_TOTAL_NS] = { "total_ns", "", 0, KT_COL_HIDDEN },
+		[C_TOTAL_NS] = { "total_ns", "", 0, KT_COL_HIDDEN | KT_COL_COUNT },
 		[C_MAX_NS] = { "max_ns", "", 0, KT_COL_HIDDEN },
 	};
 	const struct kt_col *c = cols;

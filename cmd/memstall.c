@@ -224,14 +224,14 @@ static void put_stats(struct kt_out *out, const struct memstall_val *v)
 }
 
 #define STAT_COLS                                                                                  \
-	{ "count", "COUNT", 8, 0 }, { "total", "TOTAL_ms", 12, KT_COL_NOJSON },                    \
-		{ "max", "MAX_ms", 10, KT_COL_NOJSON }, { "pages", "PAGES", 9, 0 },                \
-		{ "total_ns", "", 0, KT_COL_HIDDEN }, { "max_ns", "", 0, KT_COL_HIDDEN }
+	{ "count", "COUNT", 8, KT_COL_COUNT }, { "total", "TOTAL_ms", 12, KT_COL_NOJSON },                    \
+		{ "max", "MAX_ms", 10, KT_COL_NOJSON }, { "pages", "PAGES", 9, KT_COL_COUNT },                \
+		{ "total_ns", "", 0, KT_COL_HIDDEN | KT_COL_COUNT }, { "max_ns", "", 0, KT_COL_HIDDEN }
 
 static void process_table(struct kt_ctx *ctx, struct entry *e, size_t n)
 {
 	static const struct kt_col cols[] = {
-		{ "pid", "PID", 7, 0 },	   { "comm", "COMM", -16, 0 },
+		{ "pid", "PID", 7, KT_COL_LABEL },	   { "comm", "COMM", -16, 0 },
 		{ "kind", "KIND", -15, 0 }, STAT_COLS,
 		{ "memcg", "MEMCG", 0, 0 }, { "memcg_id", "", 0, KT_COL_HIDDEN },
 	};

@@ -188,6 +188,7 @@ const struct kt_cmd kt_cmd_runqlat = {
 	.filters = KT_F_PID | KT_F_TID | KT_F_UID | KT_F_CGROUP | KT_F_COMM,
 	.filter_task = "the task that waits, not the one that wakes it",
 	.kind = KT_SUMMARY,
+	.prom_what = "latency",
 	.pos = KT_POS_INTERVAL,
 	.hooks = hooks,
 	.n_hooks = sizeof(hooks) / sizeof(hooks[0]),

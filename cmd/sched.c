@@ -175,21 +175,21 @@ static int cmp_cell(const void *a, const void *b)
 }
 
 static const struct kt_col cols_tid[] = {
-	{ "pid", "PID", 7, 0 },
-	{ "tid", "TID", 7, 0 },
+	{ "pid", "PID", 7, KT_COL_LABEL },
+	{ "tid", "TID", 7, KT_COL_LABEL },
 	{ "comm", "COMM", -16, 0 },
-	{ "voluntary", "VOLUNTARY", 10, 0 },
-	{ "involuntary", "INVOLUNTARY", 12, 0 },
-	{ "migrations", "MIGRATIONS", 11, 0 },
-	{ "oncpu_ms", "ONCPU_ms", 13, 0 },
+	{ "voluntary", "VOLUNTARY", 10, KT_COL_COUNT },
+	{ "involuntary", "INVOLUNTARY", 12, KT_COL_COUNT },
+	{ "migrations", "MIGRATIONS", 11, KT_COL_COUNT },
+	{ "oncpu_ms", "ONCPU_ms", 13, KT_COL_COUNT },
 };
 static const struct kt_col cols_pid[] = {
-	{ "pid", "PID", 7, 0 },
+	{ "pid", "PID", 7, KT_COL_LABEL },
 	{ "comm", "COMM", -16, 0 },
-	{ "voluntary", "VOLUNTARY", 10, 0 },
-	{ "involuntary", "INVOLUNTARY", 12, 0 },
-	{ "migrations", "MIGRATIONS", 11, 0 },
-	{ "oncpu_ms", "ONCPU_ms", 13, 0 },
+	{ "voluntary", "VOLUNTARY", 10, KT_COL_COUNT },
+	{ "involuntary", "INVOLUNTARY", 12, KT_COL_COUNT },
+	{ "migrations", "MIGRATIONS", 11, KT_COL_COUNT },
+	{ "oncpu_ms", "ONCPU_ms", 13, KT_COL_COUNT },
 };
 static const struct kt_col cols_cell[] = {
 	{ "from_cpu", "FROM", 5, 0 },

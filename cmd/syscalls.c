@@ -365,14 +365,14 @@ static int cmp_time(const void *a, const void *b)
 }
 
 static const struct kt_col cols_all[] = {
-	{ "syscall", "SYSCALL", -20, 0 },   { "count", "COUNT", 10, 0 },
-	{ "errors", "ERRORS", 8, 0 },	    { "total_us", "TOTAL_us", 14, 0 },
+	{ "syscall", "SYSCALL", -20, 0 },   { "count", "COUNT", 10, KT_COL_COUNT },
+	{ "errors", "ERRORS", 8, KT_COL_COUNT }, { "total_us", "TOTAL_us", 14, KT_COL_COUNT },
 	{ "max_us", "MAX_us", 12, 0 },
 };
 static const struct kt_col cols_pid[] = {
-	{ "pid", "PID", 7, 0 },		    { "comm", "COMM", -16, 0 },
-	{ "syscall", "SYSCALL", -20, 0 },   { "count", "COUNT", 10, 0 },
-	{ "errors", "ERRORS", 8, 0 },	    { "total_us", "TOTAL_us", 14, 0 },
+	{ "pid", "PID", 7, KT_COL_LABEL },  { "comm", "COMM", -16, 0 },
+	{ "syscall", "SYSCALL", -20, 0 },   { "count", "COUNT", 10, KT_COL_COUNT },
+	{ "errors", "ERRORS", 8, KT_COL_COUNT }, { "total_us", "TOTAL_us", 14, KT_COL_COUNT },
 	{ "max_us", "MAX_us", 12, 0 },
 };
 

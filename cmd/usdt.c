@@ -478,7 +478,7 @@ static int drain(struct kt_ctx *ctx, bool final)
 {
 	static const struct kt_col cols[] = {
 		{ "probe", "PROBE", -40, 0 },
-		{ "count", "COUNT", 12, 0 },
+		{ "count", "COUNT", 12, KT_COL_COUNT },
 	};
 	struct usdt_bpf *skel = ctx->skel;
 	struct usdt *u = ctx->priv;

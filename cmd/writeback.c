@@ -175,9 +175,9 @@ static int cmp_work(const void *a, const void *b)
 static void throttle_table(struct kt_ctx *ctx, const struct tentry *e, size_t n)
 {
 	static const struct kt_col cols[] = {
-		{ "pid", "PID", 7, 0 },		 { "comm", "COMM", -16, 0 },
+		{ "pid", "PID", 7, KT_COL_LABEL },		 { "comm", "COMM", -16, 0 },
 		{ "bdi", "BDI", -8, 0 },	 { "disk", "DISK", -8, 0 },
-		{ "pauses", "PAUSES", 7, 0 },	 { "total_ms", "TOTAL_ms", 9, 0 },
+		{ "pauses", "PAUSES", 7, KT_COL_COUNT }, { "total_ms", "TOTAL_ms", 9, KT_COL_COUNT },
 		{ "max_ms", "MAX_ms", 7, 0 },	 { "dirty_pages", "DIRTY", 9, 0 },
 		{ "limit_pages", "LIMIT", 9, 0 },
 	};
@@ -206,9 +206,9 @@ static void work_table(struct kt_ctx *ctx, const struct wentry *e, size_t n)
 {
 	static const struct kt_col cols[] = {
 		{ "bdi", "BDI", -8, 0 },	  { "disk", "DISK", -8, 0 },
-		{ "reason", "REASON", -14, 0 },	  { "runs", "RUNS", 6, 0 },
-		{ "pages", "PAGES", 9, 0 },	  { "total", "TOTAL_ms", 11, KT_COL_NOJSON },
-		{ "max", "MAX_ms", 10, KT_COL_NOJSON }, { "total_ns", "", 0, KT_COL_HIDDEN },
+		{ "reason", "REASON", -14, 0 },	  { "runs", "RUNS", 6, KT_COL_COUNT },
+		{ "pages", "PAGES", 9, KT_COL_COUNT },	  { "total", "TOTAL_ms", 11, KT_COL_NOJSON },
+		{ "max", "MAX_ms", 10, KT_COL_NOJSON }, { "total_ns", "", 0, KT_COL_HIDDEN | KT_COL_COUNT },
 		{ "max_ns", "", 0, KT_COL_HIDDEN },
 	};
 	struct writeback *w = ctx->priv;

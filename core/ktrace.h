@@ -177,6 +177,11 @@ struct kt_cmd {
 	void (*finish)(struct kt_ctx *ctx);
 	/* KT_INFO (or validate() returned 1): the whole command. */
 	int (*run)(struct kt_ctx *ctx);
+	/*
+	 * What the histograms measure, for metric names (ktrace_<name>_<what>_seconds),
+	 * e.g. "latency"; NULL: "duration" (time units) or "value".
+	 */
+	const char *prom_what;
 	/* Readiness line shown on stderr in text mode after attach. */
 	const char *tracing_msg;
 	/*
@@ -208,6 +213,7 @@ struct kt_common_opts {
 	uint64_t duration_s; /* 0: until signalled */
 	uint64_t ringbuf_bytes;
 	const char *record; /* --record FILE: the tape for `ktrace replay` */
+	const char *prom_dir; /* --prom-textfile DIR */
 };
 
 struct kt_ctx {

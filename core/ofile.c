@@ -214,3 +214,62 @@ bool kt_ofile_same(const struct kt_ofile *a, const struct kt_ofile *b)
 		return false;
 	return S_ISREG(sa.st_mode) && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
+
+int kt_odir_open(const char *dir, int *dirfd)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+
+	if (fd < 0) {
+		int err = -errno;
+
+		/* O_DIRECTORY says ENOTDIR for a symlink too: say what it is */
+		if (err == -ENOTDIR && !lstat(dir, &st) && S_ISLNK(st.st_mode))
+			return -ELOOP;
+		return err;
+	}
+	*dirfd = fd;
+	return 0;
+}
+
+int kt_odir_replace(int dirfd, const char *name, const void *data, size_t len, mode_t mode)
+{
+	char tmp[320];
+	size_t done = 0;
+	int fd = -1, err = 0;
+
+	/* a hidden name not ending in .prom: node_exporter skips it */
+	for (int i = 0; fd < 0 && i < 100; i++) {
+		snprintf(tmp, sizeof(tmp), ".%s.%d.%d.tmp", name, (int)getpid(), i);
+		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0 && errno != EEXIST)
+			return -errno;
+	}
+	if (fd < 0)
+		return -EEXIST;
+	if (fchmod(fd, mode))
+		err = -errno;
+	while (!err && done < len) {
+		ssize_t n = write(fd, (const char *)data + done, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			err = n < 0 ? -errno : -ENOSPC;
+		else
+			done += (size_t)n;
+	}
+	if (!err && fsync(fd))
+		err = -errno;
+	if (close(fd) && !err)
+		err = -errno;
+	if (!err && renameat(dirfd, tmp, dirfd, name))
+		err = -errno;
+	if (err) {
+		unlinkat(dirfd, tmp, 0);
+		return err;
+	}
+	/* the rename itself survives a crash once the directory is synced */
+	fsync(dirfd);
+	return 0;
+}

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Output files (-o, --svg, folded output, any later .prom file): the one
- * place ktrace, running as root, creates or overwrites a file a user named.
+ * Output files (-o, --svg, folded output, --prom-textfile's .prom files):
+ * the one place ktrace, running as root, creates or overwrites a file a
+ * user named.
  *
  * - Opened once, before tracing starts, so a bad path fails at once.
  * - The final component is never followed if it is a symlink (O_NOFOLLOW):
@@ -28,6 +29,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 struct kt_ofile;
 
@@ -56,5 +58,23 @@ int kt_ofile_close(struct kt_ofile *of, bool failed);
 bool kt_ofile_same(const struct kt_ofile *a, const struct kt_ofile *b);
 /* Why kt_ofile_open() failed, in words (strerror, or what ELOOP and EPERM mean here). */
 const char *kt_ofile_strerror(int err);
+
+/*
+ * Files replaced whole in a directory (--prom-textfile): readers such as
+ * node_exporter must never see half a file, so each version is written to a
+ * new temporary file in the same directory (O_EXCL | O_NOFOLLOW: nothing an
+ * attacker planted is opened), fsynced, then renamed over the name (rename
+ * replaces a symlink at the name, it never follows it). The directory itself
+ * is opened once, before tracing, with O_NOFOLLOW: a symlink as its last
+ * component is refused like -o's.
+ */
+/* Opens dir; 0 and *dirfd, or -errno (ENOTDIR, ELOOP for a symlink, ...). */
+int kt_odir_open(const char *dir, int *dirfd);
+/*
+ * Replaces name in dirfd with the len bytes at data, mode mode (set
+ * explicitly, the umask does not apply). 0 or -errno; on failure the old
+ * file is untouched and no temporary file is left behind.
+ */
+int kt_odir_replace(int dirfd, const char *name, const void *data, size_t len, mode_t mode);
 
 #endif

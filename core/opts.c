@@ -21,6 +21,7 @@ enum {
 	OPT_LPORT,
 	OPT_RPORT,
 	OPT_RECORD,
+	OPT_PROM_TEXTFILE,
 };
 
 /* Pid and tid bounds: PID_MAX_LIMIT, the largest pid_max a kernel accepts. */
@@ -48,6 +49,15 @@ static const struct argp_option duration_options[] = {
 static const struct argp_option interval_options[] = {
 	{ "interval", 'i', "SECONDS", 0,
 	  "Print every SECONDS (the same as the positional interval)", 0 },
+	{},
+};
+
+/* Summary commands: their histograms and losses as metrics for node_exporter. */
+static const struct argp_option prom_options[] = {
+	{ "prom-textfile", OPT_PROM_TEXTFILE, "DIR", 0,
+	  "Also write the results as Prometheus metrics to DIR/ktrace_COMMAND.prom at every interval "
+	  "and at the end (for node_exporter's textfile collector; replaced atomically)",
+	  0 },
 	{},
 };
 
@@ -79,7 +89,7 @@ _Static_assert(sizeof(filter_bits) / sizeof(filter_bits[0]) == N_FILTERS,
 	       "one KT_F_* bit per filter option");
 
 /* The options core adds to cmd, by group; returns how many groups (at most KT_OPT_GROUPS). */
-#define KT_OPT_GROUPS 6
+#define KT_OPT_GROUPS 7
 struct opt_groups {
 	const struct argp_option *g[KT_OPT_GROUPS];
 	const char *header[KT_OPT_GROUPS];
@@ -121,6 +131,10 @@ static void core_groups(const struct kt_cmd *cmd, struct opt_groups *o)
 	if (cmd->pos == KT_POS_INTERVAL) {
 		o->header[o->n] = "";
 		o->g[o->n++] = interval_options;
+	}
+	if (cmd->kind == KT_SUMMARY) {
+		o->header[o->n] = "";
+		o->g[o->n++] = prom_options;
 	}
 	if (cmd->kind == KT_STREAM || cmd->handle) {
 		uint64_t def = cmd->ringbuf_default ? cmd->ringbuf_default : KT_RINGBUF_DEFAULT;
@@ -231,6 +245,11 @@ static error_t core_parse(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_RECORD:
 		ctx->o.record = arg;
+		break;
+	case OPT_PROM_TEXTFILE:
+		if (!*arg)
+			argp_error(state, "--prom-textfile needs a directory");
+		ctx->o.prom_dir = arg;
 		break;
 	case 'i':
 		set_interval(state, ctx, "--interval", arg);

@@ -135,10 +135,12 @@ static int output_option(char **argv, int i, int argc)
 {
 	const char *a = argv[i];
 
-	if (!strcmp(a, "-o") || !strcmp(a, "--output") || !strcmp(a, "--record"))
+	/* the recording's --prom-textfile directory is not the replay's to write */
+	if (!strcmp(a, "-o") || !strcmp(a, "--output") || !strcmp(a, "--record") ||
+	    !strcmp(a, "--prom-textfile"))
 		return i + 1 < argc ? 2 : 1;
 	if (!strncmp(a, "--output=", 9) || !strncmp(a, "--record=", 9) ||
-	    (!strncmp(a, "-o", 2) && a[2]))
+	    !strncmp(a, "--prom-textfile=", 16) || (!strncmp(a, "-o", 2) && a[2]))
 		return 1;
 	if (!strcmp(a, "--json") || !strcmp(a, "--timestamp") || !strcmp(a, "--verbose"))
 		return 1;
@@ -150,13 +152,14 @@ static int output_option(char **argv, int i, int argc)
 
 static void replay_usage(FILE *f)
 {
-	fprintf(f, "Usage: ktrace replay [-j] [-T] [-v] [-o FILE] TAPE\n\n"
+	fprintf(f, "Usage: ktrace replay [-j] [-T] [-v] [-o FILE] [--prom-textfile DIR] TAPE\n\n"
 		   "Run the decode and output of a recorded run again (ktrace COMMAND --record TAPE):\n"
 		   "the same command with the same options, without root, BPF or the machine it was\n"
 		   "recorded on. The output options are the replay's own: text unless -j.\n\n"
 		   "  -j, --json          Print JSON Lines instead of text\n"
 		   "  -o, --output=FILE   Write data to FILE instead of standard output\n"
 		   "  -T, --timestamp     Include wall-clock time (HH:MM:SS.mmm) in text output\n"
+		   "      --prom-textfile=DIR  A summary's metrics to DIR/ktrace_COMMAND.prom\n"
 		   "  -v, --verbose       Say more\n"
 		   "  -?, --help          Show this help\n\n"
 		   "Names the replaying machine resolves itself (kernel and user symbols, user and\n"
@@ -168,11 +171,13 @@ int kt_replay_main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },	 { "timestamp", no_argument, NULL, 'T' },
 		{ "verbose", no_argument, NULL, 'v' },	 { "output", required_argument, NULL, 'o' },
-		{ "help", no_argument, NULL, 'H' },	 {},
+		{ "help", no_argument, NULL, 'H' },
+		{ "prom-textfile", required_argument, NULL, 'P' },
+		{},
 	};
 	bool json = false, ts = false;
 	int verbose = 0, c, rc = KT_EXIT_FAIL, nfull = 0, nsub = 0;
-	const char *out = NULL, *p, *end;
+	const char *out = NULL, *prom_dir = NULL, *p, *end;
 	char **full = NULL, **sub = NULL, name[64];
 	const struct kt_cmd *cmd;
 	size_t len;
@@ -192,11 +197,14 @@ int kt_replay_main(int argc, char **argv)
 		case 'o':
 			out = optarg;
 			break;
+		case 'P':
+			prom_dir = optarg;
+			break;
 		case 'H':
 			replay_usage(stdout);
 			return KT_EXIT_OK;
 		case ':':
-			fprintf(stderr, "ktrace replay: %s needs a FILE\n", argv[optind - 1]);
+			fprintf(stderr, "ktrace replay: %s needs an argument\n", argv[optind - 1]);
 			replay_usage(stderr);
 			return KT_EXIT_USAGE;
 		case '?':
@@ -246,7 +254,7 @@ int kt_replay_main(int argc, char **argv)
 	}
 	/* the recorded command line: "ktrace", the command, its options */
 	full = calloc(head.argc + 1, sizeof(*full));
-	sub = calloc(head.argc + 8, sizeof(*sub));
+	sub = calloc(head.argc + 10, sizeof(*sub));
 	if (!full || !sub)
 		goto out;
 	p += sizeof(head);
@@ -279,6 +287,10 @@ int kt_replay_main(int argc, char **argv)
 	if (out) {
 		sub[nsub++] = "-o";
 		sub[nsub++] = (char *)out;
+	}
+	if (prom_dir) {
+		sub[nsub++] = "--prom-textfile";
+		sub[nsub++] = (char *)prom_dir;
 	}
 	replay_head = (struct kt_replay_head){
 		.pid = head.pid,

@@ -7,6 +7,7 @@
  *   step_attach:   attach, clocks, ring buffer
  *   step_trace:    meta, start, readiness line, poll/drain loop -> enum kt_stop
  *   step_report:   final drain, lost, summary
+ *   (--prom-textfile: the metrics file after every drain, see prom_write)
  *   step_teardown: detach, free, then close and check every output file
  * Subcommands only supply the descriptor hooks; nothing here knows about
  * any particular subcommand, and every record is rendered by output/.
@@ -31,6 +32,7 @@
 #include "output.h"
 #include "ofile.h"
 #include "plan.h"
+#include "prom.h"
 #include "replay.h"
 #include "rlimits.h"
 #include "tape.h"
@@ -241,6 +243,83 @@ static void write_summary(struct kt_ctx *ctx, enum kt_stop why, uint64_t interva
 	kt_out_summary(ctx->out, &s);
 }
 
+/* ---- --prom-textfile DIR: the metrics of every interval, replaced whole ---- */
+
+static struct {
+	int dirfd;
+	struct kt_prom *p;
+	char name[96]; /* ktrace_<command>.prom */
+} prom = { .dirfd = -1 };
+
+/* Before tracing: the directory (no symlink followed) and the metrics' state. */
+static int prom_open(struct kt_ctx *ctx)
+{
+	int err = kt_odir_open(ctx->o.prom_dir, &prom.dirfd);
+
+	if (err) {
+		kt_err("--prom-textfile %s: cannot open the directory: %s", ctx->o.prom_dir,
+		       err == -ELOOP ? "it is a symbolic link (name the directory it points to)"
+		       : err == -ENOENT ? "it does not exist (create it, e.g. "
+					  "/var/lib/prometheus/node-exporter)"
+					: strerror(-err));
+		return err;
+	}
+	snprintf(prom.name, sizeof(prom.name), "ktrace_%s.prom", ctx->cmd->name);
+	prom.p = kt_prom_new(ctx->cmd->name, ctx->cmd->prom_what, KT_PROM_DEFAULT_SERIES);
+	if (!prom.p) {
+		kt_err("out of memory");
+		return -ENOMEM;
+	}
+	kt_out_set_prom(ctx->out, prom.p);
+	return 0;
+}
+
+/*
+ * After a drain: every series' cumulative state, as one new file renamed
+ * over the old one. Mode 0644: node_exporter runs as its own user and must
+ * read it; metrics hold what the labels name (disks, comms, syscalls), no
+ * more than `ps` shows every user. A failed write is a warning (the next
+ * interval tries again); at the end it fails the run.
+ */
+static int prom_write(struct kt_ctx *ctx, bool final)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+	int err;
+
+	if (!prom.p)
+		return 0;
+	f = open_memstream(&buf, &len);
+	if (!f)
+		return -ENOMEM;
+	err = kt_prom_render(prom.p, f);
+	if (fclose(f) && !err)
+		err = -ENOMEM;
+	if (!err)
+		err = kt_odir_replace(prom.dirfd, prom.name, buf, len, 0644);
+	free(buf);
+	if (err && final)
+		kt_err("--prom-textfile %s/%s: writing the metrics failed: %s", ctx->o.prom_dir,
+		       prom.name, strerror(-err));
+	else if (err)
+		kt_warn("--prom-textfile %s/%s: writing the metrics failed: %s (trying again at the "
+			"next interval)",
+			ctx->o.prom_dir, prom.name, strerror(-err));
+	return err;
+}
+
+static void prom_close(struct kt_ctx *ctx)
+{
+	if (ctx->out)
+		kt_out_set_prom(ctx->out, NULL);
+	kt_prom_free(prom.p);
+	prom.p = NULL;
+	if (prom.dirfd >= 0)
+		close(prom.dirfd);
+	prom.dirfd = -1;
+}
+
 /* ---- output files other than -o (e.g. --svg): opened by core, closed and checked by core ---- */
 
 int kt_output_file(struct kt_ctx *ctx, const char *opt, const char *path, struct kt_ofile **of)
@@ -388,6 +467,8 @@ static enum kt_stop run_loop(struct kt_ctx *ctx, struct ring_buffer *rb, uint64_
 			if (ctx->cmd->drain && ctx->cmd->drain(ctx, last))
 				return output_state(ctx) ? output_state(ctx) : KT_STOP_ERROR;
 			report_lost(ctx, false);
+			if (!last) /* the last interval's metrics are the final ones, step_report's */
+				prom_write(ctx, false);
 			kt_out_flush(ctx->out);
 			why = output_state(ctx);
 			if (why)
@@ -448,6 +529,8 @@ static enum kt_stop replay_loop(struct kt_ctx *ctx, uint64_t *intervals)
 			if (ctx->cmd->drain && ctx->cmd->drain(ctx, last))
 				return output_state(ctx) ? output_state(ctx) : KT_STOP_ERROR;
 			report_lost(ctx, false);
+			if (!last)
+				prom_write(ctx, false);
 			ctx->interval_start_ns = tick;
 			if (last)
 				return KT_STOP_COUNT;
@@ -482,6 +565,7 @@ struct run {
 	bool loaded;
 	bool started; /* the command's start() succeeded: its drain may run */
 	bool info;    /* validate() chose to run without BPF (e.g. a listing): run() does all */
+	bool prom_failed; /* the last --prom-textfile write failed */
 };
 
 static int fail(int err)
@@ -528,6 +612,8 @@ static int step_prepare(struct run *r, int argc, char **argv)
 			return fail(err < 0 ? err : -EINVAL);
 	}
 	if (ctx->o.record && kt_output_file(ctx, "--record", ctx->o.record, &r->tape))
+		return KT_EXIT_FAIL;
+	if (ctx->o.prom_dir && prom_open(ctx))
 		return KT_EXIT_FAIL;
 	/* a command without hooks (check) looks at every command's */
 	if (cmd->n_hooks ? kt_plan_env_check(&cmd, 1) : kt_plan_env_check(kt_cmds, kt_n_cmds))
@@ -727,6 +813,8 @@ static enum kt_stop step_report(struct run *r, enum kt_stop why, uint64_t interv
 		write_summary(ctx, why, intervals);
 		kt_out_flush(ctx->out);
 	}
+	if (prom_write(ctx, true))
+		r->prom_failed = true;
 	if (output_state(ctx) && why != KT_STOP_ERROR)
 		why = output_state(ctx);
 	return why;
@@ -744,6 +832,7 @@ static int step_teardown(struct run *r, int rc)
 	int err;
 
 	ring_buffer__free(r->rb);
+	prom_close(ctx);
 	if (r->loaded || ctx->obj)
 		kt_plan_detach(ctx);
 	if (cmd->finish)
@@ -799,7 +888,9 @@ int kt_run(const struct kt_cmd *cmd, int argc, char **argv, int full_argc, char 
 		why = step_trace(&r, &intervals);
 		why = step_report(&r, why, intervals);
 		kt_info("stopped by %s", kt_stop_name(why));
-		rc = why == KT_STOP_ERROR || why == KT_STOP_OUTPUT_ERROR ? KT_EXIT_FAIL : KT_EXIT_OK;
+		rc = why == KT_STOP_ERROR || why == KT_STOP_OUTPUT_ERROR || r.prom_failed
+			     ? KT_EXIT_FAIL
+			     : KT_EXIT_OK;
 	}
 	return step_teardown(&r, rc);
 }

@@ -4,6 +4,7 @@
  * and estimated percentiles under it in text; a "hist" record with inclusive
  * bucket bounds, the total and the percentiles in JSON.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "hist.h"
 #include "output.h"
 #include "output_int.h"
+#include "prom.h"
 
 #define BAR_WIDTH 40
 
@@ -109,6 +111,8 @@ void kt_out_hist(struct kt_out *out, const char *unit, const struct kt_kv *keys,
 	char t[48];
 	size_t used;
 
+	if (out->prom && kt_prom_hist(out->prom, unit, keys, nkeys, h) && !out->err)
+		out->err = ENOMEM;
 	if (!out->json) {
 		if (out->err)
 			return;

@@ -16,6 +16,7 @@
 #include "ofile.h"
 #include "output.h"
 #include "output_int.h"
+#include "prom.h"
 #include "util.h"
 
 
@@ -96,6 +97,11 @@ void kt_out_flush(struct kt_out *out)
 		return;
 	kt_ofile_flush(out->of);
 	kt_out_check(out);
+}
+
+void kt_out_set_prom(struct kt_out *out, struct kt_prom *p)
+{
+	out->prom = p;
 }
 
 void kt_out_set_clock(struct kt_out *out, uint64_t mono_ns, uint64_t real_ns)
@@ -325,6 +331,56 @@ void kt_out_header(struct kt_out *out, const struct kt_col *cols, size_t n)
 	kt_out_check(out);
 }
 
+/* ---- --prom-textfile: a row's labels and counts (see KT_COL_COUNT) ---- */
+
+static void prom_row_reset(struct kt_out *out, const char *table)
+{
+	out->prow.nlab = out->prow.ncnt = 0;
+	snprintf(out->prow.table, sizeof(out->prow.table), "%s", table ? table : "");
+}
+
+/* One value of the row: s (a string, len bytes at most), else the number inum or v. */
+static void prom_cell(struct kt_out *out, const struct kt_col *c, const char *s, size_t len,
+		      int64_t inum, double v)
+{
+	size_t i = out->prow.nlab;
+
+	if (!out->prom || c->flags & KT_COL_NOJSON)
+		return; /* derived for text, or shown nowhere (a per-CPU column without its option) */
+	if (c->flags & KT_COL_COUNT) {
+		if (!s && out->prow.ncnt < KT_PROM_ROW_COUNTS) {
+			out->prow.cnt[out->prow.ncnt].key = c->key;
+			out->prow.cnt[out->prow.ncnt++].v = v;
+		}
+		return;
+	}
+	if ((!s && !(c->flags & KT_COL_LABEL)) || i == KT_PROM_ROW_LABELS)
+		return;
+	out->prow.lab[i].key = c->key;
+	out->prow.lab[i].num = inum;
+	out->prow.lab[i].str = NULL;
+	if (s) {
+		size_t n = strnlen(s, len < sizeof(out->prow.val[i]) - 1 ? len
+								: sizeof(out->prow.val[i]) - 1);
+
+		memcpy(out->prow.val[i], s, n);
+		out->prow.val[i][n] = 0;
+		out->prow.lab[i].str = out->prow.val[i];
+	}
+	out->prow.nlab++;
+}
+
+static void prom_row_end(struct kt_out *out)
+{
+	for (size_t i = 0; out->prom && i < out->prow.ncnt; i++)
+		if (kt_prom_count(out->prom, out->prow.table[0] ? out->prow.table : NULL,
+				  out->prow.cnt[i].key, out->prow.lab, out->prow.nlab,
+				  out->prow.cnt[i].v) &&
+		    !out->err)
+			out->err = ENOMEM;
+	out->prow.nlab = out->prow.ncnt = 0;
+}
+
 /* ---- records ---- */
 
 void kt_rec_begin(struct kt_out *out, const char *type, const struct kt_col *cols, size_t n,
@@ -337,6 +393,7 @@ void kt_rec_begin(struct kt_out *out, const char *type, const struct kt_col *col
 	out->idx = 0;
 	out->overflow = 0;
 	out->shown = 0;
+	prom_row_reset(out, NULL);
 	if (out->json) {
 		char b[48];
 
@@ -370,6 +427,7 @@ static void advance(struct kt_out *out)
 	out->idx++;
 }
 
+
 #define TEXT_CELL(out, c, ...)                                                                     \
 	do {                                                                                       \
 		text_cell_begin(out);                                                              \
@@ -389,6 +447,7 @@ void kt_rec_i64(struct kt_out *out, int64_t v)
 	}
 	if (j)
 		cJSON_AddItemToObject(out->obj, c->key, kt_json_i64(v));
+	prom_cell(out, c, NULL, 0, v, (double)v);
 	advance(out);
 }
 
@@ -404,6 +463,7 @@ void kt_rec_u64(struct kt_out *out, uint64_t v)
 	}
 	if (j)
 		cJSON_AddItemToObject(out->obj, c->key, kt_json_u64(v));
+	prom_cell(out, c, NULL, 0, v > INT64_MAX ? INT64_MAX : (int64_t)v, (double)v);
 	advance(out);
 }
 
@@ -419,6 +479,7 @@ void kt_rec_f64(struct kt_out *out, double v, int decimals)
 	}
 	if (j)
 		cJSON_AddItemToObject(out->obj, c->key, json_double(v, decimals));
+	prom_cell(out, c, NULL, 0, (int64_t)v, v);
 	advance(out);
 }
 
@@ -453,6 +514,7 @@ void kt_rec_str(struct kt_out *out, const char *s, size_t len)
 	}
 	if (j)
 		json_add_str(out->obj, c->key, s, len);
+	prom_cell(out, c, s, len, 0, 0);
 	advance(out);
 }
 
@@ -556,6 +618,12 @@ void kt_rec_enum(struct kt_out *out, const char *name, int64_t raw)
 		snprintf(kb, sizeof(kb), "%s_raw", c->key);
 		cJSON_AddItemToObject(out->obj, kb, kt_json_i64(raw));
 	}
+	/* an enumeration is a label: its name, or its number when it has none */
+	if (name)
+		prom_cell(out, c, name, strlen(name), 0, 0);
+	else
+		prom_cell(out, &(struct kt_col){ c->key, c->hdr, c->width, c->flags | KT_COL_LABEL },
+			  NULL, 0, raw, (double)raw);
 	advance(out);
 }
 
@@ -636,6 +704,7 @@ void kt_rec_end(struct kt_out *out)
 {
 	check_count(out);
 	out->overflow = 0;
+	prom_row_end(out);
 	if (out->json) {
 		if (out->in_table)
 			return; /* the row stays in the table's array */
@@ -658,6 +727,7 @@ void kt_table_begin(struct kt_out *out, const char *name, const char *title,
 	out->cols = cols;
 	out->ncols = n;
 	out->in_table = true;
+	prom_row_reset(out, name);
 	if (out->json) {
 		cJSON_Delete(out->table);
 		out->table = cJSON_CreateObject();
@@ -678,6 +748,7 @@ void kt_table_begin(struct kt_out *out, const char *name, const char *title,
 
 void kt_table_row(struct kt_out *out)
 {
+	out->prow.nlab = out->prow.ncnt = 0;
 	out->idx = 0;
 	out->overflow = 0;
 	out->shown = 0;

@@ -41,6 +41,15 @@ struct kt_ofile;
 enum {
 	KT_COL_HIDDEN = 1 << 0, /* not shown in text (JSON still has it) */
 	KT_COL_NOJSON = 1 << 1, /* text only (e.g. a column derived for display) */
+	/*
+	 * --prom-textfile (output/prom.h): a number counted in this interval
+	 * (the command drains its tables), summed into a counter; a key
+	 * ending in _ns, _us or _ms is time, exported in seconds. The row's
+	 * strings and enumerations become its labels, numbers only with
+	 * KT_COL_LABEL (pid, cpu); a record without KT_COL_COUNT is not exported.
+	 */
+	KT_COL_COUNT = 1 << 2,
+	KT_COL_LABEL = 1 << 3,
 };
 
 struct kt_col {
@@ -82,6 +91,9 @@ struct kt_ofile *kt_out_ofile(struct kt_out *out);
 const char *kt_out_name(const struct kt_out *out);
 /* Positive errno once writing failed (EPIPE from `| head`, ENOSPC): the run should stop. */
 int kt_out_err(const struct kt_out *out);
+struct kt_prom;
+/* Also feeds histograms and lost counts to p (output/prom.h), e.g. for --prom-textfile. */
+void kt_out_set_prom(struct kt_out *out, struct kt_prom *p);
 /* Converts BPF ktime (CLOCK_MONOTONIC ns) to wall-clock ns; set by core at attach. */
 void kt_out_set_clock(struct kt_out *out, uint64_t mono_ns, uint64_t real_ns);
 uint64_t kt_out_wall_ns(const struct kt_out *out, uint64_t mono_ns);

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "output.h"
+
 struct cJSON;
 
 struct kt_ofile;
@@ -37,6 +39,22 @@ struct kt_out {
 	} lost[KT_OUT_LOST_KINDS];
 	size_t nlost;
 	bool final;
+
+	/* --prom-textfile: histograms, losses and KT_COL_COUNT rows also feed this (output/prom.h) */
+	struct kt_prom *prom;
+	struct {
+#define KT_PROM_ROW_LABELS 12
+#define KT_PROM_ROW_COUNTS 8
+		char table[64];	 /* the table's name, "" for a record */
+		struct kt_kv lab[KT_PROM_ROW_LABELS];
+		char val[KT_PROM_ROW_LABELS][257]; /* copies of the labels' strings */
+		size_t nlab;
+		struct {
+			const char *key;
+			double v;
+		} cnt[KT_PROM_ROW_COUNTS];
+		size_t ncnt;
+	} prow;
 
 	/* text: scratch stream to measure escaped values before padding */
 	FILE *scratch;

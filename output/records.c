@@ -5,6 +5,7 @@
  * loss) and summary (last line). Core fills plain structs; this file alone
  * decides how they look in text and JSON.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 
 #include "output.h"
 #include "output_int.h"
+#include "prom.h"
 #include "util.h"
 
 static const char *const stop_names[KT_STOP_N] = {
@@ -137,6 +139,9 @@ void kt_out_lost(struct kt_out *out, const struct kt_lost_rec *l)
 	uint64_t total;
 	cJSON *o, *a;
 
+	/* a counter exists from the first report on, 0 included (alerts can watch it) */
+	if (out->prom && kt_prom_lost(out->prom, l->what, l->reason, l->count) && !out->err)
+		out->err = ENOMEM;
 	if (!l->count && !l->always)
 		return;
 	total = lost_total(out, l->what, l->reason, l->count);

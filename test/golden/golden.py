@@ -3,7 +3,9 @@
 
 Each tapes/NAME.tape is a run recorded on a real kernel (`ktrace COMMAND
 --record`); tapes/NAME.txt and tapes/NAME.json are what `ktrace replay`
-prints of it, as text and as JSON. Replaying needs no root, BPF or any
+prints of it, as text and as JSON; for the summary commands in PROM,
+tapes/NAME.prom is what `ktrace replay --prom-textfile DIR` writes (and,
+when promtool is installed, `promtool check metrics` must accept it). Replaying needs no root, BPF or any
 particular kernel, so these tests run everywhere and catch any change in
 decoding or rendering.
 
@@ -139,6 +141,59 @@ CASES = {
 }
 
 
+# tapes of summary commands whose --prom-textfile metrics are compared too
+PROM = ("biolat", "runqlat", "runqlat-pid", "sched", "syscalls-hist", "writeback")
+
+
+def replay_prom(kt, name):
+    """rc, the .prom text `ktrace replay --prom-textfile` writes of tapes/NAME.tape, stderr."""
+    d = tempfile.mkdtemp(prefix="kt-golden-prom-")
+    try:
+        rc, _, err = replay(kt, os.path.join(TAPES, name + ".tape"), "--prom-textfile", d)
+        files = os.listdir(d)
+        if rc == 0 and len(files) != 1:
+            return 1, b"", "expected one .prom file, got %s" % files
+        with open(os.path.join(d, files[0]), "rb") if files else open(os.devnull, "rb") as f:
+            return rc, f.read(), err
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def check_prom(kt):
+    failed = 0
+    for name in PROM:
+        path = os.path.join(TAPES, name + ".prom")
+        rc, out, err = replay_prom(kt, name)
+        try:
+            with open(path, "rb") as f:
+                want = f.read()
+        except OSError as e:
+            print("FAIL - %s: no expected metrics %s (%s): run golden.py update" % (name, path, e))
+            failed += 1
+            continue
+        if rc != 0:
+            print("FAIL - %s metrics: replay exited %d: %s" % (name, rc, err.strip()))
+            failed += 1
+        elif out != want:
+            diff = difflib.unified_diff(want.decode(errors="replace").splitlines(),
+                                        out.decode(errors="replace").splitlines(),
+                                        "expected", "replayed", lineterm="", n=1)
+            print("FAIL - %s metrics differ from %s:" % (name, os.path.relpath(path, HERE)))
+            print("\n".join(list(diff)[:40]))
+            failed += 1
+        else:
+            print("ok   - %s metrics (%d lines)" % (name, out.count(b"\n")))
+        if rc == 0 and shutil.which("promtool"):
+            r = subprocess.run(["promtool", "check", "metrics"], input=out, capture_output=True)
+            if r.returncode != 0:
+                print("FAIL - %s metrics: promtool check metrics: %s" %
+                      (name, (r.stdout + r.stderr).decode(errors="replace")))
+                failed += 1
+            else:
+                print("ok   - %s metrics pass promtool check metrics" % name)
+    return failed
+
+
 def replay(kt, tape, *args):
     r = subprocess.run([kt, "replay"] + list(args) + [tape], capture_output=True)
     return r.returncode, r.stdout, r.stderr.decode(errors="replace")
@@ -178,6 +233,7 @@ def check(kt):
     if not names:
         print("FAIL - no tapes in " + TAPES)
         return 1
+    failed += check_prom(kt)
     print("%d tapes, %d failed" % (len(names), failed))
     return 1 if failed else 0
 
@@ -193,6 +249,13 @@ def update(kt):
                 print("%s: replay failed (%d): %s" % (name, rc, err.strip()))
                 return 1
             with open(path, "wb") as f:
+                f.write(out)
+        if name in PROM:
+            rc, out, err = replay_prom(kt, name)
+            if rc != 0:
+                print("%s: replay --prom-textfile failed (%d): %s" % (name, rc, err.strip()))
+                return 1
+            with open(os.path.join(TAPES, name + ".prom"), "wb") as f:
                 f.write(out)
         print("updated " + name)
     return 0

@@ -2,8 +2,10 @@
 /*
  * Output files (core/ofile.c): no symlink followed, new files 0600, an
  * existing file untouched until the first byte is written, every write
- * error kept with its errno; and kt_qsort on an empty array.
+ * error kept with its errno; files replaced whole in a directory
+ * (--prom-textfile); and kt_qsort on an empty array.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -16,6 +18,20 @@
 #include "util.h"
 
 static char dir[] = "/tmp/kt_ofile_testXXXXXX";
+
+/* Entries of a directory other than . and .. */
+static int count_entries(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *de;
+	int n = 0;
+
+	while (d && (de = readdir(d)))
+		n += strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
+	if (d)
+		closedir(d);
+	return n;
+}
 
 static char *path_of(const char *name)
 {
@@ -167,6 +183,45 @@ static void write_errors(void)
 	CHECK(!strcmp(kt_ofile_strerror(ENOSPC), strerror(ENOSPC)), "other errors: strerror");
 }
 
+/* kt_odir_*: the directory not followed, the name replaced (never followed), no leftovers. */
+static void replaced(void)
+{
+	const char *sub = path_of("metrics"), *dlink = path_of("metrics-link");
+	char target[256], name[256];
+	struct stat st;
+	char *text;
+	int fd = -1, n;
+
+	CHECK(mkdir(sub, 0755) == 0, "mkdir %s", sub);
+	CHECK(symlink(sub, dlink) == 0, "symlink");
+	CHECK(kt_odir_open(dlink, &fd) == -ELOOP, "a symlink as the directory is refused");
+	CHECK(kt_odir_open(path_of("none"), &fd) == -ENOENT, "a missing directory: ENOENT");
+	CHECK(kt_odir_open(sub, &fd) == 0 && fd >= 0, "open the directory");
+	snprintf(target, sizeof(target), "%s/precious", dir);
+	snprintf(name, sizeof(name), "%s/k.prom", sub);
+	put(target, "precious\n");
+	CHECK(symlink(target, name) == 0, "a symlink planted at the name");
+	umask(077);
+	CHECK(kt_odir_replace(fd, "k.prom", "a 1\n", 4, 0644) == 0, "replace");
+	umask(022);
+	text = kt_test_slurp(target);
+	CHECK(text && !strcmp(text, "precious\n"), "the symlink's target is untouched");
+	free(text);
+	CHECK(lstat(name, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 07777) == 0644,
+	      "a regular file of mode 0644 (umask ignored): %o", (unsigned)st.st_mode);
+	CHECK(kt_odir_replace(fd, "k.prom", "b 2\n", 4, 0644) == 0, "replace again");
+	text = kt_test_slurp(name);
+	CHECK(text && !strcmp(text, "b 2\n"), "the new content: %s", text ? text : "(null)");
+	free(text);
+	n = count_entries(sub);
+	CHECK(n == 1, "no temporary file left: %d entries", n);
+	unlink(name);
+	unlink(target);
+	close(fd);
+	rmdir(sub);
+	unlink(dlink);
+}
+
 static int cmp_int(const void *a, const void *b)
 {
 	return *(const int *)a - *(const int *)b;
@@ -190,6 +245,7 @@ int main(void)
 	new_file();
 	existing_file();
 	write_errors();
+	replaced();
 	sort();
 	rmdir(dir);
 	return kt_test_done("test_ofile");
