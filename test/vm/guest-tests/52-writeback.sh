@@ -68,7 +68,11 @@ for at in tp_btf tracepoint; do
 	rows $T/out.$at.json throttled >$T/thr
 	rows $T/out.$at.json writeback >$T/wb
 	note "[$at] throttled: $(tr '\n' ';' <$T/thr) writeback: $(tr '\n' ';' <$T/wb)"
-	grep -q '^dd [1-9]' $T/thr || { show $T/out.$at.json; fail "[$at] no throttling pause of dd"; }
+	# balance_dirty_pages takes its tracepoint in both runs; whether the second dd is
+	# paused at all depends on the bandwidth the kernel learnt in the first (one
+	# 5.10 run wrote it all back in the background): one run must show pauses
+	grep -q '^dd [1-9]' $T/thr && paused=1
 	grep -q '^sync [1-9][0-9]* [1-9]' $T/wb || { show $T/out.$at.json; fail "[$at] no writeback with reason sync"; }
 done
+[ -n "${paused:-}" ] || { show $T/out.tp_btf.json $T/out.tracepoint.json; fail "no throttling pause of dd in either run"; }
 exit 0

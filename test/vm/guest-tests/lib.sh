@@ -73,6 +73,11 @@ kt_start() {
 		fi
 		sleep 0.1
 	done
+	# The meta record follows the attach; on the slow, one-CPU TCG guests the
+	# first event after it was missed now and then (biotop on the newest kernel,
+	# usdt on 5.10, exec and open under --cgroup on the newest): give the
+	# attached programs a moment before a test starts its workload.
+	sleep ${KT_SETTLE:-0.3}
 }
 
 # kt_verbose_log CMD ARGS...: after a failed start, run it again with -v
