@@ -126,15 +126,8 @@ static const struct kt_col cols[] = {
 static void *load_ksyms(void *arg)
 {
 	struct oom *o = arg;
-	int err = kt_ksyms_load(NULL, &o->ks);
-
-	if (err)
-		kt_warn("cannot read /proc/kallsyms (%s): stacks stay unnamed and memcg OOMs "
-			"cannot be told from system-wide ones",
-			strerror(-err));
-	else if (kt_ksyms_restricted(o->ks))
-		kt_warn("/proc/kallsyms hides addresses (kptr_restrict): stacks stay unnamed "
-			"and memcg OOMs cannot be told from system-wide ones");
+	kt_ksyms_load_or_warn(&o->ks, "stacks stay unnamed and memcg OOMs cannot be told from "
+				     "system-wide ones");
 	return NULL;
 }
 

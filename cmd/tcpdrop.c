@@ -187,12 +187,8 @@ static void add_col(struct tcpdrop *t, const char *key, const char *hdr, int wid
 static int start(struct kt_ctx *ctx)
 {
 	struct tcpdrop *t = ctx->priv;
-	int err = kt_ksyms_load(NULL, &t->ks);
 
-	if (err)
-		kt_warn("cannot read /proc/kallsyms (%s): drop locations stay unnamed", strerror(-err));
-	else if (kt_ksyms_restricted(t->ks))
-		kt_warn("/proc/kallsyms hides addresses (kptr_restrict): drop locations stay unnamed");
+	kt_ksyms_load_or_warn(&t->ks, "drop locations stay unnamed");
 	if (ctx->o.summary) {
 		add_col(t, "reason", "REASON", -32, 0);
 		add_col(t, "location", "", 0, KT_COL_HIDDEN);

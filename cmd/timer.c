@@ -99,14 +99,7 @@ static int configure(struct kt_ctx *ctx)
 static int start(struct kt_ctx *ctx)
 {
 	struct timer *t = ctx->priv;
-	int err = kt_ksyms_load(NULL, &t->ks);
-
-	if (err)
-		kt_warn("cannot read /proc/kallsyms (%s): callbacks are shown as addresses",
-			strerror(-err));
-	else if (kt_ksyms_restricted(t->ks))
-		kt_warn("/proc/kallsyms hides addresses (kptr_restrict): callbacks are shown as "
-			"addresses; run as root or with CAP_SYSLOG");
+	kt_ksyms_load_or_warn(&t->ks, "callbacks are shown as addresses");
 	return 0;
 }
 

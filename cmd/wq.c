@@ -81,14 +81,7 @@ static int configure(struct kt_ctx *ctx)
 static int start(struct kt_ctx *ctx)
 {
 	struct wq *w = ctx->priv;
-	int err = kt_ksyms_load(NULL, &w->ks);
-
-	if (err)
-		kt_warn("cannot read /proc/kallsyms (%s): work functions are shown as addresses",
-			strerror(-err));
-	else if (kt_ksyms_restricted(w->ks))
-		kt_warn("/proc/kallsyms hides addresses (kptr_restrict): work functions are "
-			"shown as addresses; run as root or with CAP_SYSLOG");
+	kt_ksyms_load_or_warn(&w->ks, "work functions are shown as addresses");
 	return 0;
 }
 

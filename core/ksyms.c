@@ -11,6 +11,7 @@
 
 #include "ksyms.h"
 #include "sorted.h"
+#include "util.h"
 
 #define BLOCK_SIZE (1U << 20)
 #define MAX_NAME   1024U /* longer names are cut; kernel names are < 512 */
@@ -267,4 +268,19 @@ bool kt_ksyms_restricted(const struct kt_ksyms *ks)
 size_t kt_ksyms_count(const struct kt_ksyms *ks)
 {
 	return ks ? ks->n : 0;
+}
+
+int kt_ksyms_load_or_warn(struct kt_ksyms **out, const char *lost)
+{
+	int err = kt_ksyms_load(NULL, out);
+
+	if (err) {
+		*out = NULL;
+		kt_warn("cannot read /proc/kallsyms (%s): %s", strerror(-err), lost);
+	} else if (kt_ksyms_restricted(*out)) {
+		kt_warn("/proc/kallsyms hides addresses (kernel.kptr_restrict): %s; run as root "
+			"or with CAP_SYSLOG",
+			lost);
+	}
+	return err;
 }

@@ -39,6 +39,14 @@ const struct kt_ksym *kt_ksyms_lookup(const struct kt_ksyms *ks, uint64_t addr, 
 const char *kt_ksyms_fmt(const struct kt_ksyms *ks, uint64_t addr, char *buf, size_t size,
 			 const char **module);
 
+/*
+ * /proc/kallsyms for naming kernel addresses, with one warning when it cannot
+ * be read or hides its addresses; lost says what goes unnamed then (e.g. "work
+ * functions are shown as addresses"). Returns kt_ksyms_load()'s result; on
+ * failure *out is NULL.
+ */
+int kt_ksyms_load_or_warn(struct kt_ksyms **out, const char *lost);
+
 /* True when every address in the file was zero (kptr_restrict, no CAP_SYSLOG). */
 bool kt_ksyms_restricted(const struct kt_ksyms *ks);
 size_t kt_ksyms_count(const struct kt_ksyms *ks);

@@ -350,20 +350,10 @@ static size_t read_stack(struct kt_stackcol *sc, int64_t id, uint64_t *ips)
  */
 static struct kt_ksyms *kernel_syms(struct kt_stackcol *sc)
 {
-	int err;
-
 	if (sc->ks_tried || !sc->o->kernel)
 		return sc->ks;
 	sc->ks_tried = true;
-	err = kt_ksyms_load(NULL, &sc->ks);
-	if (err) {
-		kt_warn("cannot read /proc/kallsyms (%s): kernel frames will be addresses",
-			strerror(-err));
-		sc->ks = NULL;
-	} else if (kt_ksyms_restricted(sc->ks)) {
-		kt_warn("/proc/kallsyms hides addresses (kernel.kptr_restrict): kernel frames "
-			"will be [unknown]; run as root or set kernel.kptr_restrict=0");
-	}
+	kt_ksyms_load_or_warn(&sc->ks, "kernel frames will be addresses or [unknown]");
 	return sc->ks;
 }
 
