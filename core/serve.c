@@ -332,9 +332,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	bool get = !strcmp(method, MHD_HTTP_METHOD_GET), head = !strcmp(method, MHD_HTTP_METHOD_HEAD);
 	struct MHD_Response *r;
 	enum MHD_Result ret;
+	static int seen;
 	struct blob *b;
 	bool om;
 
+	/*
+	 * GET and HEAD are answered at the second call, once the request is
+	 * read whole: a response queued at the first closes the connection
+	 * (Prometheus keeps it alive between scrapes). Other methods may carry
+	 * a body: refused at once, and the connection closed.
+	 */
+	if ((get || head) && !*con_cls) {
+		*con_cls = &seen;
+		return MHD_YES;
+	}
 	if (!strcmp(url, "/")) {
 		if (!get && !head)
 			return reply_static(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain",
