@@ -34,6 +34,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -861,6 +862,13 @@ int kt_serve_main(int argc, char **argv, int full_argc, char **full_argv)
 	int c, lfd = -1, sfd = -1, rc = KT_EXIT_FAIL;
 
 	sigprocmask(SIG_SETMASK, NULL, &old);
+	/*
+	 * Metrics of a megabyte or more are built and freed every interval, in
+	 * the commands and here: always in their own mappings, given back to the
+	 * system when freed (glibc would otherwise raise its mmap threshold to
+	 * their size and keep them in the heap), in the children too.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 128 << 10);
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+:v", opts, NULL)) != -1) {
