@@ -801,6 +801,11 @@ static int serve_loop(int sfd, bool starting, int *rc)
 		}
 		if (starting && ready == S.n)
 			return 0;
+		if (!starting && S.died == (int)S.n) {
+			/* nothing left to serve: exit 1, for a service manager to restart serve */
+			kt_err("serve: every command died: stopping");
+			return 0;
+		}
 		p[0] = (struct pollfd){ .fd = sfd, .events = POLLIN };
 		for (size_t i = 0; i < S.n; i++)
 			p[i + 1] = (struct pollfd){ .fd = S.c[i].fd, .events = POLLIN };
