@@ -247,6 +247,7 @@ struct kt_ctx {
 	uint64_t lost;              /* records the BPF side counted as dropped */
 	bool has_stacks;            /* a stack command: the summary carries lost_stacks */
 	uint64_t lost_stacks;       /* stacks the kernel could not store (stack map full) */
+	uint64_t skipped;           /* runs of the programs the kernel skipped (recursion_misses) */
 
 	/* output files besides -o (kt_output_file), closed and checked by core */
 #define KT_MAX_OFILES 4
