@@ -401,11 +401,21 @@ static void serve_usage(FILE *f)
 		"      --timeout=SECONDS      Close a connection idle this long (default %d)\n"
 		"  -v, --verbose              Say more\n"
 		"  -?, --help                 Show this help\n\n"
-		"Commands it runs (summary commands): ",
+		"Commands it runs (summary commands):",
 		SERVE_LISTEN_DEFAULT, SERVE_MAX_CONN, SERVE_MAX_CONN_PER_IP, SERVE_TIMEOUT_S);
-	for (size_t i = 0, k = 0; i < kt_n_cmds; i++)
-		if (kt_cmds[i]->kind == KT_SUMMARY)
-			fprintf(f, "%s%s", k++ ? ", " : "", kt_cmds[i]->name);
+	for (size_t i = 0, k = 0, col = 36; i < kt_n_cmds; i++) {
+		if (kt_cmds[i]->kind != KT_SUMMARY)
+			continue;
+		if (col + strlen(kt_cmds[i]->name) + 2 > 78) {
+			fprintf(f, "%s\n ", k ? "," : "");
+			col = 1;
+		} else if (k) {
+			fputc(',', f);
+			col++;
+		}
+		col += (size_t)fprintf(f, " %s", kt_cmds[i]->name);
+		k++;
+	}
 	fprintf(f, ".\n\nExamples:\n"
 		   "  ktrace serve biolat -D -- runqlat     disk latency per disk, run-queue latency\n"
 		   "  ktrace serve --listen 0.0.0.0:9464 syscalls -x -- biotop --top 0\n"
