@@ -38,7 +38,7 @@
 struct timer {
 	unsigned hz;
 	char hz_meta[48];
-	struct kt_ksyms *ks;
+	struct kt_ksyms_lazy ks;
 };
 
 static const char *const kind_names[] = { [TIMER_HR] = "hrtimer", [TIMER_WHEEL] = "timer" };
@@ -72,7 +72,8 @@ static int configure(struct kt_ctx *ctx)
 static int start(struct kt_ctx *ctx)
 {
 	struct timer *t = ctx->priv;
-	kt_ksyms_load_or_warn(&t->ks, "callbacks are shown as addresses");
+
+	t->ks.lost = "callbacks are shown as addresses";
 	return 0;
 }
 
@@ -123,7 +124,7 @@ static void row(struct kt_ctx *ctx, const struct entry *e, double div)
 	char func[160], addr[24];
 	const char *mod;
 
-	kt_ksyms_fmt(t->ks, e->key.func, func, sizeof(func), &mod);
+	kt_ksyms_fmt(kt_ksyms_lazy_get(&t->ks), e->key.func, func, sizeof(func), &mod);
 	snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)e->key.func);
 	kt_table_row(ctx->out);
 	kt_rec_str(ctx->out, func, sizeof(func));
@@ -193,7 +194,7 @@ static int drain(struct kt_ctx *ctx, bool final)
 	for (int i = 0; ctx->o.hist && i < n; i++) {
 		char func[160];
 		struct kt_kv keys[2] = {
-			{ "func", kt_ksyms_fmt(t->ks, e[i].key.func, func, sizeof(func), NULL), 0 },
+			{ "func", kt_ksyms_fmt(kt_ksyms_lazy_get(&t->ks), e[i].key.func, func, sizeof(func), NULL), 0 },
 			{ "type", kind_name(e[i].key.kind), e[i].key.kind },
 		};
 		struct kt_hist h = { KT_HIST_LOG2, 0, 0, KT_MAX_SLOTS,
@@ -215,7 +216,7 @@ static void finish(struct kt_ctx *ctx)
 	struct timer *t = ctx->priv;
 
 	if (t)
-		kt_ksyms_free(t->ks);
+		kt_ksyms_free(t->ks.ks);
 }
 
 static const struct kt_hook hooks[] = {

@@ -33,7 +33,7 @@
 #include "wq.skel.h"
 
 struct wq {
-	struct kt_ksyms *ks;
+	struct kt_ksyms_lazy ks;
 };
 
 static int open_skel(struct kt_ctx *ctx)
@@ -52,7 +52,8 @@ static int configure(struct kt_ctx *ctx)
 static int start(struct kt_ctx *ctx)
 {
 	struct wq *w = ctx->priv;
-	kt_ksyms_load_or_warn(&w->ks, "work functions are shown as addresses");
+
+	w->ks.lost = "work functions are shown as addresses";
 	return 0;
 }
 
@@ -99,7 +100,7 @@ static void row(struct kt_ctx *ctx, const struct entry *e, double div)
 	char func[160], addr[24];
 	const char *mod;
 
-	kt_ksyms_fmt(w->ks, e->key.func, func, sizeof(func), &mod);
+	kt_ksyms_fmt(kt_ksyms_lazy_get(&w->ks), e->key.func, func, sizeof(func), &mod);
 	snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)e->key.func);
 	kt_table_row(ctx->out);
 	kt_rec_str(ctx->out, func, sizeof(func));
@@ -137,7 +138,7 @@ static void hists(struct kt_ctx *ctx, const struct entry *e, uint64_t now)
 	const char *unit = ctx->o.ms ? "msecs" : "usecs";
 	char func[160];
 	struct kt_kv keys[3] = {
-		{ "func", kt_ksyms_fmt(w->ks, e->key.func, func, sizeof(func), NULL), 0 },
+		{ "func", kt_ksyms_fmt(kt_ksyms_lazy_get(&w->ks), e->key.func, func, sizeof(func), NULL), 0 },
 		{ "workqueue", e->key.wq[0] ? e->key.wq : "-", 0 },
 		{ "time", "run", 0 },
 	};
@@ -211,7 +212,7 @@ static void finish(struct kt_ctx *ctx)
 	struct wq *w = ctx->priv;
 
 	if (w)
-		kt_ksyms_free(w->ks);
+		kt_ksyms_free(w->ks.ks);
 }
 
 static const struct kt_hook hooks[] = {

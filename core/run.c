@@ -135,6 +135,7 @@ static void write_meta(struct kt_ctx *ctx)
 		} else {
 			at[i].type = kt_attach_name(h->alts[st->chosen].type);
 			at[i].target = h->alts[st->chosen].target;
+			at[i].program = h->alts[st->chosen].prog;
 		}
 	}
 	kt_out_meta(ctx->out, &m);
@@ -788,8 +789,13 @@ static int step_load(struct run *r)
 		/* a ring buffer is a power of two pages */
 		while (sz < ctx->o.ringbuf_bytes)
 			sz <<= 1;
-		if (ev)
+		if (ev) {
+			static char bytes[24];
+
 			bpf_map__set_max_entries(ev, (uint32_t)sz);
+			snprintf(bytes, sizeof(bytes), "%" PRIu64, sz);
+			kt_meta_add(ctx, "buffer_bytes", bytes);
+		}
 	}
 	if (kt_filter_write(ctx))
 		return KT_EXIT_FAIL;
