@@ -10,6 +10,14 @@
  * Hooks: perf_event (attached here, one link per CPU). Cost: F x CPUs
  * samples a second, each one or two stack walks and a hash update: at 49 Hz
  * well under 0.1% of a CPU.
+ *
+ * --unwind dwarf: user stacks of programs built without frame pointers.
+ * Each sample of a task with a user stack is streamed instead (ring buffer
+ * "events"): its user registers and the top --stack-copy bytes of its user
+ * stack (8 KB by default, as perf), unwound here with the binaries' CFI
+ * (core/unwind.h) as records arrive. Cost: the copy (~1-2 us per sample)
+ * and about 8 KB of ring buffer per sample in the kernel; the unwinding
+ * (tens of us per sample) and the CFI (64 MB at most) in ktrace.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -35,15 +43,26 @@ struct profile {
 	int cpu; /* -1: all */
 	struct kt_stackcol_opts so;
 	struct kt_stackcol *sc;
+	bool unwind_dwarf;
+	uint32_t stack_copy;
 	struct bpf_link **links;
 	int n_links;
 	char event_desc[96];
 };
 
+enum { OPT_UNWIND = 0x4000, OPT_STACK_COPY };
+
 static const struct argp_option options[] = {
 	{ "frequency", 'F', "HZ", 0, "Samples per second on each CPU (default 49)", 0 },
 	{ "include-idle", 'I', NULL, 0, "Include samples of the idle task (CPUs doing nothing)", 0 },
 	{ "cpu", 'C', "CPU", 0, "Sample only this CPU (default: all)", 0 },
+	{ "unwind", OPT_UNWIND, "MODE", 0,
+	  "How user stacks are walked: fp (frame pointers, in the kernel; the default) or dwarf "
+	  "(copy the top of the stack and unwind it with the binaries' .eh_frame, as perf "
+	  "--call-graph dwarf)", 0 },
+	{ "stack-copy", OPT_STACK_COPY, "BYTES", 0,
+	  "With --unwind dwarf: bytes of user stack copied per sample, 512 to 16384 (default "
+	  "8192); deeper frames are cut", 0 },
 	KT_STACKCOL_OPTIONS,
 	{},
 };
@@ -57,6 +76,7 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 		kt_stackcol_defaults(&p->so);
 		p->freq = 49;
 		p->cpu = -1;
+		p->stack_copy = PROFILE_STACK_COPY_DEF;
 		return ARGP_ERR_UNKNOWN;
 	}
 	switch (key) {
@@ -66,6 +86,18 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 		break;
 	case 'I':
 		p->include_idle = true;
+		break;
+	case OPT_UNWIND:
+		if (!strcmp(arg, "dwarf"))
+			p->unwind_dwarf = true;
+		else if (!strcmp(arg, "fp"))
+			p->unwind_dwarf = false;
+		else
+			argp_error(state, "--unwind %s: use fp or dwarf", arg);
+		break;
+	case OPT_STACK_COPY:
+		p->stack_copy = (uint32_t)kt_arg_u64(state, "--stack-copy", arg,
+						     PROFILE_STACK_COPY_MIN, PROFILE_STACK_COPY_MAX);
 		break;
 	case 'C':
 		p->cpu = (int)kt_arg_u64(state, "-C", arg, 0, 1U << 20);
@@ -88,6 +120,21 @@ static int validate(struct kt_ctx *ctx)
 		kt_err("-C %d: this machine has CPUs 0 to %d", p->cpu, ncpu - 1);
 		return -EINVAL;
 	}
+	if (p->unwind_dwarf && ctx->o.record) {
+		/* a replay would have the stack copies but not the binaries to unwind them with */
+		kt_err("--record cannot be used with --unwind dwarf: the replay has no binaries "
+		       "to unwind the stack copies with");
+		return -EINVAL;
+	}
+	if (p->unwind_dwarf && !p->so.user) {
+		kt_err("--unwind dwarf walks user stacks: it cannot be used with -K");
+		return -EINVAL;
+	}
+	/* the samples of tasks with a user stack come through the ring buffer */
+	ctx->stream = p->unwind_dwarf;
+	p->so.unwind_dwarf = p->unwind_dwarf;
+	if (p->unwind_dwarf)
+		kt_meta_add(ctx, "unwind", "dwarf");
 	p->so.value_key = "count";
 	p->so.events = "samples";
 	p->so.svg_title = "CPU Flame Graph";
@@ -110,6 +157,11 @@ static int configure(struct kt_ctx *ctx)
 	skel->rodata->cfg_stack_depth = p->so.depth;
 	skel->rodata->cfg_include_idle = p->include_idle;
 	skel->rodata->cfg_announce_pids = p->so.user;
+	skel->rodata->cfg_unwind_dwarf = p->unwind_dwarf;
+	skel->rodata->cfg_stack_copy = p->stack_copy;
+	/* without --unwind dwarf nothing is streamed: the smallest ring buffer */
+	if (!p->unwind_dwarf && bpf_map__set_max_entries(skel->maps.events, 4096))
+		return -EINVAL;
 	return kt_stackcol_configure(ctx, &p->so);
 }
 
@@ -220,6 +272,26 @@ static int add_one(const void *key, const void *val, void *arg)
 	return kt_stackcol_add(arg, k->tgid, comm, k->kstack, k->ustack, n);
 }
 
+/* --unwind dwarf: one sample with its user registers and stack copy */
+static int handle(struct kt_ctx *ctx, const void *data, size_t size)
+{
+	const struct profile_ustack *r = data;
+	struct profile *p = ctx->priv;
+	char comm[KT_TASK_COMM_LEN + 1];
+	uint64_t regs[PROFILE_NREGS];
+	size_t len = r->len;
+
+	if (!p->sc || r->hdr.type != PROFILE_REC_USTACK)
+		return 0;
+	if (len > size - sizeof(*r))
+		len = size - sizeof(*r); /* never past what arrived */
+	memcpy(regs, r->regs, sizeof(regs));
+	memcpy(comm, r->hdr.comm, KT_TASK_COMM_LEN);
+	comm[KT_TASK_COMM_LEN] = 0;
+	return kt_stackcol_add_copy(p->sc, r->hdr.pid, comm, r->kstack,
+				    r->flags & PROFILE_USTACK_NO_REGS ? NULL : regs, r->data, len, 1);
+}
+
 static int drain(struct kt_ctx *ctx, bool final)
 {
 	struct profile_bpf *skel = ctx->skel;
@@ -266,7 +338,8 @@ const struct kt_cmd kt_cmd_profile = {
 	       "  ktrace profile -F 99 -p 185        # one process, until Ctrl-C\n"
 	       "  ktrace profile -K -C 1 5           # kernel stacks of CPU 1 only\n"
 	       "  ktrace profile -f 30 > out.folded  # folded stacks for flame graph tools\n"
-	       "  ktrace profile --svg cpu.svg 30    # write a flame graph",
+	       "  ktrace profile --svg cpu.svg 30    # write a flame graph\n"
+	       "  ktrace profile --unwind dwarf -p 185 10  # programs without frame pointers",
 	.options = options,
 	.parse = parse,
 	.filters = KT_F_PID | KT_F_TID | KT_F_UID | KT_F_CGROUP | KT_F_COMM,
@@ -283,6 +356,10 @@ const struct kt_cmd kt_cmd_profile = {
 	.configure = configure,
 	.attach = attach,
 	.start = start,
+	.handle = handle,
+	.min_record = sizeof(struct profile_ustack),
+	/* --unwind dwarf: some 8 KB a sample; 8 MiB hold 2 s of 2 CPUs at 499 Hz */
+	.ringbuf_default = 8ULL << 20,
 	.drain = drain,
 	.finish = finish,
 	.tracing_msg = "Sampling on-CPU stacks... Hit Ctrl-C to end.",

@@ -34,6 +34,7 @@ struct kt_stackcol_opts {
 	const char *svg_title;
 	const char *svg_unit; /* "samples" or "us" */
 	uint32_t target;      /* -p: stop ("target_exited") when this process exits; 0: none */
+	bool unwind_dwarf;    /* --unwind dwarf: user stacks come as copies (kt_stackcol_add_copy) */
 };
 
 /*
@@ -96,6 +97,15 @@ void kt_stackcol_free(struct kt_stackcol *sc);
 /* Add value to the stack (pid, comm, kernel stack id, user stack id); negative ids: none. */
 int kt_stackcol_add(struct kt_stackcol *sc, uint32_t pid, const char *comm, int64_t kstack,
 		    int64_t ustack, uint64_t value);
+
+/*
+ * --unwind dwarf: add @value to the stack whose user part is unwound now
+ * (core/unwind.h) from @regs (x86-64 DWARF order, KT_UREG_N of them) and
+ * the @len bytes of user stack copied from regs[KT_UREG_RSP] up; @regs NULL:
+ * no user stack. Returns 0 or -errno.
+ */
+int kt_stackcol_add_copy(struct kt_stackcol *sc, uint32_t pid, const char *comm, int64_t kstack,
+			 const uint64_t *regs, const void *stack, size_t len, uint64_t value);
 
 /*
  * Resolve, sort and print what was added (text, JSON, folded, and the SVG
