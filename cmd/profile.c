@@ -43,26 +43,15 @@ struct profile {
 	int cpu; /* -1: all */
 	struct kt_stackcol_opts so;
 	struct kt_stackcol *sc;
-	bool unwind_dwarf;
-	uint32_t stack_copy;
 	struct bpf_link **links;
 	int n_links;
 	char event_desc[96];
 };
 
-enum { OPT_UNWIND = 0x4000, OPT_STACK_COPY };
-
 static const struct argp_option options[] = {
 	{ "frequency", 'F', "HZ", 0, "Samples per second on each CPU (default 49)", 0 },
 	{ "include-idle", 'I', NULL, 0, "Include samples of the idle task (CPUs doing nothing)", 0 },
 	{ "cpu", 'C', "CPU", 0, "Sample only this CPU (default: all)", 0 },
-	{ "unwind", OPT_UNWIND, "MODE", 0,
-	  "How user stacks are walked: fp (frame pointers, in the kernel; the default) or dwarf "
-	  "(copy the top of the stack and unwind it with the binaries' .eh_frame, as perf "
-	  "--call-graph dwarf)", 0 },
-	{ "stack-copy", OPT_STACK_COPY, "BYTES", 0,
-	  "With --unwind dwarf: bytes of user stack copied per sample, 512 to 16384 (default "
-	  "8192); deeper frames are cut", 0 },
 	KT_STACKCOL_OPTIONS,
 	{},
 };
@@ -76,7 +65,6 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 		kt_stackcol_defaults(&p->so);
 		p->freq = 49;
 		p->cpu = -1;
-		p->stack_copy = PROFILE_STACK_COPY_DEF;
 		return ARGP_ERR_UNKNOWN;
 	}
 	switch (key) {
@@ -86,21 +74,6 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 		break;
 	case 'I':
 		p->include_idle = true;
-		break;
-	case OPT_UNWIND:
-		if (!strcmp(arg, "dwarf"))
-			p->unwind_dwarf = true;
-		else if (!strcmp(arg, "fp"))
-			p->unwind_dwarf = false;
-		else
-			argp_error(state, "--unwind %s: use fp or dwarf", arg);
-		break;
-	case OPT_STACK_COPY:
-		p->stack_copy = (uint32_t)kt_arg_u64(state, "--stack-copy", arg,
-						     PROFILE_STACK_COPY_MIN, PROFILE_STACK_COPY_MAX);
-		break;
-	case 'C':
-		p->cpu = (int)kt_arg_u64(state, "-C", arg, 0, 1U << 20);
 		break;
 	default:
 		return kt_stackcol_parse(&p->so, key, arg, state);
@@ -120,21 +93,6 @@ static int validate(struct kt_ctx *ctx)
 		kt_err("-C %d: this machine has CPUs 0 to %d", p->cpu, ncpu - 1);
 		return -EINVAL;
 	}
-	if (p->unwind_dwarf && ctx->o.record) {
-		/* a replay would have the stack copies but not the binaries to unwind them with */
-		kt_err("--record cannot be used with --unwind dwarf: the replay has no binaries "
-		       "to unwind the stack copies with");
-		return -EINVAL;
-	}
-	if (p->unwind_dwarf && !p->so.user) {
-		kt_err("--unwind dwarf walks user stacks: it cannot be used with -K");
-		return -EINVAL;
-	}
-	/* the samples of tasks with a user stack come through the ring buffer */
-	ctx->stream = p->unwind_dwarf;
-	p->so.unwind_dwarf = p->unwind_dwarf;
-	if (p->unwind_dwarf)
-		kt_meta_add(ctx, "unwind", "dwarf");
 	p->so.value_key = "count";
 	p->so.events = "samples";
 	p->so.svg_title = "CPU Flame Graph";
@@ -157,11 +115,8 @@ static int configure(struct kt_ctx *ctx)
 	skel->rodata->cfg_stack_depth = p->so.depth;
 	skel->rodata->cfg_include_idle = p->include_idle;
 	skel->rodata->cfg_announce_pids = p->so.user;
-	skel->rodata->cfg_unwind_dwarf = p->unwind_dwarf;
-	skel->rodata->cfg_stack_copy = p->stack_copy;
-	/* without --unwind dwarf nothing is streamed: the smallest ring buffer */
-	if (!p->unwind_dwarf && bpf_map__set_max_entries(skel->maps.events, 4096))
-		return -EINVAL;
+	skel->rodata->cfg_unwind_dwarf = p->so.unwind_dwarf;
+	skel->rodata->cfg_stack_copy = p->so.stack_copy;
 	return kt_stackcol_configure(ctx, &p->so);
 }
 
@@ -278,18 +233,14 @@ static int handle(struct kt_ctx *ctx, const void *data, size_t size)
 	const struct profile_ustack *r = data;
 	struct profile *p = ctx->priv;
 	char comm[KT_TASK_COMM_LEN + 1];
-	uint64_t regs[PROFILE_NREGS];
-	size_t len = r->len;
 
 	if (!p->sc || r->hdr.type != PROFILE_REC_USTACK)
 		return 0;
-	if (len > size - sizeof(*r))
-		len = size - sizeof(*r); /* never past what arrived */
-	memcpy(regs, r->regs, sizeof(regs));
 	memcpy(comm, r->hdr.comm, KT_TASK_COMM_LEN);
 	comm[KT_TASK_COMM_LEN] = 0;
-	return kt_stackcol_add_copy(p->sc, r->hdr.pid, comm, r->kstack,
-				    r->flags & PROFILE_USTACK_NO_REGS ? NULL : regs, r->data, len, 1);
+	/* never past what arrived */
+	return kt_stackcol_add_copy(p->sc, r->hdr.pid, comm, r->kstack, &r->u, r->data,
+				    size - sizeof(*r), 1);
 }
 
 static int drain(struct kt_ctx *ctx, bool final)

@@ -98,6 +98,7 @@ void kt_stackcol_defaults(struct kt_stackcol_opts *o)
 	o->kernel = o->user = true;
 	o->storage = KT_STACKCOL_STORAGE_DEFAULT;
 	o->depth = KT_STACK_MAX_DEPTH;
+	o->stack_copy = KT_USTACK_COPY_DEF;
 }
 
 error_t kt_stackcol_parse(struct kt_stackcol_opts *o, int key, char *arg, struct argp_state *state)
@@ -124,6 +125,18 @@ error_t kt_stackcol_parse(struct kt_stackcol_opts *o, int key, char *arg, struct
 		o->storage = (uint32_t)kt_arg_u64(state, "--stack-storage-size", arg, 1,
 						  KT_STACKCOL_STORAGE_MAX);
 		return 0;
+	case KT_STACKCOL_OPT_UNWIND:
+		if (!strcmp(arg, "dwarf"))
+			o->unwind_dwarf = true;
+		else if (!strcmp(arg, "fp"))
+			o->unwind_dwarf = false;
+		else
+			argp_error(state, "--unwind %s: use fp or dwarf", arg);
+		return 0;
+	case KT_STACKCOL_OPT_STACK_COPY:
+		o->stack_copy = (uint32_t)kt_arg_u64(state, "--stack-copy", arg, KT_USTACK_COPY_MIN,
+						     KT_USTACK_COPY_MAX);
+		return 0;
 	case KT_STACKCOL_OPT_DEPTH:
 		o->depth = (uint32_t)kt_arg_u64(state, "--perf-max-stack-depth", arg, 1,
 						KT_STACK_MAX_DEPTH);
@@ -142,6 +155,21 @@ int kt_stackcol_validate(struct kt_ctx *ctx, const struct kt_stackcol_opts *o)
 	if (!o->kernel && !o->user) {
 		kt_err("no stacks to capture: kernel-only and user-only options exclude each other");
 		return -EINVAL;
+	}
+	if (o->unwind_dwarf && ctx->o.record) {
+		/* a replay would have the stack copies but not the binaries to unwind them with */
+		kt_err("--record cannot be used with --unwind dwarf: a replay has no binaries "
+		       "to unwind the stack copies with");
+		return -EINVAL;
+	}
+	if (o->unwind_dwarf && !o->user) {
+		kt_err("--unwind dwarf walks user stacks: it cannot be used with -K");
+		return -EINVAL;
+	}
+	if (o->unwind_dwarf) {
+		/* the events with a user stack come through the ring buffer */
+		ctx->stream = true;
+		kt_meta_add(ctx, "unwind", "dwarf");
 	}
 	if (o->svg) {
 		/* opened now, once: a bad path fails before tracing; written at the end */
@@ -162,6 +190,13 @@ int kt_stackcol_configure(struct kt_ctx *ctx, const struct kt_stackcol_opts *o)
 
 	if (!m)
 		return -ENOENT;
+	/* without --unwind dwarf nothing is streamed: the smallest ring buffer */
+	if (!o->unwind_dwarf) {
+		struct bpf_map *ev = bpf_object__find_map_by_name(ctx->obj, "events");
+
+		if (ev && bpf_map__set_max_entries(ev, 4096))
+			return -EINVAL;
+	}
 	err = bpf_map__set_value_size(m, o->depth * sizeof(uint64_t));
 	if (!err)
 		err = bpf_map__set_max_entries(m, o->storage);
@@ -413,7 +448,7 @@ int kt_stackcol_add(struct kt_stackcol *sc, uint32_t pid, const char *comm, int6
 }
 
 int kt_stackcol_add_copy(struct kt_stackcol *sc, uint32_t pid, const char *comm, int64_t kstack,
-			 const uint64_t *regs, const void *stack, size_t len, uint64_t value)
+			 const struct kt_ustack *u, const void *stack, size_t len, uint64_t value)
 {
 	uint64_t *kips = NULL, uips[KT_STACK_MAX_DEPTH];
 	size_t nk, nu = 0, skip = 0;
@@ -428,7 +463,13 @@ int kt_stackcol_add_copy(struct kt_stackcol *sc, uint32_t pid, const char *comm,
 		memcpy(kips, sc->ips, nk * sizeof(*kips));
 		skip = own_frames(sc, kips, nk);
 	}
-	if (regs && sc->uw) {
+	if (u && !(u->flags & KT_USTACK_NO_REGS) && sc->uw) {
+		uint64_t regs[KT_UREG_N];
+
+		_Static_assert(KT_UREG_N == KT_USTACK_NREGS, "the BPF side copies every DWARF register");
+		memcpy(regs, u->regs, sizeof(regs));
+		if (len > u->len)
+			len = u->len;
 		pthread_mutex_lock(&sc->lock);
 		nu = kt_unwind_stack(sc->uw, sc->us, (int)pid, regs, stack, len, uips,
 				     sc->o->depth < KT_STACK_MAX_DEPTH ? sc->o->depth : KT_STACK_MAX_DEPTH,

@@ -20,13 +20,12 @@ const volatile bool cfg_kernel_stacks = true;
 const volatile bool cfg_user_stacks = true;
 const volatile bool cfg_include_idle = false;
 const volatile bool cfg_unwind_dwarf = false;
-const volatile __u32 cfg_stack_copy = PROFILE_STACK_COPY_DEF;
 
 KT_DEFINE_STREAM();
 
 /* where a --unwind dwarf record is built: the record, then the stack copy */
 struct ustack_buf {
-	__u8 raw[sizeof(struct profile_ustack) + PROFILE_STACK_COPY_MAX];
+	__u8 raw[sizeof(struct profile_ustack) + KT_USTACK_COPY_MAX];
 };
 
 struct {
@@ -43,45 +42,22 @@ struct {
 	__type(value, __u64);
 } counts SEC(".maps");
 
-static __always_inline void regs_copy(__u64 *r, const struct pt_regs *p)
-{
-	r[0] = p->ax;
-	r[1] = p->dx;
-	r[2] = p->cx;
-	r[3] = p->bx;
-	r[4] = p->si;
-	r[5] = p->di;
-	r[6] = p->bp;
-	r[7] = p->sp;
-	r[8] = p->r8;
-	r[9] = p->r9;
-	r[10] = p->r10;
-	r[11] = p->r11;
-	r[12] = p->r12;
-	r[13] = p->r13;
-	r[14] = p->r14;
-	r[15] = p->r15;
-	r[16] = p->ip;
-}
-
 /*
  * --unwind dwarf: stream the user registers and the top of the user stack.
  * A sample taken in user mode has the user registers in ctx; one taken in
- * the kernel (a system call, a fault) has them where the task entered the
- * kernel (bpf_task_pt_regs, 5.15+; without it the record has no registers).
+ * the kernel (a system call, a fault) has them where the task entered it.
  */
-static __always_inline void send_ustack(struct bpf_perf_event_data *ctx, struct task_struct *t,
-					__s64 kstack)
+static __always_inline void send_ustack(struct bpf_perf_event_data *ctx, __s64 kstack)
 {
 	struct profile_ustack *rec;
-	__u32 zero = 0, want, got = 0;
-	__u64 sp, env_end, cs;
+	__u32 zero = 0, got;
+	__u64 cs;
 
 	rec = bpf_map_lookup_elem(&ustack_bufs, &zero);
 	if (!rec)
 		return;
 	rec->kstack = kstack;
-	rec->flags = 0;
+	rec->u.flags = 0;
 	/*
 	 * cs is a 16-bit field of pt_regs, but the verifier lets a perf_event
 	 * program read its registers only 8 bytes at a time: read the word.
@@ -108,43 +84,12 @@ static __always_inline void send_ustack(struct bpf_perf_event_data *ctx, struct 
 		r.r14 = ctx->regs.r14;
 		r.r15 = ctx->regs.r15;
 		r.ip = ctx->regs.ip;
-		regs_copy(rec->regs, &r);
-	} else if (bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_task_pt_regs)) {
-		struct pt_regs r;
-		void *p = (void *)bpf_task_pt_regs(bpf_get_current_task_btf());
-
-		rec->flags |= PROFILE_USTACK_KERNEL_MODE;
-		if (!p || bpf_probe_read_kernel(&r, sizeof(r), p))
-			rec->flags |= PROFILE_USTACK_NO_REGS;
-		else
-			regs_copy(rec->regs, &r);
+		kt_ustack_regs(&rec->u, &r);
 	} else {
-		rec->flags |= PROFILE_USTACK_KERNEL_MODE | PROFILE_USTACK_NO_REGS;
+		kt_ustack_entry_regs(&rec->u);
 	}
-	if (!(rec->flags & PROFILE_USTACK_NO_REGS)) {
-		sp = rec->regs[7];
-		want = cfg_stack_copy;
-		/* the main thread's stack ends a little above its environment strings */
-		env_end = BPF_CORE_READ(t, mm, env_end);
-		if (sp < env_end && env_end - sp < want)
-			want = env_end - sp;
-		/* a thread's stack may end sooner: try smaller copies */
-#pragma unroll
-		for (int i = 0; i < 4; i++) {
-			__u32 n = want >> i;
-
-			if (n < 64)
-				break;
-			if (n > PROFILE_STACK_COPY_MAX)
-				n = PROFILE_STACK_COPY_MAX;
-			if (!bpf_probe_read_user(rec->data, n, (void *)sp)) {
-				got = n;
-				break;
-			}
-		}
-	}
-	rec->len = got;
-	if (got > PROFILE_STACK_COPY_MAX)
+	got = kt_ustack_copy(&rec->u, rec->data);
+	if (got > KT_USTACK_COPY_MAX)
 		return;
 	kt_hdr_fill(&rec->hdr, PROFILE_REC_USTACK, sizeof(*rec) + got);
 	if (bpf_ringbuf_output(&events, rec, sizeof(*rec) + got, 0))
@@ -169,7 +114,7 @@ int do_sample(struct bpf_perf_event_data *ctx)
 	key.kstack = cfg_kernel_stacks ? kt_stack_id(ctx, false, true) : -1;
 	if (cfg_unwind_dwarf && cfg_user_stacks && has_user) {
 		kt_announce_current();
-		send_ustack(ctx, t, key.kstack);
+		send_ustack(ctx, key.kstack);
 		return 0;
 	}
 	/* kernel threads (and the idle task) have no user stack */
