@@ -77,8 +77,8 @@ enum {
 	  "Deepest stack captured, in frames (default and maximum 127)", 0 },                      \
 	{ "unwind", KT_STACKCOL_OPT_UNWIND, "MODE", 0,                                             \
 	  "How user stacks are walked: fp (frame pointers, in the kernel; the default) or dwarf "  \
-	  "(copy the top of the stack and unwind it with the binaries' .eh_frame, as perf "       \
-	  "--call-graph dwarf; not with --record)", 0 },                                           \
+	  "(copy the top of the stack and unwind it with the binaries' .eh_frame, like perf's "  \
+	  "dwarf call graphs; not with --record)", 0 },                                           \
 	{ "stack-copy", KT_STACKCOL_OPT_STACK_COPY, "BYTES", 0,                                    \
 	  "With --unwind dwarf: bytes of user stack copied per event, 512 to 16384 (default "     \
 	  "8192); deeper frames are cut", 0 }
