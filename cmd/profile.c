@@ -75,6 +75,9 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 	case 'I':
 		p->include_idle = true;
 		break;
+	case 'C':
+		p->cpu = (int)kt_arg_u64(state, "-C", arg, 0, 1U << 20);
+		break;
 	default:
 		return kt_stackcol_parse(&p->so, key, arg, state);
 	}
