@@ -179,7 +179,13 @@ static __always_inline int on_switch(void *ctx, bool preempt, struct task_struct
 			/* prev is current here: its stacks are the ones where it blocked */
 			s->key.kstack = cfg_kernel_stacks ? kt_stack_id(ctx, false, false) : -1;
 			/* an exiting task has dropped its memory: no user stack to read */
+			/*
+			 * before 5.15 (no bpf_task_pt_regs) a blocked task's user
+			 * registers cannot be had: its user stack is walked by
+			 * frame pointers, as without --unwind dwarf
+			 */
 			if (cfg_unwind_dwarf && cfg_user_stacks && !kthread &&
+			    bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_task_pt_regs) &&
 			    BPF_CORE_READ(prev, mm)) {
 				s->key.ustack = OFFCPU_USTACK_STREAMED;
 				send_out(s->key.kstack);

@@ -1,7 +1,7 @@
 # offcpu --unwind dwarf: kt-sleep (built -O2, no frame pointers) blocks 10
 # times for 50 ms; from 5.15 on (bpf_task_pt_regs) its blocks unwind from
 # CFI through kt_sleep_once to main. Before 5.15 the program must still load
-# and the blocks be charged (without user frames).
+# and the blocks be charged (user stacks by frame pointers there).
 . /tests/lib.sh
 need_cmd offcpu
 "$KT" offcpu --help 2>&1 | grep -q -- '--unwind' || skip "offcpu has no --unwind in this build"
@@ -23,6 +23,6 @@ if [ "$maj" -gt 5 ] || { [ "$maj" = 5 ] && [ "$min" -ge 15 ]; }; then
 	[ "$deep" -ge 1 ] || { show $T/out.json; fail "no kt-sleep block unwinds through kt_sleep_once to main"; }
 	note "$deep kt-sleep stacks through kt_sleep_once and main"
 else
-	note "kernel $(uname -r): no bpf_task_pt_regs, blocks are charged without user frames ($deep unwound)"
+	note "kernel $(uname -r): no bpf_task_pt_regs, user stacks walked by frame pointers ($deep through main)"
 fi
 exit 0
