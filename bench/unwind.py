@@ -122,8 +122,10 @@ class Bench:
             time.sleep(self.secs)
             pos = 0
             try:
-                with open("/proc/%d/fdinfo/3" % w.pid) as f:
-                    pos = int(f.readline().split()[1])
+                for fd in os.listdir("/proc/%d/fd" % w.pid):
+                    if os.readlink("/proc/%d/fd/%s" % (w.pid, fd)) == self.data:
+                        with open("/proc/%d/fdinfo/%s" % (w.pid, fd)) as f:
+                            pos = int(f.readline().split()[1])
             except (OSError, ValueError, IndexError):
                 pass
             elapsed = time.monotonic() - start
@@ -132,7 +134,8 @@ class Bench:
             w.wait()
             rate = pos / elapsed / 1e6
         else:
-            stdout = w.communicate(timeout=self.secs + 60)[0].decode()
+            stdout = w.stdout.read().decode()
+            w.wait(60)
             tool_cpu = cpu_seconds(t.pid) if t else 0.0
             kv = dict(x.split("=") for x in stdout.split() if "=" in x)
             rate = float(kv.get("ops", 0)) / float(kv.get("secs", 1))
