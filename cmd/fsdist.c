@@ -31,12 +31,10 @@
 enum { OPT_FSTYPE = 0x2000 };
 
 struct fsdist {
-	bool ms;
 	char fstype[KT_FS_TYPE_MAX];
 };
 
 static const struct argp_option options[] = {
-	{ "milliseconds", 'm', NULL, 0, "Histograms in milliseconds (default: microseconds)", 0 },
 	{ "fstype", OPT_FSTYPE, "TYPE", 0,
 	  "Only this file-system type (as in /proc/filesystems: ext4, xfs, tmpfs, nfs4...)", 0 },
 	{},
@@ -48,9 +46,6 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 	struct fsdist *f = ctx->priv;
 
 	switch (key) {
-	case 'm':
-		f->ms = true;
-		break;
 	case OPT_FSTYPE:
 		if (!*arg || strlen(arg) >= KT_FS_TYPE_MAX || strchr(arg, '/'))
 			argp_error(state, "invalid --fstype '%s': a file-system type name of 1 to %d bytes "
@@ -81,7 +76,7 @@ static int configure(struct kt_ctx *ctx)
 	struct fsdist_bpf *skel = ctx->skel;
 	struct fsdist *f = ctx->priv;
 
-	skel->rodata->cfg_ms = f->ms;
+	skel->rodata->cfg_ms = ctx->o.ms;
 	skel->rodata->cfg_self = (uint32_t)getpid();
 	skel->rodata->cfg_ops = 1U << KT_FS_READ | 1U << KT_FS_WRITE | 1U << KT_FS_OPEN |
 				1U << KT_FS_CREATE | 1U << KT_FS_FSYNC | 1U << KT_FS_GETATTR;
@@ -106,10 +101,9 @@ static int cmp_entry(const void *a, const void *b)
 static int drain(struct kt_ctx *ctx, bool final)
 {
 	struct fsdist_bpf *skel = ctx->skel;
-	struct fsdist *f = ctx->priv;
 	struct entry *e = NULL;
 	uint64_t now = kt_now_mono();
-	const char *unit = f->ms ? "msecs" : "usecs";
+	const char *unit = ctx->o.ms ? "msecs" : "usecs";
 	int n;
 
 	(void)final;
@@ -150,6 +144,7 @@ static const struct kt_hook hooks[] = {
 };
 
 const struct kt_cmd kt_cmd_fsdist = {
+	.modes = KT_M_MS,
 	.name = "fsdist",
 	.summary = "File-system call latency histograms per operation and file-system type",
 	.doc = "Summarize the latency of file-system calls (read, write, open, fsync, getattr) as "

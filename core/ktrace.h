@@ -114,6 +114,10 @@ struct kt_cmd {
 	 * The BPF program applies them to the right task (kt.bpf.h).
 	 */
 	unsigned filters;
+	/* KT_M_* modes core adds as options and keeps in ctx->o (one meaning everywhere). */
+	unsigned modes;
+	/* --hist's help, what it histograms (with KT_M_HIST); NULL: core's words. */
+	const char *hist_help;
 	/* Which task the filters select, for --help (NULL: "the traced task"). */
 	const char *filter_task;
 	enum kt_summary_mode summary_mode;
@@ -202,8 +206,14 @@ struct kt_hook_state {
 	struct bpf_link *link; /* NULL also when another hook attached the same program */
 };
 
+/* The modes of struct kt_cmd's modes. */
+#define KT_M_MS (1U << 0)   /* -m/--milliseconds: ctx->o.ms, times in ms (default: us) */
+#define KT_M_HIST (1U << 1) /* --hist: ctx->o.hist, log2 histograms besides the table */
+
 struct kt_common_opts {
 	bool summary; /* -c/--summary */
+	bool ms;      /* -m/--milliseconds (KT_M_MS) */
+	bool hist;    /* --hist (KT_M_HIST) */
 	bool json;
 	bool timestamp;
 	int verbose;
@@ -250,6 +260,7 @@ struct kt_ctx {
 	bool has_ustacks;           /* user stacks collected: the summary says how many are complete */
 	uint64_t ustacks_total;     /* sum of the values of stacks with user frames */
 	uint64_t ustacks_rooted;    /* of them, those whose user stack reaches a known root */
+	uint64_t skipped;           /* runs of the programs the kernel skipped (recursion_misses) */
 
 	/* output files besides -o (kt_output_file), closed and checked by core */
 #define KT_MAX_OFILES 4

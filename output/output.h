@@ -225,6 +225,7 @@ struct kt_summary_rec {
 	/* user stacks collected (sum of their values) and those that reach a known root */
 	bool has_ustacks;
 	uint64_t ustacks_total, ustacks_rooted;
+	uint64_t skipped_runs; /* runs of the programs the kernel skipped (each an event missed) */
 };
 /* JSON: the last line of a run. Text: a note on stderr for streams. */
 void kt_out_summary(struct kt_out *out, const struct kt_summary_rec *s);

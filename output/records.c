@@ -215,5 +215,6 @@ void kt_out_summary(struct kt_out *out, const struct kt_summary_rec *s)
 			 s->ustacks_total ? (double)s->ustacks_rooted / (double)s->ustacks_total : 0.0);
 		cJSON_AddItemToObject(u, "rooted_share", cJSON_CreateRaw(share));
 	}
+	cJSON_AddItemToObject(o, "skipped_runs", u64_json(s->skipped_runs));
 	kt_out_json_obj(out, o);
 }

@@ -23,7 +23,7 @@ for f in dir pid; do
 	for op in create rename unlink fsync; do
 		n=$(col $T/$f.json $op)
 		note "$f: $op $n"
-		[ "$n" = 20 ] || { show $T/$f.json; fail "$f: $n ${op}s counted, not 20"; }
+		count_ok $T/$f.json "$n" 20 || { show $T/$f.json; fail "$f: $n ${op}s counted, not 20"; }
 	done
 	[ "$(col $T/$f.json mkdir)" = 1 ] || { show $T/$f.json; fail "$f: the mkdir is not counted"; }
 done
