@@ -15,9 +15,10 @@
  * Each sample of a task with a user stack is streamed instead (ring buffer
  * "events"): its user registers and the top --stack-copy bytes of its user
  * stack (8 KB by default, as perf), unwound here with the binaries' CFI
- * (core/unwind.h) as records arrive. Cost: the copy (~1-2 us per sample)
- * and about 8 KB of ring buffer per sample in the kernel; the unwinding
- * (tens of us per sample) and the CFI (64 MB at most) in ktrace.
+ * (core/unwind.h) as records arrive. Cost, measured at 999 Hz on xz: the
+ * program runs 5 us per sample instead of 2.3 (the 8 KB copy) and sends
+ * about 8 KB of ring buffer; ktrace spends about 35 us per sample unwinding
+ * and symbolizing, and keeps the CFI (64 MB at most).
  */
 #include <errno.h>
 #include <stdlib.h>
