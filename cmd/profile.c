@@ -99,6 +99,7 @@ static int validate(struct kt_ctx *ctx)
 	}
 	p->so.value_key = "count";
 	p->so.events = "samples";
+	p->so.grow = true; /* at most one new stack per CPU and sample */
 	p->so.svg_title = "CPU Flame Graph";
 	p->so.svg_unit = "samples";
 	return kt_stackcol_validate(ctx, &p->so);

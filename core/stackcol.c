@@ -203,10 +203,11 @@ int kt_stackcol_configure(struct kt_ctx *ctx, const struct kt_stackcol_opts *o)
 		err = bpf_map__set_max_entries(m, o->storage);
 	/*
 	 * Preallocated, the default table is 32768 x 1 KB of kernel memory, taken
-	 * (8 ms) at load whether or not the run sees that many stacks: where the
-	 * kernel allows it, entries are allocated as stacks arrive.
+	 * (8 ms) at load whether or not the run sees that many stacks: for a
+	 * command that asks (o->grow) and where the kernel allows it, entries
+	 * are allocated as stacks arrive.
 	 */
-	if (!err && kt_have_noprealloc_htab())
+	if (!err && o->grow && kt_have_noprealloc_htab())
 		err = bpf_map__set_map_flags(m, bpf_map__map_flags(m) | BPF_F_NO_PREALLOC);
 	if (err) {
 		kt_err("sizing the stack map failed: %s", strerror(-err));

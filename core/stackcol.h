@@ -34,6 +34,14 @@ struct kt_stackcol_opts {
 	const char *svg_title;
 	const char *svg_unit; /* "samples" or "us" */
 	uint32_t target;      /* -p: stop ("target_exited") when this process exits; 0: none */
+	/*
+	 * The stack map's entries are allocated as stacks arrive, where the
+	 * kernel allows it (6.1+), instead of all at load: for hooks whose new
+	 * stacks come at a bounded rate (sampling). Not at context switches: a
+	 * burst of new stacks there outruns the kernel's per-CPU refill, and
+	 * those stacks are lost (counted, but lost).
+	 */
+	bool grow;
 	bool unwind_dwarf;    /* --unwind dwarf: user stacks come as copies (kt_stackcol_add_copy) */
 	uint32_t stack_copy;  /* --stack-copy: bytes of user stack copied per event */
 };
@@ -41,7 +49,8 @@ struct kt_stackcol_opts {
 /*
  * The stack map (see kt_stacks.bpf.h) holds each distinct stack once and
  * costs N x (depth x 8 + about 80) bytes of kernel memory, allocated at
- * load: the default fits 20,000 distinct stacks with room to spare.
+ * load (but with grow): the default fits 20,000 distinct stacks with room
+ * to spare.
  */
 #define KT_STACKCOL_STORAGE_DEFAULT 32768U
 #define KT_STACKCOL_STORAGE_MAX	    262144U
