@@ -366,7 +366,8 @@ struct probe_cache {
 
 int kt_feature_probe(enum kt_attach type, const char *target, const char **why)
 {
-	static struct probe_cache cache[128];
+	/* the fs commands alone have 28 VFS and 2 system-call hooks, of two types each */
+	static struct probe_cache cache[512];
 	static size_t n;
 	const char *w = NULL;
 	int err = -EINVAL;

@@ -421,6 +421,7 @@ struct kt_fs_walk {
 	__u64 d, vm, m; /* dentry, vfsmount and mount being walked */
 	__u64 root_d, root_mnt;
 	__u32 off, flags;
+	__u32 base, _pad; /* where in the record's data the names go (a second walk: after path) */
 };
 
 struct {
@@ -466,8 +467,9 @@ __noinline int kt_fs_walk_step(void)
 	off = w->off;
 	if (off >= KT_FS_DIR_MAX)
 		return 1;
-	n = bpf_probe_read_kernel_str(&e->data[off & (KT_FS_DIR_MAX - 1)], KT_FS_NAME_MAX,
-				      BPF_CORE_READ(d, d_name.name));
+	/* base < 4096, off < 1024: a name read there stays inside data (8192 bytes) */
+	n = bpf_probe_read_kernel_str(&e->data[(w->base & 4095) + (off & (KT_FS_DIR_MAX - 1))],
+				      KT_FS_NAME_MAX, BPF_CORE_READ(d, d_name.name));
 	if (n <= 0)
 		return 1;
 	w->off = off + (__u32)n;
@@ -475,8 +477,12 @@ __noinline int kt_fs_walk_step(void)
 	return 0;
 }
 
-/* Walks from d; returns the bytes of names and adds KT_FS_E_ROOT to *flags. */
-static __always_inline __u32 kt_fs_walk(struct dentry *d, struct vfsmount *vm, __u32 *flags)
+/*
+ * Walks from d, the names going to data[base...]; returns their bytes and
+ * adds root_flag to *flags when the walk got to the root.
+ */
+static __always_inline __u32 kt_fs_walk_at(struct dentry *d, struct vfsmount *vm, __u32 *flags,
+					   __u32 base, __u32 root_flag)
 {
 	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
 	__u32 zero = 0;
@@ -491,14 +497,22 @@ static __always_inline __u32 kt_fs_walk(struct dentry *d, struct vfsmount *vm, _
 	w->root_mnt = (__u64)BPF_CORE_READ(t, fs, root.mnt);
 	w->off = 0;
 	w->flags = 0;
+	w->base = base;
 	for (int i = 0; i < KT_FS_DEPTH; i++)
 		if (kt_fs_walk_step())
 			break;
 	w = bpf_map_lookup_elem(&fs_walks, &zero);
 	if (!w)
 		return 0;
-	*flags |= w->flags & KT_FS_E_ROOT;
+	if (w->flags & KT_FS_E_ROOT)
+		*flags |= root_flag;
 	return w->off;
+}
+
+/* Walks from d into the start of data; returns the bytes of names and adds KT_FS_E_ROOT to *flags. */
+static __always_inline __u32 kt_fs_walk(struct dentry *d, struct vfsmount *vm, __u32 *flags)
+{
+	return kt_fs_walk_at(d, vm, flags, 0, KT_FS_E_ROOT);
 }
 
 
@@ -566,5 +580,7 @@ static __always_inline int kt_fs_emit(struct kt_fs_start *st, long ret, __u64 la
 	return 0;
 }
 #endif
+
+#include "kt_vfs.bpf.h"
 
 #endif
