@@ -1,30 +1,39 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * File-system operations seen at the system-call layer, shared by fsslower,
- * fsdist and fsops.
+ * File-system operations, shared by fsslower, fsdist and fsops: the
+ * system-call layer here, the VFS layer in kt_vfs.bpf.h (included below).
  *
- * Design. The natural hooks are the VFS functions (vfs_read, vfs_write,
- * vfs_open, vfs_fsync_range, vfs_rename, vfs_unlink, vfs_mkdir, ...) by
- * fentry or kprobe, which see every file system and every caller (nfsd,
- * io_uring, the kernel itself). Many hosts have neither (this project's CI
- * host: no kprobes, fentry refused), and libbpf-tools' fsslower/fsdist fail
- * there. These commands therefore measure one layer up, where every kernel
- * has stable hooks: raw_syscalls sys_enter/sys_exit (tp_btf, else raw_tp; no
- * tracefs needed). What that layer sees: the file-system calls of processes
- * (read/write and their p/v forms, open/openat/openat2/creat, fsync,
- * fdatasync, sync_file_range, rename*, unlink*, mkdir*, rmdir, mknod*, the
- * chmod/chown/truncate/utimes families, stat/lstat/fstat/newfstatat/statx);
- * what it does not: kernel-internal I/O (nfsd, io_uring, writeback), and
- * mmap page faults. The layer that ran is in -v and the JSON meta record
- * ("layer": "syscall"). Not done yet: the VFS hooks as the preferred
- * alternatives where fentry or kprobes work (one program per VFS function,
- * whose arguments changed in 5.12 and 6.3: user_namespace, then mnt_idmap);
- * the meta record's "layer" is where they will say so.
+ * Design. Two layers of hooks, and a run uses one of them, all or nothing
+ * (core/fsvfs.h lists them; core's plan picks the first whose hooks all
+ * attach), so that no call is counted twice; -v and the JSON meta record
+ * ("layer": "vfs" or "syscall") say which.
+ *  - vfs (preferred): the VFS functions (vfs_read, vfs_write, vfs_open,
+ *    vfs_fsync_range, vfs_rename, vfs_unlink, vfs_mkdir, vfs_rmdir,
+ *    vfs_create, vfs_mknod, notify_change, vfs_getattr; do_fsync and
+ *    vfs_getattr_nosec where a kernel inlines vfs_fsync_range or
+ *    vfs_getattr) by fentry/fexit, else kprobe/kretprobe. They see every
+ *    file system and every caller (nfsd, io_uring's workers, the truncation
+ *    inside an O_TRUNC open). They miss reads and writes that bypass
+ *    vfs_read/vfs_write (readv/writev, io_uring's reads and writes, splice,
+ *    sendfile, copy_file_range, the kernel's own I/O) and opens that a file
+ *    system finishes itself (atomic_open: NFS, FUSE, CIFS). The arguments
+ *    moved in 5.12 (user_namespace) and 6.3 (mnt_idmap): user space finds
+ *    them in the kernel's BTF (kt_vfs.bpf.h).
+ *  - syscall (where neither fentry nor kprobes work, as on this project's
+ *    CI host, and libbpf-tools' fsslower/fsdist fail): raw_syscalls
+ *    sys_enter/sys_exit (tp_btf, else raw_tp; no tracefs needed), which
+ *    every kernel has. What it sees: the file-system calls of processes
+ *    (read/write and their p/v forms, open/openat/openat2/creat, fsync,
+ *    fdatasync, sync_file_range, rename*, unlink*, mkdir*, rmdir, mknod*,
+ *    the chmod/chown/truncate/utimes families,
+ *    stat/lstat/fstat/newfstatat/statx); what it does not: kernel-internal
+ *    I/O (nfsd, io_uring, writeback), mmap page faults, and what a call does
+ *    besides its own operation.
  *
- * Entry keeps the call's arguments keyed by thread id (an LRU map of
- * KT_FS_INFLIGHT entries: a thread killed in a call is evicted by newer
- * ones) after the task filters pass; the file position for read/write is
- * taken there (it moves during the call). Exit computes the latency and,
+ * The system-call layer. Entry keeps the call's arguments keyed by thread
+ * id (an LRU map of KT_FS_INFLIGHT entries: a thread killed in a call is
+ * evicted by newer ones) after the task filters pass; the file position
+ * for read/write is taken there (it moves during the call). Exit computes the latency and,
  * only for what it reports, finds the file:
  *  - calls on a file descriptor (read, write, fsync, fstat, fchmod, ...) and
  *    opens that succeeded: the struct file from task->files->fdt->fd[fd]

@@ -14,8 +14,9 @@ cj=$(check_json) || exit 1
 check_rows $cj >$T/rows
 [ -s $T/rows ] || { show $cj; fail "check lists no attach alternatives"; }
 
-# (cmd, type) pairs other than each hook's default choice
-awk '$4 != $3 { print $1, $4 }' $T/rows | sort -u >$T/pairs
+# (cmd, type) pairs other than each hook's default choice; an optional hook
+# that has no choice here (the fs commands' do_fsync on 5.10) is left out
+awk '$4 != $3 && !($3 == "null" && $6 == "true") { print $1, $4 }' $T/rows | sort -u >$T/pairs
 [ -s $T/pairs ] || skip "no subcommand has an alternative besides its default"
 failed=0 tried=0
 while read -r cmd type; do
@@ -28,7 +29,7 @@ while read -r cmd type; do
 	# alternative of that type that works (open's sys_exit_* hooks have two
 	# raw_tp programs, one needing bpf_loop)
 	want=ok
-	awk -v c="$cmd" -v t="$type" '$1 == c && $4 == t { w[$2] = w[$2] || $5 == "true" }
+	awk -v c="$cmd" -v t="$type" '$1 == c && $4 == t && !($3 == "null" && $6 == "true") { w[$2] = w[$2] || $5 == "true" }
 		END { for (h in w) if (!w[h]) exit 0; exit 1 }' $T/rows && want=fail
 	tried=$((tried + 1))
 	out=$T/$cmd.$type.json
