@@ -28,7 +28,7 @@
 #define MAX_FLAG_BITS 32
 
 struct biolat {
-	bool ms, per_disk, per_flags, queued;
+	bool per_disk, per_flags, queued;
 	const char *disk;
 	uint32_t dev;
 	/* --flags: this kernel's enum req_flag_bits, its REQ_ names by bit (prefix dropped) */
@@ -39,7 +39,6 @@ struct biolat {
 enum { OPT_FLAGS = 0x2000 };
 
 static const struct argp_option options[] = {
-	{ "milliseconds", 'm', NULL, 0, "Histogram in milliseconds (default: microseconds)", 0 },
 	{ "disks", 'D', NULL, 0, "One histogram per disk (partitions separately)", 0 },
 	{ "queued", 'Q', NULL, 0, "Include the time queued in the OS (from insert, not issue)", 0 },
 	{ "flags", OPT_FLAGS, NULL, 0, "One histogram per request type (e.g. Sync-Write, Read)", 0 },
@@ -53,9 +52,6 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 	struct biolat *b = ctx->priv;
 
 	switch (key) {
-	case 'm':
-		b->ms = true;
-		break;
 	case 'D':
 		b->per_disk = true;
 		break;
@@ -134,7 +130,7 @@ static int configure(struct kt_ctx *ctx)
 	skel->rodata->cfg_queued = b->queued;
 	skel->rodata->cfg_per_disk = b->per_disk;
 	skel->rodata->cfg_per_flags = b->per_flags;
-	skel->rodata->cfg_ms = b->ms;
+	skel->rodata->cfg_ms = ctx->o.ms;
 	skel->rodata->cfg_dev = b->dev;
 	/* Linux 5.11 dropped the request_queue argument of block_rq_issue/insert */
 	skel->rodata->cfg_rq_arg1 = kt_btf_tp_nargs("block_rq_issue") == 2;
@@ -243,7 +239,7 @@ static int drain(struct kt_ctx *ctx, bool final)
 	struct biolat *b = ctx->priv;
 	struct entry *e = NULL;
 	uint64_t now = kt_now_mono();
-	const char *unit = b->ms ? "msecs" : "usecs";
+	const char *unit = ctx->o.ms ? "msecs" : "usecs";
 	int n;
 
 	(void)final;
@@ -301,6 +297,7 @@ static const struct kt_hook hooks[] = {
 };
 
 const struct kt_cmd kt_cmd_biolat = {
+	.modes = KT_M_MS,
 	.name = "biolat",
 	.summary = "Block I/O latency histograms, per disk or per request type",
 	.doc = "Summarize block device I/O latency as histograms: the time from issue to the "

@@ -34,12 +34,10 @@
 enum { OPT_FSTYPE = 0x2000 };
 
 struct fsdist {
-	bool ms;
 	char fstype[KT_FS_TYPE_MAX];
 };
 
 static const struct argp_option options[] = {
-	{ "milliseconds", 'm', NULL, 0, "Histograms in milliseconds (default: microseconds)", 0 },
 	{ "fstype", OPT_FSTYPE, "TYPE", 0,
 	  "Only this file-system type (as in /proc/filesystems: ext4, xfs, tmpfs, nfs4...)", 0 },
 	{},
@@ -51,9 +49,6 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 	struct fsdist *f = ctx->priv;
 
 	switch (key) {
-	case 'm':
-		f->ms = true;
-		break;
 	case OPT_FSTYPE:
 		if (!*arg || strlen(arg) >= KT_FS_TYPE_MAX || strchr(arg, '/'))
 			argp_error(state, "invalid --fstype '%s': a file-system type name of 1 to %d bytes "
@@ -76,7 +71,7 @@ static int configure(struct kt_ctx *ctx)
 	struct fsdist_bpf *skel = ctx->skel;
 	struct fsdist *f = ctx->priv;
 
-	skel->rodata->cfg_ms = f->ms;
+	skel->rodata->cfg_ms = ctx->o.ms;
 	skel->rodata->cfg_self = (uint32_t)getpid();
 	kt_fs_layer_configure(ctx, skel->rodata->cfg_vfs, "file-system calls");
 	skel->rodata->cfg_ops = 1U << KT_FS_READ | 1U << KT_FS_WRITE | 1U << KT_FS_OPEN |
@@ -102,10 +97,9 @@ static int cmp_entry(const void *a, const void *b)
 static int drain(struct kt_ctx *ctx, bool final)
 {
 	struct fsdist_bpf *skel = ctx->skel;
-	struct fsdist *f = ctx->priv;
 	struct entry *e = NULL;
 	uint64_t now = kt_now_mono();
-	const char *unit = f->ms ? "msecs" : "usecs";
+	const char *unit = ctx->o.ms ? "msecs" : "usecs";
 	int n;
 
 	(void)final;
@@ -135,15 +129,11 @@ static int drain(struct kt_ctx *ctx, bool final)
 			   kt_map_take_percpu_u64(bpf_map__fd(skel->maps.misses)),
 			   "ktrace's histogram table is full",
 			   "filter (--fstype, -p, --cgroup)");
-	/* the VFS layer's table of calls in flight */
-	kt_out_stacks_lost(ctx->out, "file-system calls",
-			   kt_map_take_percpu_u64(bpf_map__fd(skel->maps.fs_vlost)),
-			   "ktrace's table of calls in flight was full or they nested too deep",
-			   "filter (-p, --cgroup)");
 	return 0;
 }
 
 const struct kt_cmd kt_cmd_fsdist = {
+	.modes = KT_M_MS,
 	.name = "fsdist",
 	.summary = "File-system call latency histograms per operation and file-system type",
 	.doc = "Summarize the latency of file-system calls (read, write, open, fsync, getattr) as "

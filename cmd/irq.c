@@ -28,14 +28,12 @@
 #include "util.h"
 
 struct irq {
-	bool ms, hist, per_cpu;
+	bool per_cpu;
 };
 
-enum { OPT_HIST = 0x2100, OPT_PER_CPU };
+enum { OPT_PER_CPU = 0x2100 };
 
 static const struct argp_option options[] = {
-	{ "milliseconds", 'm', NULL, 0, "Times in milliseconds (default: microseconds)", 0 },
-	{ "hist", OPT_HIST, NULL, 0, "A log2 histogram of the handler time per IRQ and vector", 0 },
 	{ "per-cpu", OPT_PER_CPU, NULL, 0, "One row (and histogram) per CPU", 0 },
 	{},
 };
@@ -62,12 +60,6 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 
 	(void)arg;
 	switch (key) {
-	case 'm':
-		r->ms = true;
-		return 0;
-	case OPT_HIST:
-		r->hist = true;
-		return 0;
 	case OPT_PER_CPU:
 		r->per_cpu = true;
 		return 0;
@@ -86,7 +78,7 @@ static int configure(struct kt_ctx *ctx)
 	struct irq_bpf *skel = ctx->skel;
 	struct irq *r = ctx->priv;
 
-	skel->rodata->cfg_ms = r->ms;
+	skel->rodata->cfg_ms = ctx->o.ms;
 	skel->rodata->cfg_per_cpu = r->per_cpu;
 	return 0;
 }
@@ -143,8 +135,8 @@ static void table(struct kt_ctx *ctx, enum irq_kind kind, const struct entry *e,
 		[C_NAME] = { "name", "NAME", -20, 0 },
 		[C_CPU] = { "cpu", "CPU", 4, KT_COL_LABEL },
 		[C_COUNT] = { "count", "COUNT", 10, KT_COL_COUNT },
-		[C_TOTAL] = { "total", r->ms ? "TOTAL_msecs" : "TOTAL_usecs", 14, KT_COL_NOJSON },
-		[C_MAX] = { "max", r->ms ? "MAX_msecs" : "MAX_usecs", 12, KT_COL_NOJSON },
+		[C_TOTAL] = { "total", ctx->o.ms ? "TOTAL_msecs" : "TOTAL_usecs", 14, KT_COL_NOJSON },
+		[C_MAX] = { "max", ctx->o.ms ? "MAX_msecs" : "MAX_usecs", 12, KT_COL_NOJSON },
 		[C_TOTAL_NS] = { "total_ns", "", 0, KT_COL_HIDDEN | KT_COL_COUNT },
 		[C_MAX_NS] = { "max_ns", "", 0, KT_COL_HIDDEN },
 	};
@@ -162,7 +154,7 @@ static void table(struct kt_ctx *ctx, enum irq_kind kind, const struct entry *e,
 		       hard ? "Hard IRQs:" : "Soft IRQs:", c, nc);
 	for (size_t i = 0; i < n; i++)
 		if (e[i].key.kind == (uint32_t)kind)
-			row(ctx->out, &e[i], r->ms ? 1e6 : 1e3);
+			row(ctx->out, &e[i], ctx->o.ms ? 1e6 : 1e3);
 	kt_table_end(ctx->out);
 }
 
@@ -186,7 +178,7 @@ static int drain(struct kt_ctx *ctx, bool final)
 		kt_out_time_line(ctx->out);
 	table(ctx, IRQ_HARD, e, (size_t)n);
 	table(ctx, IRQ_SOFT, e, (size_t)n);
-	for (size_t i = 0; r->hist && i < (size_t)n; i++) {
+	for (size_t i = 0; ctx->o.hist && i < (size_t)n; i++) {
 		struct kt_hist h = { KT_HIST_LOG2, 0, 0, KT_MAX_SLOTS,
 				     (const uint64_t *)e[i].val.slots.slots };
 		char name[IRQ_NAME_LEN + 1];
@@ -205,7 +197,7 @@ static int drain(struct kt_ctx *ctx, bool final)
 		}
 		if (r->per_cpu)
 			keys[nk++] = (struct kt_kv){ "cpu", NULL, e[i].key.cpu };
-		kt_out_hist(ctx->out, r->ms ? "msecs" : "usecs", keys, nk, &h,
+		kt_out_hist(ctx->out, ctx->o.ms ? "msecs" : "usecs", keys, nk, &h,
 			    ctx->interval_start_ns, now);
 	}
 	free(e);
@@ -231,6 +223,8 @@ static const struct kt_hook hooks[] = {
 };
 
 const struct kt_cmd kt_cmd_irq = {
+	.modes = KT_M_MS | KT_M_HIST,
+	.hist_help = "A log2 histogram of the handler time per IRQ and vector",
 	.name = "irq",
 	.summary = "Time spent in hard-IRQ handlers and soft-IRQs, per IRQ and per vector",
 	.doc = "Summarize the time CPUs spend in hard-IRQ handlers (per IRQ number and handler "

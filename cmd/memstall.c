@@ -35,7 +35,6 @@
 #define PSI_PREV_MAX 256
 
 struct memstall {
-	bool hist;
 	uint64_t slower_ns;
 	struct kt_cgnames *cg;
 	struct kt_psi sys_prev;
@@ -48,10 +47,9 @@ struct memstall {
 	size_t n_prev;
 };
 
-enum { OPT_HIST = 0x2200, OPT_SLOWER };
+enum { OPT_SLOWER = 0x2200 };
 
 static const struct argp_option options[] = {
-	{ "hist", OPT_HIST, NULL, 0, "A log2 histogram of the stall time per kind", 0 },
 	{ "slower", OPT_SLOWER, "MS", 0,
 	  "Stream each stall of at least MS milliseconds instead of the tables", 0 },
 	{},
@@ -76,9 +74,6 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 	double ms;
 
 	switch (key) {
-	case OPT_HIST:
-		m->hist = true;
-		return 0;
 	case OPT_SLOWER:
 		errno = 0;
 		ms = strtod(arg, &end);
@@ -97,7 +92,7 @@ static int validate(struct kt_ctx *ctx)
 {
 	struct memstall *m = ctx->priv;
 
-	if (m->hist && m->slower_ns) {
+	if (ctx->o.hist && m->slower_ns) {
 		kt_err("--hist and --slower exclude each other: --slower streams single stalls");
 		return -EINVAL;
 	}
@@ -380,7 +375,7 @@ static int drain(struct kt_ctx *ctx, bool final)
 	process_table(ctx, e, (size_t)n);
 	memcg_table(ctx, e, (size_t)n);
 	pressure_table(ctx, e, (size_t)n, now);
-	for (uint32_t k = 0; m->hist && k < MS_KINDS; k++) {
+	for (uint32_t k = 0; ctx->o.hist && k < MS_KINDS; k++) {
 		uint64_t slots[KT_MAX_SLOTS] = { 0 };
 		struct kt_hist h = { KT_HIST_LOG2, 0, 0, KT_MAX_SLOTS, slots };
 		struct kt_kv key = { "kind", kind_name(k), 0 };
@@ -429,6 +424,8 @@ static const struct kt_hook hooks[] = {
 };
 
 const struct kt_cmd kt_cmd_memstall = {
+	.modes = KT_M_HIST,
+	.hist_help = "A log2 histogram of the stall time per kind",
 	.name = "memstall",
 	.summary = "Time tasks stall in memory reclaim and compaction, per process and memory cgroup",
 	.doc = "Summarize the time tasks spend stalled in the kernel's memory paths: direct "

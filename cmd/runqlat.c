@@ -29,14 +29,12 @@
 #include "util.h"
 
 struct runqlat {
-	bool ms;
 	enum runqlat_split split;
 };
 
 enum { OPT_PIDNSS = 0x2000 };
 
 static const struct argp_option options[] = {
-	{ "milliseconds", 'm', NULL, 0, "Histogram in milliseconds (default: microseconds)", 0 },
 	{ "pids", 'P', NULL, 0, "One histogram per process (by PID, with its latest name)", 0 },
 	{ "tids", 'L', NULL, 0, "One histogram per thread (by TID, with its latest name)", 0 },
 	{ "pidnss", OPT_PIDNSS, NULL, 0, "One histogram per PID namespace", 0 },
@@ -50,9 +48,6 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 	enum runqlat_split s = RUNQLAT_ALL;
 
 	switch (key) {
-	case 'm':
-		r->ms = true;
-		return 0;
 	case 'P':
 		s = RUNQLAT_PER_PROCESS;
 		break;
@@ -82,7 +77,7 @@ static int configure(struct kt_ctx *ctx)
 	struct runqlat *r = ctx->priv;
 
 	skel->rodata->cfg_split = r->split;
-	skel->rodata->cfg_ms = r->ms;
+	skel->rodata->cfg_ms = ctx->o.ms;
 	return 0;
 }
 
@@ -104,7 +99,7 @@ static int drain(struct kt_ctx *ctx, bool final)
 	struct runqlat *r = ctx->priv;
 	struct entry *e = NULL;
 	uint64_t now = kt_now_mono();
-	const char *unit = r->ms ? "msecs" : "usecs";
+	const char *unit = ctx->o.ms ? "msecs" : "usecs";
 	int n;
 
 	(void)final;
@@ -171,6 +166,7 @@ static const struct kt_hook hooks[] = {
 };
 
 const struct kt_cmd kt_cmd_runqlat = {
+	.modes = KT_M_MS,
 	.name = "runqlat",
 	.summary = "Run-queue latency histograms: how long runnable tasks wait for a CPU",
 	.doc = "Summarize scheduler run-queue latency as histograms: the time from a task's "

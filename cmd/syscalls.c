@@ -44,7 +44,6 @@ struct syscalls {
 	bool failed;
 	int err;
 	bool select;
-	bool hist;
 	bool table_opt; /* --top, --sort or -P: options of the table */
 	bool slower;
 	uint64_t slower_ns;
@@ -53,7 +52,7 @@ struct syscalls {
 	uint64_t seen[SYSCALLS_MAX_NR][3];
 };
 
-enum { OPT_TOP = 0x2000, OPT_SORT, OPT_ERRNO, OPT_SYSCALL, OPT_HIST, OPT_SLOWER };
+enum { OPT_TOP = 0x2000, OPT_SORT, OPT_ERRNO, OPT_SYSCALL, OPT_SLOWER };
 
 static const struct argp_option options[] = {
 	{ "top", OPT_TOP, "N", 0, "Show the N busiest rows (default 10, 0: all)", 0 },
@@ -66,8 +65,6 @@ static const struct argp_option options[] = {
 	  0 },
 	{ "syscall", OPT_SYSCALL, "LIST", 0,
 	  "Only these system calls (comma-separated names or numbers, e.g. open,openat)", 0 },
-	{ "hist", OPT_HIST, NULL, 0, "A log2 histogram of the time in the call (usecs) per row shown",
-	  0 },
 	{ "slower", OPT_SLOWER, "MS", 0,
 	  "No table: print each call that took at least MS milliseconds (e.g. 10, 0.5) as it "
 	  "returns",
@@ -141,9 +138,6 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 		s->per_process = true;
 		s->table_opt = true;
 		return 0;
-	case OPT_HIST:
-		s->hist = true;
-		return 0;
 	case OPT_SLOWER:
 		errno = 0;
 		ms = strtod(arg, &end);
@@ -193,7 +187,7 @@ static int validate(struct kt_ctx *ctx)
 
 	if (!s->slower)
 		return 0;
-	if (s->hist || s->table_opt || ctx->o.interval_s) {
+	if (ctx->o.hist || s->table_opt || ctx->o.interval_s) {
 		kt_err("--slower prints each slow call, not a table: it takes no --hist, -P, --top, "
 		       "--sort or interval (use -d for a duration)");
 		return -EINVAL;
@@ -231,9 +225,9 @@ static int configure(struct kt_ctx *ctx)
 	skel->rodata->cfg_select = s->select;
 	memcpy((void *)skel->rodata->cfg_calls, s->calls, sizeof(s->calls));
 	skel->rodata->cfg_self = (uint32_t)getpid();
-	skel->rodata->cfg_hist = s->hist;
+	skel->rodata->cfg_hist = ctx->o.hist;
 	skel->rodata->cfg_slower_ns = s->slower_ns;
-	if (s->hist)
+	if (ctx->o.hist)
 		bpf_map__set_max_entries(skel->maps.hists, s->per_process ? SYSCALLS_HIST_ROWS_PID
 									  : SYSCALLS_HIST_ROWS);
 	if (!s->slower)
@@ -502,7 +496,7 @@ static int drain(struct kt_ctx *ctx, bool final)
 		kt_rec_end(ctx->out);
 	}
 	kt_table_end(ctx->out);
-	if (s->hist)
+	if (ctx->o.hist)
 		hists(ctx, e, rows);
 	free(e);
 	kt_out_stacks_lost(ctx->out, "system calls",
@@ -524,6 +518,8 @@ static const struct kt_hook hooks[] = {
 };
 
 const struct kt_cmd kt_cmd_syscalls = {
+	.modes = KT_M_HIST,
+	.hist_help = "A log2 histogram of the time in the call (usecs) per row shown",
 	.name = "syscalls",
 	.summary = "System call counts, errors and latency, per call or per process",
 	.doc = "Count system calls by name, with their errors and their total and longest time, "

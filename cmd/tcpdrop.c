@@ -41,7 +41,7 @@ struct tcpdrop {
 	bool has_reason;
 	int reason; /* --reason's value */
 	char *reasons[MAX_REASONS]; /* enum skb_drop_reason names from the kernel's BTF */
-	struct kt_ksyms *ks;
+	struct kt_ksyms_lazy ks;
 	char lost_why[80];
 	struct kt_col cols[16];
 	size_t ncols;
@@ -188,7 +188,7 @@ static int start(struct kt_ctx *ctx)
 {
 	struct tcpdrop *t = ctx->priv;
 
-	kt_ksyms_load_or_warn(&t->ks, "drop locations stay unnamed");
+	t->ks.lost = "drop locations stay unnamed";
 	if (ctx->o.summary) {
 		add_col(t, "reason", "REASON", -32, 0);
 		add_col(t, "location", "", 0, KT_COL_HIDDEN);
@@ -224,11 +224,11 @@ static const char *reason_name(const struct tcpdrop *t, uint32_t r)
 	return r < MAX_REASONS ? t->reasons[r] : NULL;
 }
 
-static void fmt_location(const struct tcpdrop *t, uint64_t addr, char *buf, size_t sz)
+static void fmt_location(struct tcpdrop *t, uint64_t addr, char *buf, size_t sz)
 {
 	struct kt_frame f;
 
-	kt_stacks_kernel_frame(t->ks, addr, 0, &f);
+	kt_stacks_kernel_frame(kt_ksyms_lazy_get(&t->ks), addr, 0, &f);
 	if (f.sym)
 		kt_stacks_frame_name(&f, 1, buf, sz);
 	else
@@ -278,7 +278,7 @@ static void rec_stack(struct kt_ctx *ctx, const struct tcpdrop_event *e, size_t 
 	for (size_t i = 0; i < depth && e->stack[i]; i++) {
 		struct kt_frame f;
 
-		kt_stacks_kernel_frame(t->ks, e->stack[i], i, &f);
+		kt_stacks_kernel_frame(kt_ksyms_lazy_get(&t->ks), e->stack[i], i, &f);
 		if (f.sym && top && kt_stacks_tracing_frame(f.sym))
 			continue;
 		top = false;
@@ -424,7 +424,7 @@ static void finish(struct kt_ctx *ctx)
 
 	for (int i = 0; i < MAX_REASONS; i++)
 		free(t->reasons[i]);
-	kt_ksyms_free(t->ks);
+	kt_ksyms_free(t->ks.ks);
 }
 
 static const char *kernel_note(void)

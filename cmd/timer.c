@@ -36,39 +36,12 @@
 #include "util.h"
 
 struct timer {
-	bool ms, hist;
 	unsigned hz;
 	char hz_meta[48];
-	struct kt_ksyms *ks;
-};
-
-enum { OPT_HIST = 0x2300 };
-
-static const struct argp_option options[] = {
-	{ "milliseconds", 'm', NULL, 0, "Times in milliseconds (default: microseconds)", 0 },
-	{ "hist", OPT_HIST, NULL, 0, "A log2 histogram of the lateness per callback", 0 },
-	{},
+	struct kt_ksyms_lazy ks;
 };
 
 static const char *const kind_names[] = { [TIMER_HR] = "hrtimer", [TIMER_WHEEL] = "timer" };
-
-static error_t parse(int key, char *arg, struct argp_state *state)
-{
-	struct kt_ctx *ctx = state->input;
-	struct timer *t = ctx->priv;
-
-	(void)arg;
-	switch (key) {
-	case 'm':
-		t->ms = true;
-		return 0;
-	case OPT_HIST:
-		t->hist = true;
-		return 0;
-	default:
-		return ARGP_ERR_UNKNOWN;
-	}
-}
 
 static int open_skel(struct kt_ctx *ctx)
 {
@@ -91,7 +64,7 @@ static int configure(struct kt_ctx *ctx)
 		kt_warn("the kernel's HZ is unknown (no /boot/config-%s, no /proc/config.gz, "
 			"/proc/timer_list unreadable): timer-wheel lateness is not measured",
 			kt_kernel_release());
-	skel->rodata->cfg_ms = t->ms;
+	skel->rodata->cfg_ms = ctx->o.ms;
 	skel->rodata->cfg_jiffy_ns = t->hz ? 1000000000ULL / t->hz : 0;
 	return 0;
 }
@@ -99,7 +72,7 @@ static int configure(struct kt_ctx *ctx)
 static int start(struct kt_ctx *ctx)
 {
 	struct timer *t = ctx->priv;
-	kt_ksyms_load_or_warn(&t->ks, "callbacks are shown as addresses");
+	t->ks.lost = "callbacks are shown as addresses";
 	return 0;
 }
 
@@ -150,7 +123,7 @@ static void row(struct kt_ctx *ctx, const struct entry *e, double div)
 	char func[160], addr[24];
 	const char *mod;
 
-	kt_ksyms_fmt(t->ks, e->key.func, func, sizeof(func), &mod);
+	kt_ksyms_fmt(kt_ksyms_lazy_get(&t->ks), e->key.func, func, sizeof(func), &mod);
 	snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)e->key.func);
 	kt_table_row(ctx->out);
 	kt_rec_str(ctx->out, func, sizeof(func));
@@ -189,7 +162,7 @@ static int drain(struct kt_ctx *ctx, bool final)
 		[C_MODULE] = { "module", "", 0, KT_COL_HIDDEN },
 		[C_TYPE] = { "type", "TYPE", -8, 0 },
 		[C_COUNT] = { "count", "COUNT", 8, KT_COL_COUNT },
-		[C_RUN_AVG] = { "run_avg", t->ms ? "RUN_AVG_ms" : "RUN_AVG_us", 11, KT_COL_NOJSON },
+		[C_RUN_AVG] = { "run_avg", ctx->o.ms ? "RUN_AVG_ms" : "RUN_AVG_us", 11, KT_COL_NOJSON },
 		[C_RUN_MAX] = { "run_max", "RUN_MAX", 10, KT_COL_NOJSON },
 		[C_LATE_AVG] = { "late_avg", "LATE_AVG", 10, KT_COL_NOJSON },
 		[C_LATE_MAX] = { "late_max", "LATE_MAX", 10, KT_COL_NOJSON },
@@ -200,7 +173,7 @@ static int drain(struct kt_ctx *ctx, bool final)
 		[C_LATE_TOTAL_NS] = { "late_total_ns", "", 0, KT_COL_HIDDEN | KT_COL_COUNT },
 		[C_LATE_MAX_NS] = { "late_max_ns", "", 0, KT_COL_HIDDEN },
 	};
-	double div = t->ms ? 1e6 : 1e3;
+	double div = ctx->o.ms ? 1e6 : 1e3;
 	int n;
 
 	(void)final;
@@ -217,17 +190,17 @@ static int drain(struct kt_ctx *ctx, bool final)
 	for (int i = 0; i < n; i++)
 		row(ctx, &e[i], div);
 	kt_table_end(ctx->out);
-	for (int i = 0; t->hist && i < n; i++) {
+	for (int i = 0; ctx->o.hist && i < n; i++) {
 		char func[160];
 		struct kt_kv keys[2] = {
-			{ "func", kt_ksyms_fmt(t->ks, e[i].key.func, func, sizeof(func), NULL), 0 },
+			{ "func", kt_ksyms_fmt(kt_ksyms_lazy_get(&t->ks), e[i].key.func, func, sizeof(func), NULL), 0 },
 			{ "type", kind_name(e[i].key.kind), e[i].key.kind },
 		};
 		struct kt_hist h = { KT_HIST_LOG2, 0, 0, KT_MAX_SLOTS,
 				     (const uint64_t *)e[i].val.late_slots.slots };
 
 		if (e[i].val.late_count)
-			kt_out_hist(ctx->out, t->ms ? "msecs" : "usecs", keys, 2, &h,
+			kt_out_hist(ctx->out, ctx->o.ms ? "msecs" : "usecs", keys, 2, &h,
 				    ctx->interval_start_ns, now);
 	}
 	free(e);
@@ -242,7 +215,7 @@ static void finish(struct kt_ctx *ctx)
 	struct timer *t = ctx->priv;
 
 	if (t)
-		kt_ksyms_free(t->ks);
+		kt_ksyms_free(t->ks.ks);
 }
 
 static const struct kt_hook hooks[] = {
@@ -261,6 +234,8 @@ static const struct kt_hook hooks[] = {
 };
 
 const struct kt_cmd kt_cmd_timer = {
+	.modes = KT_M_MS | KT_M_HIST,
+	.hist_help = "A log2 histogram of the lateness per callback",
 	.name = "timer",
 	.summary = "Timer expiries per callback: count, callback run time, lateness",
 	.doc = "Summarize timer expiries, hrtimers and timer-wheel timers, per callback function "
@@ -274,8 +249,6 @@ const struct kt_cmd kt_cmd_timer = {
 	       "  ktrace timer 1 10             # every second, 10 times\n"
 	       "  ktrace timer --hist 5         # lateness histograms every 5 s\n"
 	       "  ktrace timer -j -d 10         # 10 seconds, JSON Lines",
-	.options = options,
-	.parse = parse,
 	.kind = KT_SUMMARY,
 	.pos = KT_POS_INTERVAL,
 	.hooks = hooks,

@@ -33,36 +33,8 @@
 #include "wq.skel.h"
 
 struct wq {
-	bool ms, hist;
-	struct kt_ksyms *ks;
+	struct kt_ksyms_lazy ks;
 };
-
-enum { OPT_HIST = 0x2200 };
-
-static const struct argp_option options[] = {
-	{ "milliseconds", 'm', NULL, 0, "Times in milliseconds (default: microseconds)", 0 },
-	{ "hist", OPT_HIST, NULL, 0,
-	  "Log2 histograms of the run time and of the queueing delay per work function", 0 },
-	{},
-};
-
-static error_t parse(int key, char *arg, struct argp_state *state)
-{
-	struct kt_ctx *ctx = state->input;
-	struct wq *w = ctx->priv;
-
-	(void)arg;
-	switch (key) {
-	case 'm':
-		w->ms = true;
-		return 0;
-	case OPT_HIST:
-		w->hist = true;
-		return 0;
-	default:
-		return ARGP_ERR_UNKNOWN;
-	}
-}
 
 static int open_skel(struct kt_ctx *ctx)
 {
@@ -72,16 +44,15 @@ static int open_skel(struct kt_ctx *ctx)
 static int configure(struct kt_ctx *ctx)
 {
 	struct wq_bpf *skel = ctx->skel;
-	struct wq *w = ctx->priv;
 
-	skel->rodata->cfg_ms = w->ms;
+	skel->rodata->cfg_ms = ctx->o.ms;
 	return 0;
 }
 
 static int start(struct kt_ctx *ctx)
 {
 	struct wq *w = ctx->priv;
-	kt_ksyms_load_or_warn(&w->ks, "work functions are shown as addresses");
+	w->ks.lost = "work functions are shown as addresses";
 	return 0;
 }
 
@@ -128,7 +99,7 @@ static void row(struct kt_ctx *ctx, const struct entry *e, double div)
 	char func[160], addr[24];
 	const char *mod;
 
-	kt_ksyms_fmt(w->ks, e->key.func, func, sizeof(func), &mod);
+	kt_ksyms_fmt(kt_ksyms_lazy_get(&w->ks), e->key.func, func, sizeof(func), &mod);
 	snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)e->key.func);
 	kt_table_row(ctx->out);
 	kt_rec_str(ctx->out, func, sizeof(func));
@@ -163,10 +134,10 @@ static void row(struct kt_ctx *ctx, const struct entry *e, double div)
 static void hists(struct kt_ctx *ctx, const struct entry *e, uint64_t now)
 {
 	struct wq *w = ctx->priv;
-	const char *unit = w->ms ? "msecs" : "usecs";
+	const char *unit = ctx->o.ms ? "msecs" : "usecs";
 	char func[160];
 	struct kt_kv keys[3] = {
-		{ "func", kt_ksyms_fmt(w->ks, e->key.func, func, sizeof(func), NULL), 0 },
+		{ "func", kt_ksyms_fmt(kt_ksyms_lazy_get(&w->ks), e->key.func, func, sizeof(func), NULL), 0 },
 		{ "workqueue", e->key.wq[0] ? e->key.wq : "-", 0 },
 		{ "time", "run", 0 },
 	};
@@ -189,7 +160,6 @@ static void hists(struct kt_ctx *ctx, const struct entry *e, uint64_t now)
 static int drain(struct kt_ctx *ctx, bool final)
 {
 	struct wq_bpf *skel = ctx->skel;
-	struct wq *w = ctx->priv;
 	struct entry *e = NULL;
 	uint64_t now = kt_now_mono();
 	struct kt_col cols[C_N] = {
@@ -197,7 +167,7 @@ static int drain(struct kt_ctx *ctx, bool final)
 		[C_MODULE] = { "module", "", 0, KT_COL_HIDDEN },
 		[C_WQ] = { "workqueue", "WORKQUEUE", -22, 0 },
 		[C_COUNT] = { "count", "COUNT", 8, KT_COL_COUNT },
-		[C_RUN_TOTAL] = { "run_total", w->ms ? "RUN_msecs" : "RUN_usecs", 12, KT_COL_NOJSON },
+		[C_RUN_TOTAL] = { "run_total", ctx->o.ms ? "RUN_msecs" : "RUN_usecs", 12, KT_COL_NOJSON },
 		[C_RUN_AVG] = { "run_avg", "RUN_AVG", 10, KT_COL_NOJSON },
 		[C_RUN_MAX] = { "run_max", "RUN_MAX", 10, KT_COL_NOJSON },
 		[C_DELAY_AVG] = { "delay_avg", "DELAY_AVG", 10, KT_COL_NOJSON },
@@ -209,7 +179,7 @@ static int drain(struct kt_ctx *ctx, bool final)
 		[C_DELAY_TOTAL_NS] = { "delay_total_ns", "", 0, KT_COL_HIDDEN | KT_COL_COUNT },
 		[C_DELAY_MAX_NS] = { "delay_max_ns", "", 0, KT_COL_HIDDEN },
 	};
-	double div = w->ms ? 1e6 : 1e3;
+	double div = ctx->o.ms ? 1e6 : 1e3;
 	int n;
 
 	(void)final;
@@ -226,7 +196,7 @@ static int drain(struct kt_ctx *ctx, bool final)
 	for (int i = 0; i < n; i++)
 		row(ctx, &e[i], div);
 	kt_table_end(ctx->out);
-	for (int i = 0; w->hist && i < n; i++)
+	for (int i = 0; ctx->o.hist && i < n; i++)
 		hists(ctx, &e[i], now);
 	free(e);
 	kt_out_stacks_lost(ctx->out, "work item runs",
@@ -241,7 +211,7 @@ static void finish(struct kt_ctx *ctx)
 	struct wq *w = ctx->priv;
 
 	if (w)
-		kt_ksyms_free(w->ks);
+		kt_ksyms_free(w->ks.ks);
 }
 
 static const struct kt_hook hooks[] = {
@@ -257,6 +227,8 @@ static const struct kt_hook hooks[] = {
 };
 
 const struct kt_cmd kt_cmd_wq = {
+	.modes = KT_M_MS | KT_M_HIST,
+	.hist_help = "Log2 histograms of the run time and of the queueing delay per work function",
 	.name = "wq",
 	.summary = "Work items per work function and workqueue: count, run time, queueing delay",
 	.doc = "Summarize the kernel's deferred work: per work function (a kernel symbol) and "
@@ -271,8 +243,6 @@ const struct kt_cmd kt_cmd_wq = {
 	       "  ktrace wq 1 10                # every second, 10 times\n"
 	       "  ktrace wq --hist -m 5         # histograms in milliseconds, every 5 s\n"
 	       "  ktrace wq -j 10 1             # 10 seconds, JSON Lines",
-	.options = options,
-	.parse = parse,
 	.kind = KT_SUMMARY,
 	.pos = KT_POS_INTERVAL,
 	.hooks = hooks,

@@ -37,31 +37,8 @@
 #define MAX_REASONS 16
 
 struct writeback {
-	bool hist;
 	char *reasons[MAX_REASONS]; /* enum wb_reason names of this kernel, lowercase */
 };
-
-enum { OPT_HIST = 0x2300 };
-
-static const struct argp_option options[] = {
-	{ "hist", OPT_HIST, NULL, 0, "A log2 histogram of the throttling pauses per process", 0 },
-	{},
-};
-
-static error_t parse(int key, char *arg, struct argp_state *state)
-{
-	struct kt_ctx *ctx = state->input;
-	struct writeback *w = ctx->priv;
-
-	(void)arg;
-	switch (key) {
-	case OPT_HIST:
-		w->hist = true;
-		return 0;
-	default:
-		return ARGP_ERR_UNKNOWN;
-	}
-}
 
 /* HZ (core/khz.h: the kernel's config, else measured); 0 when it cannot be told. */
 static unsigned kernel_hz(void)
@@ -236,7 +213,6 @@ static void work_table(struct kt_ctx *ctx, const struct wentry *e, size_t n)
 static int drain(struct kt_ctx *ctx, bool final)
 {
 	struct writeback_bpf *skel = ctx->skel;
-	struct writeback *w = ctx->priv;
 	struct tentry *t = NULL;
 	struct wentry *e = NULL;
 	uint64_t now = kt_now_mono();
@@ -257,7 +233,7 @@ static int drain(struct kt_ctx *ctx, bool final)
 		kt_out_time_line(ctx->out);
 	throttle_table(ctx, t, (size_t)nt);
 	work_table(ctx, e, (size_t)nw);
-	for (size_t i = 0; w->hist && i < (size_t)nt; i++) {
+	for (size_t i = 0; ctx->o.hist && i < (size_t)nt; i++) {
 		struct kt_hist h = { KT_HIST_LOG2, 0, 0, KT_MAX_SLOTS,
 				     (const uint64_t *)t[i].val.slots.slots };
 		char comm[KT_TASK_COMM_LEN + 1], bdi[WB_NAME_LEN + 1];
@@ -308,6 +284,8 @@ static const struct kt_hook hooks[] = {
 };
 
 const struct kt_cmd kt_cmd_writeback = {
+	.modes = KT_M_HIST,
+	.hist_help = "A log2 histogram of the throttling pauses per process",
 	.name = "writeback",
 	.summary = "Dirty-page throttling of writers, and writeback work per device and reason",
 	.doc = "Summarize dirty-page writeback: the pauses balance_dirty_pages() imposes on "
@@ -321,8 +299,6 @@ const struct kt_cmd kt_cmd_writeback = {
 	       "  ktrace writeback 5            # every 5 seconds\n"
 	       "  ktrace writeback --hist -p 1234  # pauses of one process, with histograms\n"
 	       "  ktrace writeback -j 10 1      # one 10 s interval as JSON Lines",
-	.options = options,
-	.parse = parse,
 	.filters = KT_F_PID | KT_F_TID | KT_F_UID | KT_F_CGROUP | KT_F_COMM,
 	.filter_task = "the throttled writer; writeback work is not filtered",
 	.kind = KT_SUMMARY,

@@ -121,6 +121,50 @@ bool kt_have_ringbuf(void)
 	return true;
 }
 
+/*
+ * Whether a perf_event program may use a hash map that allocates its entries
+ * as they come (BPF_F_NO_PREALLOC): 6.1+ (the BPF memory allocator works in
+ * any context, NMI included); before, the verifier wants them preallocated.
+ * The load of "lookup in such a map" tells, once per run.
+ */
+bool kt_have_noprealloc_htab(void)
+{
+	static int known = -1;
+	int map, fd;
+
+	if (known >= 0)
+		return known;
+	known = 0;
+	map = bpf_map_create(BPF_MAP_TYPE_HASH, NULL, 8, 8, 1,
+			     &(struct bpf_map_create_opts){ .sz = sizeof(struct bpf_map_create_opts),
+							    .map_flags = BPF_F_NO_PREALLOC });
+	if (map < 0)
+		return false;
+	{
+		/* *(u64 *)(r10 - 8) = 0; r1 = map; r2 = r10 - 8; call lookup; r0 = 0; exit */
+		const struct bpf_insn insns[] = {
+			{ .code = BPF_ST | BPF_MEM | BPF_DW, .dst_reg = BPF_REG_10, .off = -8 },
+			{ .code = BPF_LD | BPF_DW | BPF_IMM, .dst_reg = BPF_REG_1,
+			  .src_reg = BPF_PSEUDO_MAP_FD, .imm = map },
+			{ 0 },
+			{ .code = BPF_ALU64 | BPF_MOV | BPF_X, .dst_reg = BPF_REG_2, .src_reg = BPF_REG_10 },
+			{ .code = BPF_ALU64 | BPF_ADD | BPF_K, .dst_reg = BPF_REG_2, .imm = -8 },
+			{ .code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_map_lookup_elem },
+			{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+			{ .code = BPF_JMP | BPF_EXIT },
+		};
+
+		fd = bpf_prog_load(BPF_PROG_TYPE_PERF_EVENT, "kt_probe", "GPL", insns,
+				   sizeof(insns) / sizeof(insns[0]), NULL);
+	}
+	close(map);
+	if (fd >= 0) {
+		close(fd);
+		known = 1;
+	}
+	return known;
+}
+
 int kt_btf_tp_nargs(const char *tp)
 {
 	const struct kt_kbtf *btf = kt_vmlinux_btf();

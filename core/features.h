@@ -38,6 +38,8 @@ struct kt_kbtf;
 const struct kt_kbtf *kt_vmlinux_btf(void);
 void kt_vmlinux_btf_release(void);
 bool kt_have_ringbuf(void);
+/* Hash maps without preallocation in perf_event (and other tracing) programs (6.1+). */
+bool kt_have_noprealloc_htab(void);
 /* Number of arguments of a raw tracepoint as the kernel's BTF declares it (-errno). */
 int kt_btf_tp_nargs(const char *tp);
 

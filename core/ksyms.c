@@ -127,7 +127,7 @@ int kt_ksyms_load(const char *path, struct kt_ksyms **out)
 	const char *last_mod = NULL;
 	struct kt_ksyms *ks;
 	bool seen = false, nonzero = false;
-	char *line = NULL;
+	char *line = NULL, *iobuf = NULL;
 	FILE *f = NULL;
 	int err = 0;
 
@@ -140,8 +140,13 @@ int kt_ksyms_load(const char *path, struct kt_ksyms **out)
 		err = -errno;
 		goto out;
 	}
-	/* procfs says 1 KiB blocks: read it in fewer, larger pieces */
-	setvbuf(f, NULL, _IOFBF, 1 << 16);
+	/*
+	 * procfs says 1 KiB blocks: read it in fewer, larger pieces (glibc keeps
+	 * its own block size unless it is handed the buffer)
+	 */
+	iobuf = malloc(1 << 16);
+	if (iobuf)
+		setvbuf(f, iobuf, _IOFBF, 1 << 16);
 	while (getline(&line, &lsz, f) > 0) {
 		uint64_t addr;
 		uint32_t rank;
@@ -206,6 +211,7 @@ int kt_ksyms_load(const char *path, struct kt_ksyms **out)
 out:
 	if (f)
 		fclose(f);
+	free(iobuf);
 	free(line);
 	free(v);
 	if (err)
@@ -268,6 +274,15 @@ bool kt_ksyms_restricted(const struct kt_ksyms *ks)
 size_t kt_ksyms_count(const struct kt_ksyms *ks)
 {
 	return ks ? ks->n : 0;
+}
+
+struct kt_ksyms *kt_ksyms_lazy_get(struct kt_ksyms_lazy *l)
+{
+	if (!l->tried) {
+		l->tried = true;
+		kt_ksyms_load_or_warn(&l->ks, l->lost);
+	}
+	return l->ks;
 }
 
 int kt_ksyms_load_or_warn(struct kt_ksyms **out, const char *lost)

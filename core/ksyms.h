@@ -47,6 +47,20 @@ const char *kt_ksyms_fmt(const struct kt_ksyms *ks, uint64_t addr, char *buf, si
  */
 int kt_ksyms_load_or_warn(struct kt_ksyms **out, const char *lost);
 
+/*
+ * The table loaded when it is first needed (kt_ksyms_lazy_get), not before
+ * tracing starts: reading /proc/kallsyms takes 20-40 ms that a command which
+ * names addresses only in what it prints need not spend before it attaches.
+ * lost is kt_ksyms_load_or_warn()'s; ks is NULL until loaded, and after a
+ * failed load. Free with kt_ksyms_free(l->ks).
+ */
+struct kt_ksyms_lazy {
+	struct kt_ksyms *ks;
+	const char *lost;
+	bool tried;
+};
+struct kt_ksyms *kt_ksyms_lazy_get(struct kt_ksyms_lazy *l);
+
 /* True when every address in the file was zero (kptr_restrict, no CAP_SYSLOG). */
 bool kt_ksyms_restricted(const struct kt_ksyms *ks);
 size_t kt_ksyms_count(const struct kt_ksyms *ks);

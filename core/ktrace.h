@@ -121,6 +121,10 @@ struct kt_cmd {
 	 * The BPF program applies them to the right task (kt.bpf.h).
 	 */
 	unsigned filters;
+	/* KT_M_* modes core adds as options and keeps in ctx->o (one meaning everywhere). */
+	unsigned modes;
+	/* --hist's help, what it histograms (with KT_M_HIST); NULL: core's words. */
+	const char *hist_help;
 	/* Which task the filters select, for --help (NULL: "the traced task"). */
 	const char *filter_task;
 	enum kt_summary_mode summary_mode;
@@ -209,8 +213,14 @@ struct kt_hook_state {
 	struct bpf_link *link; /* NULL also when another hook attached the same program */
 };
 
+/* The modes of struct kt_cmd's modes. */
+#define KT_M_MS (1U << 0)   /* -m/--milliseconds: ctx->o.ms, times in ms (default: us) */
+#define KT_M_HIST (1U << 1) /* --hist: ctx->o.hist, log2 histograms besides the table */
+
 struct kt_common_opts {
 	bool summary; /* -c/--summary */
+	bool ms;      /* -m/--milliseconds (KT_M_MS) */
+	bool hist;    /* --hist (KT_M_HIST) */
 	bool json;
 	bool timestamp;
 	int verbose;
@@ -256,6 +266,7 @@ struct kt_ctx {
 	uint64_t lost;              /* records the BPF side counted as dropped */
 	bool has_stacks;            /* a stack command: the summary carries lost_stacks */
 	uint64_t lost_stacks;       /* stacks the kernel could not store (stack map full) */
+	uint64_t skipped;           /* runs of the programs the kernel skipped (recursion_misses) */
 
 	/* output files besides -o (kt_output_file), closed and checked by core */
 #define KT_MAX_OFILES 4

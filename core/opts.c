@@ -22,6 +22,7 @@ enum {
 	OPT_RPORT,
 	OPT_RECORD,
 	OPT_PROM_TEXTFILE,
+	OPT_HIST,
 };
 
 /* Pid and tid bounds: PID_MAX_LIMIT, the largest pid_max a kernel accepts. */
@@ -89,13 +90,14 @@ _Static_assert(sizeof(filter_bits) / sizeof(filter_bits[0]) == N_FILTERS,
 	       "one KT_F_* bit per filter option");
 
 /* The options core adds to cmd, by group; returns how many groups (at most KT_OPT_GROUPS). */
-#define KT_OPT_GROUPS 7
+#define KT_OPT_GROUPS 8
 struct opt_groups {
 	const struct argp_option *g[KT_OPT_GROUPS];
 	const char *header[KT_OPT_GROUPS];
 	size_t n;
 	struct argp_option filters[N_FILTERS + 1];
 	struct argp_option summary[2];
+	struct argp_option modes[3];
 	struct argp_option stream[2];
 	char filter_header[160];
 	char buffer_help[128];
@@ -112,6 +114,20 @@ static void core_groups(const struct kt_cmd *cmd, struct opt_groups *o)
 									: "Count instead of printing each event",
 						      0 };
 		o->g[o->n++] = o->summary; /* among the command's own options */
+	}
+	if (cmd->modes) {
+		size_t m = 0;
+
+		if (cmd->modes & KT_M_MS)
+			o->modes[m++] = (struct argp_option){ "milliseconds", 'm', NULL, 0,
+							      "Times in milliseconds (default: microseconds)",
+							      0 };
+		if (cmd->modes & KT_M_HIST)
+			o->modes[m++] = (struct argp_option){
+				"hist", OPT_HIST, NULL, 0,
+				cmd->hist_help ? cmd->hist_help : "Log2 histograms besides the table", 0
+			};
+		o->g[o->n++] = o->modes; /* among the command's own options too */
 	}
 	for (size_t i = 0; i < N_FILTERS; i++)
 		if (cmd->filters & filter_bits[i])
@@ -256,6 +272,12 @@ static error_t core_parse(int key, char *arg, struct argp_state *state)
 		break;
 	case 'c':
 		ctx->o.summary = true;
+		break;
+	case 'm':
+		ctx->o.ms = true;
+		break;
+	case OPT_HIST:
+		ctx->o.hist = true;
 		break;
 	case OPT_BUFFER:
 		ctx->o.ringbuf_bytes = parse_size(arg);

@@ -240,6 +240,62 @@ static void report_lost(struct kt_ctx *ctx, bool final)
 	free(pc);
 }
 
+/*
+ * Runs of the command's programs that the kernel skipped, in total: a program
+ * that is still running on a CPU (its task preempted in it, as the newest
+ * kernels allow on the faultable system-call tracepoints, or an interrupt
+ * nested in it) is not run again there, and the kernel only counts the miss
+ * (bpf_prog_info.recursion_misses, 5.12+; 0 before). Each is an event that
+ * is not in the results.
+ */
+static uint64_t read_skips(struct kt_ctx *ctx)
+{
+	struct bpf_program *p;
+	uint64_t sum = 0;
+
+	if (kt_tape_replaying()) {
+		size_t n;
+		const void *v;
+
+		if (kt_tape_peek() != KT_TAPE_SKIPS)
+			return ctx->skipped; /* a tape from before they were recorded */
+		v = kt_tape_take(KT_TAPE_SKIPS, &n);
+		if (v && n == sizeof(sum))
+			memcpy(&sum, v, sizeof(sum));
+		return sum;
+	}
+	if (!ctx->obj)
+		return 0;
+	bpf_object__for_each_program(p, ctx->obj) {
+		struct bpf_prog_info info;
+		uint32_t len = sizeof(info);
+		int fd = bpf_program__fd(p);
+
+		memset(&info, 0, sizeof(info));
+		if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len))
+			sum += info.recursion_misses;
+	}
+	if (kt_tape_recording())
+		kt_tape_put(KT_TAPE_SKIPS, &sum, sizeof(sum));
+	return sum;
+}
+
+/* Program runs the kernel skipped since the last report (a record only when there were some). */
+static void report_skipped(struct kt_ctx *ctx)
+{
+	struct kt_lost_rec l = {
+		.what = "program runs",
+		.verb = "skipped by the kernel",
+		.reason = "the program was still running on that CPU, preempted or interrupted",
+		.fix = "the events of those runs are missing from the results; a kernel limit",
+	};
+	uint64_t total = read_skips(ctx);
+
+	l.count = total >= ctx->skipped ? total - ctx->skipped : 0;
+	ctx->skipped = total;
+	kt_out_lost(ctx->out, &l);
+}
+
 static void write_summary(struct kt_ctx *ctx, enum kt_stop why, uint64_t intervals)
 {
 	struct kt_summary_rec s = {
@@ -254,6 +310,7 @@ static void write_summary(struct kt_ctx *ctx, enum kt_stop why, uint64_t interva
 		.counted = ctx->counted,
 		.has_stacks = ctx->has_stacks,
 		.lost_stacks = ctx->lost_stacks,
+		.skipped_runs = ctx->skipped,
 	};
 
 	kt_out_summary(ctx->out, &s);
@@ -483,6 +540,7 @@ static enum kt_stop run_loop(struct kt_ctx *ctx, struct ring_buffer *rb, uint64_
 			if (ctx->cmd->drain && ctx->cmd->drain(ctx, last))
 				return output_state(ctx) ? output_state(ctx) : KT_STOP_ERROR;
 			report_lost(ctx, false);
+			report_skipped(ctx);
 			if (!last) /* the last interval's metrics are the final ones, step_report's */
 				prom_write(ctx, false);
 			kt_out_flush(ctx->out);
@@ -545,6 +603,7 @@ static enum kt_stop replay_loop(struct kt_ctx *ctx, uint64_t *intervals)
 			if (ctx->cmd->drain && ctx->cmd->drain(ctx, last))
 				return output_state(ctx) ? output_state(ctx) : KT_STOP_ERROR;
 			report_lost(ctx, false);
+			report_skipped(ctx);
 			if (!last)
 				prom_write(ctx, false);
 			ctx->interval_start_ns = tick;
@@ -828,6 +887,7 @@ static enum kt_stop step_report(struct run *r, enum kt_stop why, uint64_t interv
 	}
 	if (!output_state(ctx)) {
 		report_lost(ctx, true);
+		report_skipped(ctx);
 		write_summary(ctx, why, intervals);
 		kt_out_flush(ctx->out);
 	}

@@ -21,6 +21,7 @@
 #include "ofile.h"
 #include "output.h"
 #include "perfmap.h"
+#include "features.h"
 #include "stackcol.h"
 #include "stacks.h"
 #include "stacks_out.h"
@@ -162,6 +163,13 @@ int kt_stackcol_configure(struct kt_ctx *ctx, const struct kt_stackcol_opts *o)
 	err = bpf_map__set_value_size(m, o->depth * sizeof(uint64_t));
 	if (!err)
 		err = bpf_map__set_max_entries(m, o->storage);
+	/*
+	 * Preallocated, the default table is 32768 x 1 KB of kernel memory, taken
+	 * (8 ms) at load whether or not the run sees that many stacks: where the
+	 * kernel allows it, entries are allocated as stacks arrive.
+	 */
+	if (!err && kt_have_noprealloc_htab())
+		err = bpf_map__set_map_flags(m, bpf_map__map_flags(m) | BPF_F_NO_PREALLOC);
 	if (err) {
 		kt_err("sizing the stack map failed: %s", strerror(-err));
 		return err;

@@ -32,8 +32,9 @@ enum kt_tape_item {
 	KT_TAPE_DROPS,    /* the lost-event counters: u64 per CPU */
 	KT_TAPE_END,      /* the stop: u32 enum kt_stop */
 	KT_TAPE_READ,     /* a value read from the system while printing: i32 result, bytes */
+	KT_TAPE_SKIPS,    /* program runs the kernel skipped, in total: u64 (absent in older tapes) */
 };
-#define KT_TAPE_LAST KT_TAPE_READ
+#define KT_TAPE_LAST KT_TAPE_SKIPS
 
 enum kt_tape_mode { KT_TAPE_OFF, KT_TAPE_RECORDING, KT_TAPE_REPLAYING };
 

@@ -222,6 +222,7 @@ struct kt_summary_rec {
 	uint64_t counted;
 	bool has_stacks;      /* a stack command: lost_stacks is meaningful */
 	uint64_t lost_stacks; /* stacks the kernel's stack map could not store */
+	uint64_t skipped_runs; /* runs of the programs the kernel skipped (each an event missed) */
 };
 /* JSON: the last line of a run. Text: a note on stderr for streams. */
 void kt_out_summary(struct kt_out *out, const struct kt_summary_rec *s);

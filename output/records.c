@@ -200,5 +200,6 @@ void kt_out_summary(struct kt_out *out, const struct kt_summary_rec *s)
 	}
 	if (s->has_stacks)
 		cJSON_AddItemToObject(o, "lost_stacks", u64_json(s->lost_stacks));
+	cJSON_AddItemToObject(o, "skipped_runs", u64_json(s->skipped_runs));
 	kt_out_json_obj(out, o);
 }

@@ -141,50 +141,22 @@ static __always_inline struct request *rq_arg(__u64 *ctx)
 	return kt_rq_arg(ctx, cfg_rq_arg1);
 }
 
-SEC("tp_btf/block_rq_insert")
-int insert_btf(__u64 *ctx)
+KT_TP_BOTH(block_rq_insert, insert)
 {
 	return on_start(rq_arg(ctx), true);
 }
 
-SEC("raw_tp/block_rq_insert")
-int insert_raw(__u64 *ctx)
-{
-	return on_start(rq_arg(ctx), true);
-}
-
-SEC("tp_btf/block_rq_issue")
-int issue_btf(__u64 *ctx)
+KT_TP_BOTH(block_rq_issue, issue)
 {
 	return on_start(rq_arg(ctx), false);
 }
 
-SEC("raw_tp/block_rq_issue")
-int issue_raw(__u64 *ctx)
-{
-	return on_start(rq_arg(ctx), false);
-}
-
-SEC("tp_btf/block_rq_merge")
-int merge_btf(__u64 *ctx)
+KT_TP_BOTH(block_rq_merge, merge)
 {
 	return on_merge(rq_arg(ctx));
 }
 
-SEC("raw_tp/block_rq_merge")
-int merge_raw(__u64 *ctx)
-{
-	return on_merge(rq_arg(ctx));
-}
-
-SEC("tp_btf/block_rq_complete")
-int complete_btf(__u64 *ctx)
-{
-	return on_done((struct request *)ctx[0]);
-}
-
-SEC("raw_tp/block_rq_complete")
-int complete_raw(__u64 *ctx)
+KT_TP_BOTH(block_rq_complete, complete)
 {
 	return on_done((struct request *)ctx[0]);
 }

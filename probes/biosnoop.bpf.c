@@ -95,50 +95,22 @@ out:
 	return 0;
 }
 
-SEC("tp_btf/block_rq_insert")
-int insert_btf(__u64 *ctx)
+KT_TP_BOTH(block_rq_insert, insert)
 {
 	return on_insert(kt_rq_arg(ctx, cfg_rq_arg1));
 }
 
-SEC("raw_tp/block_rq_insert")
-int insert_raw(__u64 *ctx)
-{
-	return on_insert(kt_rq_arg(ctx, cfg_rq_arg1));
-}
-
-SEC("tp_btf/block_rq_issue")
-int issue_btf(__u64 *ctx)
+KT_TP_BOTH(block_rq_issue, issue)
 {
 	return on_issue(kt_rq_arg(ctx, cfg_rq_arg1));
 }
 
-SEC("raw_tp/block_rq_issue")
-int issue_raw(__u64 *ctx)
-{
-	return on_issue(kt_rq_arg(ctx, cfg_rq_arg1));
-}
-
-SEC("tp_btf/block_rq_merge")
-int merge_btf(__u64 *ctx)
+KT_TP_BOTH(block_rq_merge, merge)
 {
 	return on_merge(kt_rq_arg(ctx, cfg_rq_arg1));
 }
 
-SEC("raw_tp/block_rq_merge")
-int merge_raw(__u64 *ctx)
-{
-	return on_merge(kt_rq_arg(ctx, cfg_rq_arg1));
-}
-
-SEC("tp_btf/block_rq_complete")
-int complete_btf(__u64 *ctx)
-{
-	return on_complete((struct request *)ctx[0]);
-}
-
-SEC("raw_tp/block_rq_complete")
-int complete_raw(__u64 *ctx)
+KT_TP_BOTH(block_rq_complete, complete)
 {
 	return on_complete((struct request *)ctx[0]);
 }

@@ -81,56 +81,25 @@ static __always_inline int on_complete(struct request *rq)
 	return 0;
 }
 
-SEC("tp_btf/block_rq_insert")
-int insert_btf(__u64 *ctx)
+KT_TP_BOTH(block_rq_insert, insert)
 {
 	kt_blk_insert(&reqs, &misses, kt_rq_arg(ctx, cfg_rq_arg1), cfg_dev);
 	return 0;
 }
 
-SEC("raw_tp/block_rq_insert")
-int insert_raw(__u64 *ctx)
-{
-	kt_blk_insert(&reqs, &misses, kt_rq_arg(ctx, cfg_rq_arg1), cfg_dev);
-	return 0;
-}
-
-SEC("tp_btf/block_rq_issue")
-int issue_btf(__u64 *ctx)
+KT_TP_BOTH(block_rq_issue, issue)
 {
 	kt_blk_issue(&reqs, &misses, kt_rq_arg(ctx, cfg_rq_arg1), cfg_dev);
 	return 0;
 }
 
-SEC("raw_tp/block_rq_issue")
-int issue_raw(__u64 *ctx)
-{
-	kt_blk_issue(&reqs, &misses, kt_rq_arg(ctx, cfg_rq_arg1), cfg_dev);
-	return 0;
-}
-
-SEC("tp_btf/block_rq_merge")
-int merge_btf(__u64 *ctx)
+KT_TP_BOTH(block_rq_merge, merge)
 {
 	kt_blk_merge(&reqs, kt_rq_arg(ctx, cfg_rq_arg1));
 	return 0;
 }
 
-SEC("raw_tp/block_rq_merge")
-int merge_raw(__u64 *ctx)
-{
-	kt_blk_merge(&reqs, kt_rq_arg(ctx, cfg_rq_arg1));
-	return 0;
-}
-
-SEC("tp_btf/block_rq_complete")
-int complete_btf(__u64 *ctx)
-{
-	return on_complete((struct request *)ctx[0]);
-}
-
-SEC("raw_tp/block_rq_complete")
-int complete_raw(__u64 *ctx)
+KT_TP_BOTH(block_rq_complete, complete)
 {
 	return on_complete((struct request *)ctx[0]);
 }

@@ -482,38 +482,17 @@ int sys_exit_raw(__u64 *ctx)
 	return raw_exit(ctx, false);
 }
 
-SEC("tp_btf/sched_process_exec")
-int sched_exec_btf(__u64 *ctx)
+KT_TP_BOTH(sched_process_exec, sched_exec)
 {
 	return exec_done((struct task_struct *)ctx[0], (__u32)ctx[1], (struct linux_binprm *)ctx[2]);
 }
 
-SEC("raw_tp/sched_process_exec")
-int sched_exec_raw(__u64 *ctx)
-{
-	return exec_done((struct task_struct *)ctx[0], (__u32)ctx[1], (struct linux_binprm *)ctx[2]);
-}
-
-SEC("tp_btf/sched_process_fork")
-int fork_btf(__u64 *ctx)
+KT_TP_BOTH(sched_process_fork, fork)
 {
 	return on_fork((struct task_struct *)ctx[0], (struct task_struct *)ctx[1]);
 }
 
-SEC("raw_tp/sched_process_fork")
-int fork_raw(__u64 *ctx)
-{
-	return on_fork((struct task_struct *)ctx[0], (struct task_struct *)ctx[1]);
-}
-
-SEC("tp_btf/sched_process_exit")
-int exit_btf(__u64 *ctx)
-{
-	return on_exit_task((struct task_struct *)ctx[0], cfg_exit_group_dead && ctx[1]);
-}
-
-SEC("raw_tp/sched_process_exit")
-int exit_raw(__u64 *ctx)
+KT_TP_BOTH(sched_process_exit, exit)
 {
 	return on_exit_task((struct task_struct *)ctx[0], cfg_exit_group_dead && ctx[1]);
 }

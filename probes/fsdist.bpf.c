@@ -16,6 +16,17 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
+#include "kt.bpf.h"
+
+/* Calls that could not be counted: the histogram table was full, or the call's entry was lost. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} misses SEC(".maps");
+
+#define KT_FS_LOST misses
 #include "kt_fs.bpf.h"
 #include "fsdist.h"
 
@@ -27,14 +38,6 @@ struct {
 	__type(key, struct fsdist_key);
 	__type(value, struct kt_slots);
 } hists SEC(".maps");
-
-/* Calls that could not be counted: the histogram table was full. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} misses SEC(".maps");
 
 /* Adds a call of op on a file-system type (fstype: KT_FS_TYPE_MAX bytes) to its histogram. */
 static __always_inline void count(struct fsdist_key *key, __u32 op, __u64 lat)

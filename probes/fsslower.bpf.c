@@ -19,6 +19,7 @@
 KT_DEFINE_STREAM();
 
 #define KT_FS_EVENTS
+#define KT_FS_LOST drops
 #include "kt_fs.bpf.h"
 #include "fsslower.h"
 

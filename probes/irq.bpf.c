@@ -97,52 +97,24 @@ static __always_inline int leave(__u32 kind, __u32 id, struct irqaction *action)
 }
 
 /* irq_handler_entry(int irq, struct irqaction *action) */
-SEC("tp_btf/irq_handler_entry")
-int hard_entry_btf(__u64 *ctx)
-{
-	return enter(IRQ_HARD);
-}
-
-SEC("raw_tp/irq_handler_entry")
-int hard_entry_raw(__u64 *ctx)
+KT_TP_BOTH(irq_handler_entry, hard_entry)
 {
 	return enter(IRQ_HARD);
 }
 
 /* irq_handler_exit(int irq, struct irqaction *action, int ret) */
-SEC("tp_btf/irq_handler_exit")
-int hard_exit_btf(__u64 *ctx)
-{
-	return leave(IRQ_HARD, (__u32)ctx[0], (struct irqaction *)ctx[1]);
-}
-
-SEC("raw_tp/irq_handler_exit")
-int hard_exit_raw(__u64 *ctx)
+KT_TP_BOTH(irq_handler_exit, hard_exit)
 {
 	return leave(IRQ_HARD, (__u32)ctx[0], (struct irqaction *)ctx[1]);
 }
 
 /* softirq_entry(unsigned int vec_nr) */
-SEC("tp_btf/softirq_entry")
-int soft_entry_btf(__u64 *ctx)
+KT_TP_BOTH(softirq_entry, soft_entry)
 {
 	return enter(IRQ_SOFT);
 }
 
-SEC("raw_tp/softirq_entry")
-int soft_entry_raw(__u64 *ctx)
-{
-	return enter(IRQ_SOFT);
-}
-
-SEC("tp_btf/softirq_exit")
-int soft_exit_btf(__u64 *ctx)
-{
-	return leave(IRQ_SOFT, (__u32)ctx[0], NULL);
-}
-
-SEC("raw_tp/softirq_exit")
-int soft_exit_raw(__u64 *ctx)
+KT_TP_BOTH(softirq_exit, soft_exit)
 {
 	return leave(IRQ_SOFT, (__u32)ctx[0], NULL);
 }

@@ -181,14 +181,7 @@ static __always_inline int end(__u32 kind, __u64 pages)
 RECLAIM_PAIR(direct_reclaim, MS_DIRECT)
 RECLAIM_PAIR(memcg_reclaim, MS_MEMCG)
 
-SEC("tp_btf/mm_compaction_begin")
-int compact_begin_btf(__u64 *ctx)
-{
-	return begin(MS_COMPACT, -1);
-}
-
-SEC("raw_tp/mm_compaction_begin")
-int compact_begin_raw(__u64 *ctx)
+KT_TP_BOTH(mm_compaction_begin, compact_begin)
 {
 	return begin(MS_COMPACT, -1);
 }
@@ -199,14 +192,7 @@ int compact_begin_tp(void *ctx)
 	return begin(MS_COMPACT, -1);
 }
 
-SEC("tp_btf/mm_compaction_end")
-int compact_end_btf(__u64 *ctx)
-{
-	return end(MS_COMPACT, 0);
-}
-
-SEC("raw_tp/mm_compaction_end")
-int compact_end_raw(__u64 *ctx)
+KT_TP_BOTH(mm_compaction_end, compact_end)
 {
 	return end(MS_COMPACT, 0);
 }

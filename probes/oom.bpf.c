@@ -214,14 +214,7 @@ static __always_inline int on_mark_victim(void *ctx, __u64 arg0)
 	return 0;
 }
 
-SEC("tp_btf/mark_victim")
-int victim_btf(__u64 *ctx)
-{
-	return on_mark_victim(ctx, ctx[0]);
-}
-
-SEC("raw_tp/mark_victim")
-int victim_raw(__u64 *ctx)
+KT_TP_BOTH(mark_victim, victim)
 {
 	return on_mark_victim(ctx, ctx[0]);
 }

@@ -153,39 +153,18 @@ static __always_inline int on_switch(bool preempt, struct task_struct *prev,
 	return 0;
 }
 
-SEC("tp_btf/sched_wakeup")
-int wakeup_btf(__u64 *ctx)
+KT_TP_BOTH(sched_wakeup, wakeup)
 {
 	return enqueue((struct task_struct *)ctx[0]);
 }
 
-SEC("raw_tp/sched_wakeup")
-int wakeup_raw(__u64 *ctx)
-{
-	return enqueue((struct task_struct *)ctx[0]);
-}
-
-SEC("tp_btf/sched_wakeup_new")
-int wakeup_new_btf(__u64 *ctx)
-{
-	return enqueue((struct task_struct *)ctx[0]);
-}
-
-SEC("raw_tp/sched_wakeup_new")
-int wakeup_new_raw(__u64 *ctx)
+KT_TP_BOTH(sched_wakeup_new, wakeup_new)
 {
 	return enqueue((struct task_struct *)ctx[0]);
 }
 
 /* sched_switch(bool preempt, prev, next[, prev_state since 5.18]) */
-SEC("tp_btf/sched_switch")
-int switch_btf(__u64 *ctx)
-{
-	return on_switch((bool)ctx[0], (struct task_struct *)ctx[1], (struct task_struct *)ctx[2]);
-}
-
-SEC("raw_tp/sched_switch")
-int switch_raw(__u64 *ctx)
+KT_TP_BOTH(sched_switch, switch)
 {
 	return on_switch((bool)ctx[0], (struct task_struct *)ctx[1], (struct task_struct *)ctx[2]);
 }

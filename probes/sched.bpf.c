@@ -183,27 +183,13 @@ static __always_inline int on_migrate(struct task_struct *p, int dest)
 }
 
 /* sched_switch(bool preempt, prev, next[, prev_state since 5.18]) */
-SEC("tp_btf/sched_switch")
-int switch_btf(__u64 *ctx)
-{
-	return on_switch((bool)ctx[0], (struct task_struct *)ctx[1], (struct task_struct *)ctx[2]);
-}
-
-SEC("raw_tp/sched_switch")
-int switch_raw(__u64 *ctx)
+KT_TP_BOTH(sched_switch, switch)
 {
 	return on_switch((bool)ctx[0], (struct task_struct *)ctx[1], (struct task_struct *)ctx[2]);
 }
 
 /* sched_migrate_task(struct task_struct *p, int dest_cpu) */
-SEC("tp_btf/sched_migrate_task")
-int migrate_btf(__u64 *ctx)
-{
-	return on_migrate((struct task_struct *)ctx[0], (int)ctx[1]);
-}
-
-SEC("raw_tp/sched_migrate_task")
-int migrate_raw(__u64 *ctx)
+KT_TP_BOTH(sched_migrate_task, migrate)
 {
 	return on_migrate((struct task_struct *)ctx[0], (int)ctx[1]);
 }

@@ -216,14 +216,7 @@ struct trace_event_raw_tcp_event_sk___kt {
 	const void *skaddr;
 } __attribute__((preserve_access_index));
 
-SEC("tp_btf/tcp_receive_reset")
-int reset_btf(__u64 *ctx)
-{
-	return on_reset((void *)ctx[0]);
-}
-
-SEC("raw_tp/tcp_receive_reset")
-int reset_raw(__u64 *ctx)
+KT_TP_BOTH(tcp_receive_reset, reset)
 {
 	return on_reset((void *)ctx[0]);
 }

@@ -208,15 +208,7 @@ static __always_inline int on_drop(void *ctx, const struct sk_buff *skb, __u64 l
 }
 
 /* 5.17+: (skb, location, reason); 6.10+: (skb, location, reason, rx_sk) */
-SEC("tp_btf/kfree_skb")
-int drop_btf(__u64 *ctx)
-{
-	return on_drop(ctx, (void *)ctx[0], ctx[1], cfg_has_reason ? (__u32)ctx[2] : 0,
-		       cfg_has_rx_sk ? (void *)ctx[3] : NULL);
-}
-
-SEC("raw_tp/kfree_skb")
-int drop_raw(__u64 *ctx)
+KT_TP_BOTH(kfree_skb, drop)
 {
 	return on_drop(ctx, (void *)ctx[0], ctx[1], cfg_has_reason ? (__u32)ctx[2] : 0,
 		       cfg_has_rx_sk ? (void *)ctx[3] : NULL);

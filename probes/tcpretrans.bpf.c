@@ -221,15 +221,7 @@ static __always_inline int on_retrans(const struct sock *sk, const struct sk_buf
 	return emit(sk, &fi, TR_RETRANS);
 }
 
-SEC("tp_btf/tcp_retransmit_skb")
-int retrans_btf(__u64 *ctx)
-{
-	return on_retrans((void *)ctx[0], (void *)ctx[1], cfg_retrans_err ? (int)ctx[2] : 0,
-			  cfg_retrans_err);
-}
-
-SEC("raw_tp/tcp_retransmit_skb")
-int retrans_raw(__u64 *ctx)
+KT_TP_BOTH(tcp_retransmit_skb, retrans)
 {
 	return on_retrans((void *)ctx[0], (void *)ctx[1], cfg_retrans_err ? (int)ctx[2] : 0,
 			  cfg_retrans_err);
@@ -268,14 +260,7 @@ static __always_inline int on_synack(const struct sock *sk, const struct request
 	return emit((const void *)req, &fi, TR_SYNACK);
 }
 
-SEC("tp_btf/tcp_retransmit_synack")
-int synack_btf(__u64 *ctx)
-{
-	return on_synack((void *)ctx[0], (void *)ctx[1]);
-}
-
-SEC("raw_tp/tcp_retransmit_synack")
-int synack_raw(__u64 *ctx)
+KT_TP_BOTH(tcp_retransmit_synack, synack)
 {
 	return on_synack((void *)ctx[0], (void *)ctx[1]);
 }
@@ -369,15 +354,7 @@ static __always_inline int on_send_reset(const struct sock *sk, const struct sk_
 	return emit(sk, &fi, TR_RST_SENT);
 }
 
-SEC("tp_btf/tcp_send_reset")
-int send_reset_btf(__u64 *ctx)
-{
-	return on_send_reset((void *)ctx[0], (void *)ctx[1],
-			     cfg_reset_reason ? (__u32)ctx[2] : 0, cfg_reset_reason);
-}
-
-SEC("raw_tp/tcp_send_reset")
-int send_reset_raw(__u64 *ctx)
+KT_TP_BOTH(tcp_send_reset, send_reset)
 {
 	return on_send_reset((void *)ctx[0], (void *)ctx[1],
 			     cfg_reset_reason ? (__u32)ctx[2] : 0, cfg_reset_reason);
@@ -436,14 +413,7 @@ static __always_inline int on_recv_reset(const struct sock *sk)
 	return emit(sk, &fi, TR_RST_RECV);
 }
 
-SEC("tp_btf/tcp_receive_reset")
-int recv_reset_btf(__u64 *ctx)
-{
-	return on_recv_reset((void *)ctx[0]);
-}
-
-SEC("raw_tp/tcp_receive_reset")
-int recv_reset_raw(__u64 *ctx)
+KT_TP_BOTH(tcp_receive_reset, recv_reset)
 {
 	return on_recv_reset((void *)ctx[0]);
 }
@@ -482,14 +452,7 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 	return 0;
 }
 
-SEC("tp_btf/inet_sock_set_state")
-int state_btf(__u64 *ctx)
-{
-	return on_state((void *)ctx[0], (int)ctx[1], (int)ctx[2]);
-}
-
-SEC("raw_tp/inet_sock_set_state")
-int state_raw(__u64 *ctx)
+KT_TP_BOTH(inet_sock_set_state, state)
 {
 	return on_state((void *)ctx[0], (int)ctx[1], (int)ctx[2]);
 }

@@ -162,40 +162,19 @@ int hr_entry_raw(__u64 *ctx)
 }
 
 /* hrtimer_expire_exit(struct hrtimer *hrtimer) */
-SEC("tp_btf/hrtimer_expire_exit")
-int hr_exit_btf(__u64 *ctx)
-{
-	return hr_exit((struct hrtimer *)ctx[0]);
-}
-
-SEC("raw_tp/hrtimer_expire_exit")
-int hr_exit_raw(__u64 *ctx)
+KT_TP_BOTH(hrtimer_expire_exit, hr_exit)
 {
 	return hr_exit((struct hrtimer *)ctx[0]);
 }
 
 /* timer_expire_entry(struct timer_list *timer, unsigned long baseclk) */
-SEC("tp_btf/timer_expire_entry")
-int wheel_entry_btf(__u64 *ctx)
-{
-	return wheel_entry((struct timer_list *)ctx[0]);
-}
-
-SEC("raw_tp/timer_expire_entry")
-int wheel_entry_raw(__u64 *ctx)
+KT_TP_BOTH(timer_expire_entry, wheel_entry)
 {
 	return wheel_entry((struct timer_list *)ctx[0]);
 }
 
 /* timer_expire_exit(struct timer_list *timer) */
-SEC("tp_btf/timer_expire_exit")
-int wheel_exit_btf(__u64 *ctx)
-{
-	return leave(SLOT_WHEEL, TIMER_WHEEL, (void *)ctx[0]);
-}
-
-SEC("raw_tp/timer_expire_exit")
-int wheel_exit_raw(__u64 *ctx)
+KT_TP_BOTH(timer_expire_exit, wheel_exit)
 {
 	return leave(SLOT_WHEEL, TIMER_WHEEL, (void *)ctx[0]);
 }

@@ -168,27 +168,13 @@ out:
 }
 
 /* workqueue_queue_work(int req_cpu, struct pool_workqueue *pwq, struct work_struct *work) */
-SEC("tp_btf/workqueue_queue_work")
-int queue_btf(__u64 *ctx)
-{
-	return on_queue((struct pool_workqueue *)ctx[1], (struct work_struct *)ctx[2]);
-}
-
-SEC("raw_tp/workqueue_queue_work")
-int queue_raw(__u64 *ctx)
+KT_TP_BOTH(workqueue_queue_work, queue)
 {
 	return on_queue((struct pool_workqueue *)ctx[1], (struct work_struct *)ctx[2]);
 }
 
 /* workqueue_execute_start(struct work_struct *work) */
-SEC("tp_btf/workqueue_execute_start")
-int start_btf(__u64 *ctx)
-{
-	return on_start((struct work_struct *)ctx[0]);
-}
-
-SEC("raw_tp/workqueue_execute_start")
-int start_raw(__u64 *ctx)
+KT_TP_BOTH(workqueue_execute_start, start)
 {
 	return on_start((struct work_struct *)ctx[0]);
 }
@@ -200,14 +186,7 @@ int start_raw(__u64 *ctx)
  * (tp_btf could not read the function argument anyway: the verifier
  * refuses a pointer to a function prototype in the context).
  */
-SEC("tp_btf/workqueue_execute_end")
-int end_btf(__u64 *ctx)
-{
-	return on_end((struct work_struct *)ctx[0]);
-}
-
-SEC("raw_tp/workqueue_execute_end")
-int end_raw(__u64 *ctx)
+KT_TP_BOTH(workqueue_execute_end, end)
 {
 	return on_end((struct work_struct *)ctx[0]);
 }

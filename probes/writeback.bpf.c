@@ -245,14 +245,7 @@ static __always_inline int end_btf(struct bdi_writeback *wb, struct wb_writeback
 }
 
 /* writeback_start/written(struct bdi_writeback *wb, struct wb_writeback_work *work) */
-SEC("tp_btf/writeback_start")
-int start_btf(__u64 *ctx)
-{
-	return work_start(BPF_CORE_READ((struct wb_writeback_work *)ctx[1], nr_pages));
-}
-
-SEC("raw_tp/writeback_start")
-int start_raw(__u64 *ctx)
+KT_TP_BOTH(writeback_start, start)
 {
 	return work_start(BPF_CORE_READ((struct wb_writeback_work *)ctx[1], nr_pages));
 }
@@ -263,14 +256,7 @@ int start_tp(struct trace_event_raw_writeback_work_class *ctx)
 	return work_start(BPF_CORE_READ(ctx, nr_pages));
 }
 
-SEC("tp_btf/writeback_written")
-int written_btf(__u64 *ctx)
-{
-	return end_btf((struct bdi_writeback *)ctx[0], (struct wb_writeback_work *)ctx[1]);
-}
-
-SEC("raw_tp/writeback_written")
-int written_raw(__u64 *ctx)
+KT_TP_BOTH(writeback_written, written)
 {
 	return end_btf((struct bdi_writeback *)ctx[0], (struct wb_writeback_work *)ctx[1]);
 }

@@ -223,6 +223,30 @@ static __always_inline void kt_hdr_fill(struct kt_rec_hdr *h, __u32 rtype, __u32
 	})
 
 /*
+ * One tracepoint's program twice, as tp_btf (NAME_btf) and as raw_tp
+ * (NAME_raw); the plan picks one. The body that follows the macro is theirs:
+ * both get the tracepoint's arguments as ctx[0], ctx[1], ...
+ *
+ *   KT_TP_BOTH(sched_wakeup, wakeup)
+ *   {
+ *           return enqueue((struct task_struct *)ctx[0]);
+ *   }
+ */
+#define KT_TP_BOTH(tp, name)                                                                       \
+	static __always_inline int name##_body(__u64 *ctx);                                        \
+	SEC("tp_btf/" #tp)                                                                         \
+	int name##_btf(__u64 *ctx)                                                                 \
+	{                                                                                          \
+		return name##_body(ctx);                                                           \
+	}                                                                                          \
+	SEC("raw_tp/" #tp)                                                                         \
+	int name##_raw(__u64 *ctx)                                                                 \
+	{                                                                                          \
+		return name##_body(ctx);                                                           \
+	}                                                                                          \
+	static __always_inline int name##_body(__u64 *ctx)
+
+/*
  * Send the first size bytes of a record built in the scratch value below
  * (KT_DEFINE_SCRATCH), filling its header: for records
  * whose strings make their length vary, so a short one takes little of the

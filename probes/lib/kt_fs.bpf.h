@@ -60,6 +60,14 @@
 #include "kt_fs.h"
 #include "kt_syscall.bpf.h"
 
+/*
+ * KT_FS_LOST: the includer's per-CPU u64 counter of calls it loses (a stream's
+ * "drops", fsdist's "misses"), declared before this header is included.
+ */
+#ifndef KT_FS_LOST
+#error "define KT_FS_LOST (the per-CPU counter of lost calls) before including kt_fs.bpf.h"
+#endif
+
 /* bits 1 << KT_FS_*: the operations wanted */
 const volatile __u32 cfg_ops = 0;
 /* --fstype: only this file-system type (0 bytes: any) */
@@ -277,7 +285,9 @@ static __always_inline int kt_fs_enter(struct pt_regs *regs, long nr)
 	st.s = s;
 	tid = (__u32)bpf_get_current_pid_tgid();
 	st.ts = bpf_ktime_get_ns();
-	bpf_map_update_elem(&fs_starts, &tid, &st, BPF_ANY);
+	/* a full bucket lock (a nested or preempted update on this CPU): the call is lost, counted */
+	if (bpf_map_update_elem(&fs_starts, &tid, &st, BPF_ANY))
+		kt_count_drop(&KT_FS_LOST);
 	return 0;
 }
 

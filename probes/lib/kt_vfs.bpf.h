@@ -64,18 +64,8 @@ struct {
 	__type(value, struct kt_vfs_rename);
 } fs_vrenames SEC(".maps");
 
-#ifdef KT_FS_EVENTS
-/* a stream: what the in-flight tables lose is counted with the ring buffer's drops */
-#define kt_vfs_lost() kt_count_drop(&drops)
-#else
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} fs_vlost SEC(".maps");
-#define kt_vfs_lost() kt_count_drop(&fs_vlost)
-#endif
+/* what the in-flight tables lose: counted where the command counts lost calls */
+#define kt_vfs_lost() kt_count_drop(&KT_FS_LOST)
 
 /* Before 5.12 vfs_rename took the dentries; before 6.8 (or so) a superblock listed its mounts in a list_head. */
 struct super_block___old {

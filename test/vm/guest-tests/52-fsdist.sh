@@ -33,7 +33,7 @@ for mode in default tp_btf; do
 		op=${want%:*}
 		n=$(count_of $T/$mode.json $op)
 		note "$mode: $op $n"
-		[ "$n" = "${want#*:}" ] || { show $T/$mode.json; fail "$mode: $n ${op}s counted, not ${want#*:}"; }
+		count_ok $T/$mode.json "$n" "${want#*:}" || { show $T/$mode.json; fail "$mode: $n ${op}s counted, not ${want#*:}"; }
 	done
 	[ "$(count_of $T/$mode.json open)" -ge 20 ] || { show $T/$mode.json; fail "$mode: fewer than 20 opens"; }
 done

@@ -28,7 +28,7 @@ for f in dir pid; do
 		op=${want%:*}
 		n=$(col $T/$f.json $op)
 		note "$f: $op $n"
-		[ "$n" = "${want#*:}" ] || { show $T/$f.json; fail "$f: $n ${op}s counted, not ${want#*:}"; }
+		count_ok $T/$f.json "$n" "${want#*:}" || { show $T/$f.json; fail "$f: $n ${op}s counted, not ${want#*:}"; }
 	done
 	[ "$(col $T/$f.json mkdir)" = 1 ] || { show $T/$f.json; fail "$f: the mkdir is not counted"; }
 done
@@ -38,6 +38,6 @@ grep -q '"layer":"syscall"' $T/pid.json || { show $T/pid.json; fail "-P: meta do
 meta_attach $T/dir.json | grep -qx "vfs_unlink_ret fexit" || { show $T/dir.json; fail "vfs_unlink is not on fexit"; }
 grep -q '"layer":"vfs"' $T/dir.json || { show $T/dir.json; fail "meta does not say the vfs layer ran"; }
 # the O_TRUNC open's truncation: one setattr in the VFS, none in the system calls
-[ "$(col $T/dir.json setattr)" = 1 ] || { show $T/dir.json; fail "vfs: the truncation of kt-trunc is not one setattr"; }
+count_ok $T/dir.json "$(col $T/dir.json setattr)" 1 || { show $T/dir.json; fail "vfs: the truncation of kt-trunc is not one setattr"; }
 [ "$(col $T/pid.json setattr)" = 0 ] || { show $T/pid.json; fail "syscall: a setattr counted"; }
 exit 0

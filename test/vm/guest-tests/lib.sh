@@ -225,6 +225,32 @@ check_rows() {
 		}' | sort -u
 }
 
+# kernel_missed FILE: the events a run says it missed: the program runs the
+# kernel skipped (summary skipped_runs) and the counts of its lost records
+kernel_missed() {
+	jflat "$1" | awk -F '\t' '
+		$2 == ".type" { t[$1] = $3 }
+		$2 == ".skipped_runs" { s[$1] = $3 }
+		$2 == ".what" { w[$1] = $3 }
+		$2 == ".count" { c[$1] = $3 }
+		END {
+			for (l in t) {
+				if (t[l] == "summary") n += s[l]
+				if (t[l] == "lost" && w[l] != "program runs") n += c[l]
+			}
+			print n + 0
+		}'
+}
+
+# count_ok FILE GOT WANT: GOT is WANT, or short by no more than what the
+# run in FILE says it missed (nothing lost silently; noted)
+count_ok() {
+	[ "$2" = "$3" ] && return 0
+	_m=$(kernel_missed "$1")
+	[ "$2" -lt "$3" ] && [ "$_m" -ge $(($3 - $2)) ] || return 1
+	note "$(($3 - $2)) short of $3; the run reports $_m missed (skipped program runs, lost events)"
+}
+
 # bg_load NAME CMD...: start a workload in the background, remember its pid
 bg_load() {
 	_n=$1
