@@ -1,6 +1,6 @@
 # fsdist counts the workload's 20 fsyncs and 21 writes (20 files and its
 # output line) in the histograms, in the VFS (the default here: fentry/fexit)
-# and at the system-call layer (KTRACE_ATTACH=tp_btf).
+# and at the system-call layer (KTRACE_ATTACH=tp_btf), both at once.
 . /tests/lib.sh
 need_cmd fsdist
 
@@ -12,12 +12,15 @@ count_of() {
 		$2 == ".count" { c[$1] = $3 }
 		END { for (l in op) if (op[l] == want) n += c[l]; print n + 0 }'
 }
-for mode in default tp_btf; do
-	env=""
-	[ $mode = default ] || env=KTRACE_ATTACH=$mode
-	KT_ENV=$env kt_start $T/$mode.json fsdist -n kt-fsw -j
-	kt-fsw /tmp/kt-fs 20 >$T/wl.out 2>&1 || { show $T/wl.out; fail "kt-fsw failed"; }
-	sleep 0.5
+# both layers on the same workload at once
+kt_start $T/default.json fsdist -n kt-fsw -j
+PID_default=$KT_PID
+KT_ENV=KTRACE_ATTACH=tp_btf kt_start $T/tp_btf.json fsdist -n kt-fsw -j
+PID_tp_btf=$KT_PID
+kt-fsw /tmp/kt-fs 20 >$T/wl.out 2>&1 || { show $T/wl.out; fail "kt-fsw failed"; }
+sleep 0.5
+for mode in tp_btf default; do
+	eval "KT_PID=\$PID_$mode"
 	kt_stop
 	[ $KT_RC = 0 ] || { show $T/$mode.json $T/$mode.json.err; fail "fsdist ($mode) exited with $KT_RC"; }
 	json_ok $T/$mode.json
