@@ -9,6 +9,7 @@
 
 #include "ktrace.h"
 #include "replay.h"
+#include "serve.h"
 
 static void usage(FILE *f)
 {
@@ -18,6 +19,8 @@ static void usage(FILE *f)
 	for (size_t i = 0; i < kt_n_cmds; i++)
 		fprintf(f, "  %-12s %s\n", kt_cmds[i]->name, kt_cmds[i]->summary);
 	fprintf(f, "  %-12s %s\n", "replay", "Print a run recorded with --record again (text or JSON)");
+	fprintf(f, "  %-12s %s\n", "serve",
+		"Run summary commands continuously, their metrics at http://127.0.0.1:9464/metrics");
 	fprintf(f, "  %-12s %s\n", "help", "Show the help of a command (ktrace help COMMAND)");
 	fprintf(f, "\nCommon options (every command): -j/--json, -o/--output FILE, -T/--timestamp, -v/--verbose\n"
 		   "Tracing commands: -d/--duration SECONDS, -i/--interval SECONDS (with [interval [count]]);\n"
@@ -76,6 +79,12 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return KT_EXIT_OK;
 		}
+		if (!strcmp(argv[2], "serve")) {
+			help_argv[0] = argv[2];
+			help_argv[1] = "--help";
+			help_argv[2] = NULL;
+			return kt_serve_main(2, help_argv, argc, argv);
+		}
 		cmd = kt_cmd_find(argv[2]);
 		if (!cmd)
 			return unknown(argv[2]);
@@ -91,6 +100,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "replay"))
 		return kt_replay_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "serve"))
+		return kt_serve_main(argc - 1, argv + 1, argc, argv);
 	cmd = kt_cmd_find(argv[1]);
 	if (!cmd)
 		return unknown(argv[1]);

@@ -72,6 +72,7 @@ static int configure(struct kt_ctx *ctx)
 static int start(struct kt_ctx *ctx)
 {
 	struct timer *t = ctx->priv;
+
 	t->ks.lost = "callbacks are shown as addresses";
 	return 0;
 }

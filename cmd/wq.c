@@ -52,6 +52,7 @@ static int configure(struct kt_ctx *ctx)
 static int start(struct kt_ctx *ctx)
 {
 	struct wq *w = ctx->priv;
+
 	w->ks.lost = "work functions are shown as addresses";
 	return 0;
 }

@@ -35,6 +35,7 @@
 #include "prom.h"
 #include "replay.h"
 #include "rlimits.h"
+#include "serve.h"
 #include "tape.h"
 #include "util.h"
 
@@ -150,6 +151,7 @@ static void write_meta_rec(struct kt_ctx *ctx)
 		} else {
 			a->type = kt_attach_name(h->alts[st->chosen].type);
 			a->target = h->alts[st->chosen].target;
+			a->program = h->alts[st->chosen].prog;
 		}
 	}
 	kt_out_meta(ctx->out, &m);
@@ -327,7 +329,8 @@ static struct {
 /* Before tracing: the directory (no symlink followed) and the metrics' state. */
 static int prom_open(struct kt_ctx *ctx)
 {
-	int err = kt_odir_open(ctx->o.prom_dir, &prom.dirfd);
+	/* under `ktrace serve` the metrics go to serve, not to a directory */
+	int err = ctx->o.prom_dir ? kt_odir_open(ctx->o.prom_dir, &prom.dirfd) : 0;
 
 	if (err) {
 		kt_err("--prom-textfile %s: cannot open the directory: %s", ctx->o.prom_dir,
@@ -348,6 +351,36 @@ static int prom_open(struct kt_ctx *ctx)
 }
 
 /*
+ * Under `ktrace serve`: the metrics in both formats to serve. Serve gone
+ * (EPIPE) stops the run quietly (kt_serve_push), it is no failure of the
+ * command; metrics too large to send are a warning, every interval.
+ */
+static int serve_push(struct kt_ctx *ctx)
+{
+	char *text = NULL, *om = NULL;
+	size_t tlen = 0, olen = 0;
+	FILE *t = open_memstream(&text, &tlen), *o = open_memstream(&om, &olen);
+	int err = t && o ? 0 : -ENOMEM;
+
+	if (!err)
+		err = kt_prom_render_fmt(prom.p, t, false);
+	if (!err)
+		err = kt_prom_render_fmt(prom.p, o, true);
+	if (t && fclose(t) && !err)
+		err = -ENOMEM;
+	if (o && fclose(o) && !err)
+		err = -ENOMEM;
+	if (!err)
+		err = kt_serve_push(text, tlen, om, olen);
+	free(text);
+	free(om);
+	if (err && err != -EPIPE)
+		kt_warn("serve: sending the metrics of %s failed: %s", ctx->cmd->name,
+			strerror(-err));
+	return 0;
+}
+
+/*
  * After a drain: every series' cumulative state, as one new file renamed
  * over the old one. Mode 0644: node_exporter runs as its own user and must
  * read it; metrics hold what the labels name (disks, comms, syscalls), no
@@ -363,6 +396,8 @@ static int prom_write(struct kt_ctx *ctx, bool final)
 
 	if (!prom.p)
 		return 0;
+	if (kt_serve_child())
+		return serve_push(ctx);
 	f = open_memstream(&buf, &len);
 	if (!f)
 		return -ENOMEM;
@@ -668,6 +703,16 @@ static int step_prepare(struct run *r, int argc, char **argv)
 		ctx->hooks[i].chosen = -1;
 	if (kt_opts_parse(ctx, argc, argv))
 		return KT_EXIT_USAGE;
+	if (kt_serve_child()) {
+		/* serve runs the command until serve stops, its metrics updated every interval */
+		if (ctx->o.count || ctx->o.duration_s || ctx->o.prom_dir) {
+			kt_err("serve runs %s until serve stops and serves its metrics itself: drop %s",
+			       cmd->name, ctx->o.prom_dir ? "--prom-textfile" : "the count and -d");
+			return KT_EXIT_USAGE;
+		}
+		if (!ctx->o.interval_s)
+			ctx->o.interval_s = 1;
+	}
 	kt_verbose = ctx->o.verbose;
 	oo.path = ctx->o.output;
 	oo.json = ctx->o.json;
@@ -688,7 +733,7 @@ static int step_prepare(struct run *r, int argc, char **argv)
 	}
 	if (ctx->o.record && kt_output_file(ctx, "--record", ctx->o.record, &r->tape))
 		return KT_EXIT_FAIL;
-	if (ctx->o.prom_dir && prom_open(ctx))
+	if ((ctx->o.prom_dir || kt_serve_child()) && prom_open(ctx))
 		return KT_EXIT_FAIL;
 	/* a command without hooks (check) looks at every command's */
 	if (cmd->n_hooks ? kt_plan_env_check(&cmd, 1) : kt_plan_env_check(kt_cmds, kt_n_cmds))
@@ -762,8 +807,13 @@ static int step_load(struct run *r)
 		/* a ring buffer is a power of two pages */
 		while (sz < ctx->o.ringbuf_bytes)
 			sz <<= 1;
-		if (ev)
+		if (ev) {
+			static char bytes[24];
+
 			bpf_map__set_max_entries(ev, (uint32_t)sz);
+			snprintf(bytes, sizeof(bytes), "%" PRIu64, sz);
+			kt_meta_add(ctx, "buffer_bytes", bytes);
+		}
 	}
 	if (kt_filter_write(ctx))
 		return KT_EXIT_FAIL;
@@ -846,7 +896,11 @@ static enum kt_stop step_trace(struct run *r, uint64_t *intervals)
 		return output_state(ctx);
 	if (kt_tape_replaying())
 		return replay_loop(ctx, intervals);
-	fprintf(stderr, "%s\n", cmd->tracing_msg ? cmd->tracing_msg : "Tracing... Hit Ctrl-C to end.");
+	if (kt_serve_child())
+		kt_serve_ready(); /* serve says when all its commands are ready */
+	else
+		fprintf(stderr, "%s\n",
+			cmd->tracing_msg ? cmd->tracing_msg : "Tracing... Hit Ctrl-C to end.");
 	return run_loop(ctx, r->rb, intervals);
 }
 

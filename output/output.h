@@ -171,6 +171,7 @@ const char *kt_stop_name(enum kt_stop s);
 struct kt_meta_attach {
 	const char *hook;
 	const char *type, *target; /* NULL type: nothing attached, note says why */
+	const char *program;       /* the BPF program attached there */
 	const char *note;
 };
 

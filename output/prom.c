@@ -418,6 +418,33 @@ static void fmt_float(char *b, size_t sz, double v)
 	}
 }
 
+/*
+ * An "le" value. OpenMetrics wants one text per number in le (its
+ * "canonical numbers"): a float always shows it is one, 1 is "1.0".
+ */
+static void fmt_le(char *b, size_t sz, double v, bool om)
+{
+	fmt_float(b, sz, v);
+	if (om && !strpbrk(b, ".eEnN"))
+		snprintf(b + strlen(b), sz - strlen(b), ".0");
+}
+
+/*
+ * HELP text: \\ and \n escaped in both formats, \" too in OpenMetrics (its
+ * HELP is an escaped string like a label value).
+ */
+static void help_text(FILE *f, const char *s, bool om)
+{
+	for (; *s; s++) {
+		if (*s == '\\' || (om && *s == '"'))
+			fputc('\\', f), fputc(*s, f);
+		else if (*s == '\n')
+			fputs("\\n", f);
+		else
+			fputc(*s, f);
+	}
+}
+
 /* name{labels[,extra]} or name{extra} or name */
 static void sample(FILE *f, const char *name, const char *suffix, const char *labels,
 		   const char *extra)
@@ -430,7 +457,7 @@ static void sample(FILE *f, const char *name, const char *suffix, const char *la
 	fputc(' ', f);
 }
 
-static void render_hist(const struct metric *m, FILE *f)
+static void render_hist(const struct metric *m, FILE *f, bool om)
 {
 	size_t top = 0;
 	char v[64], le[80];
@@ -450,8 +477,8 @@ static void render_hist(const struct metric *m, FILE *f)
 
 		for (size_t i = 0; i < top; i++) {
 			cum += s->slots[i];
-			fmt_float(v, sizeof(v),
-				  ((double)kt_hist_slot_max(&h, i) + 1) * m->mul / m->div);
+			fmt_le(v, sizeof(v), ((double)kt_hist_slot_max(&h, i) + 1) * m->mul / m->div,
+			       om);
 			snprintf(le, sizeof(le), "le=\"%s\"", v);
 			sample(f, m->name, "_bucket", s->labels, le);
 			fprintf(f, "%" PRIu64 "\n", cum);
@@ -466,17 +493,21 @@ static void render_hist(const struct metric *m, FILE *f)
 	}
 }
 
-int kt_prom_render(const struct kt_prom *p, FILE *f)
+int kt_prom_render_fmt(const struct kt_prom *p, FILE *f, bool om)
 {
 	bool folds = false;
 
 	for (size_t i = 0; i < p->nm; i++) {
 		const struct metric *m = &p->m[i];
+		/* OpenMetrics names a counter's family without the _total of its sample */
+		int fam = (int)strlen(m->name) - (om && m->type == M_COUNTER ? 6 : 0);
 
-		fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", m->name, m->help, m->name,
+		fprintf(f, "# HELP %.*s ", fam, m->name);
+		help_text(f, m->help, om);
+		fprintf(f, "\n# TYPE %.*s %s\n", fam, m->name,
 			m->type == M_HIST ? "histogram" : "counter");
 		if (m->type == M_HIST) {
-			render_hist(m, f);
+			render_hist(m, f, om);
 		} else {
 			for (size_t j = 0; j < m->n; j++) {
 				char v[64];
@@ -490,14 +521,19 @@ int kt_prom_render(const struct kt_prom *p, FILE *f)
 	}
 	if (folds) {
 		fprintf(f,
-			"# HELP ktrace_%s_prom_folded_total ktrace %s: series updates folded into "
+			"# HELP ktrace_%s_prom_folded%s ktrace %s: series updates folded into "
 			"the other series because the metric had %zu series\n"
-			"# TYPE ktrace_%s_prom_folded_total counter\n",
-			p->cmd, p->cmd, p->max_series, p->cmd);
+			"# TYPE ktrace_%s_prom_folded%s counter\n",
+			p->cmd, om ? "" : "_total", p->cmd, p->max_series, p->cmd, om ? "" : "_total");
 		for (size_t i = 0; i < p->nm; i++)
 			if (p->m[i].folded)
 				fprintf(f, "ktrace_%s_prom_folded_total{metric=\"%s\"} %" PRIu64 "\n",
 					p->cmd, p->m[i].name, p->m[i].folded);
 	}
 	return ferror(f) ? -EIO : 0;
+}
+
+int kt_prom_render(const struct kt_prom *p, FILE *f)
+{
+	return kt_prom_render_fmt(p, f, false);
 }

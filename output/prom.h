@@ -29,6 +29,7 @@
 #ifndef KT_PROM_H
 #define KT_PROM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -61,5 +62,11 @@ int kt_prom_count(struct kt_prom *p, const char *table, const char *key, const s
 		  size_t nlabels, double v);
 /* Writes every metric's cumulative state; 0 or -EIO when f had a write error. */
 int kt_prom_render(const struct kt_prom *p, FILE *f);
+/*
+ * The same, in OpenMetrics 1.0 when om (for `ktrace serve`): a counter's
+ * family (HELP, TYPE) is named without _total, le values are canonical
+ * ("1.0"), HELP escapes '"'. No "# EOF": the caller ends the exposition.
+ */
+int kt_prom_render_fmt(const struct kt_prom *p, FILE *f, bool om);
 
 #endif

@@ -98,6 +98,8 @@ void kt_out_meta(struct kt_out *out, const struct kt_meta_rec *m)
 		if (h->type) {
 			cJSON_AddStringToObject(e, "type", h->type);
 			cJSON_AddStringToObject(e, "target", h->target);
+			if (h->program)
+				cJSON_AddStringToObject(e, "program", h->program);
 		} else {
 			cJSON_AddNullToObject(e, "type");
 			add_str(e, "note", h->note ? h->note : "unavailable");

@@ -8,7 +8,8 @@ build=(gcc make cmake clang llvm libbpf-dev libelf-dev zlib1g-dev libzstd-dev bp
 	dpkg-dev debian-archive-keyring file pkg-config linux-libc-dev)
 tests=(python3 jq util-linux iproute2 nftables libxml2-utils linux-perf stress-ng fio
 	bpftrace libclang-rt-14-dev qemu-system-x86 busybox-static cpio gzip procps
-	man-db coreutils systemtap-sdt-dev prometheus prometheus-node-exporter)
+	man-db coreutils systemtap-sdt-dev prometheus prometheus-node-exporter
+	python3-yaml python3-jsonschema python3-prometheus-client systemd curl)
 
 if [ "$(id -u)" != 0 ]; then
 	echo "install-deps.sh: run as root (it installs Debian packages)" >&2

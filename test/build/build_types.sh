@@ -2,14 +2,16 @@
 # Configures and builds ktrace in scratch directories with three build types
 # and both compilers, warnings as errors, so that CI proves every build type
 # builds: Release with gcc (-O3), RelWithDebInfo with clang, Debug with gcc.
-# Reuses the build's cJSON source (KT_CJSON_DIR), so nothing is fetched.
+# Reuses the build's cJSON and libmicrohttpd sources (KT_CJSON_DIR,
+# KT_MHD_DIR), so nothing is fetched.
 #
-# usage: build_types.sh SOURCE_DIR SCRATCH_DIR CJSON_DIR [TARGET]
+# usage: build_types.sh SOURCE_DIR SCRATCH_DIR CJSON_DIR MHD_DIR [TARGET]
 set -uo pipefail
 src=$1
 scratch=$2
 cjson=$3
-target=${4:-ktrace}
+mhd=$4
+target=${5:-ktrace}
 rc=0
 for combo in Release:gcc RelWithDebInfo:clang Debug:gcc; do
 	type=${combo%%:*}
@@ -23,7 +25,7 @@ for combo in Release:gcc RelWithDebInfo:clang Debug:gcc; do
 	mkdir -p "$dir"
 	start=$(date +%s)
 	if ! CC=$cc cmake -S "$src" -B "$dir" -DCMAKE_BUILD_TYPE="$type" -DKT_WERROR=ON \
-		-DKT_TESTS=OFF -DKT_CJSON_DIR="$cjson" >"$dir.log" 2>&1 ||
+		-DKT_TESTS=OFF -DKT_CJSON_DIR="$cjson" -DKT_MHD_DIR="$mhd" >"$dir.log" 2>&1 ||
 		! cmake --build "$dir" -j2 --target "$target" >>"$dir.log" 2>&1; then
 		echo "FAIL - $type with $cc does not build; the end of $dir.log:"
 		grep -E 'error|warning' "$dir.log" | head -20

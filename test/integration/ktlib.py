@@ -187,6 +187,38 @@ class Ktrace:
         return out
 
 
+def bpftrace_start(script, *args):
+    """bpftrace running script (text) with args, once its probes are in: (process, output file)."""
+    d = tempfile.mkdtemp(prefix="kt-bt-")
+    at_exit(shutil.rmtree, d, True)
+    path = os.path.join(d, "ref.bt")
+    with open(path, "w") as f:
+        f.write(script)
+    out = open(os.path.join(d, "out"), "w+")
+    p = subprocess.Popen(["bpftrace", path] + [str(a) for a in args], stdout=out,
+                         stderr=subprocess.STDOUT)
+    at_exit(lambda: p.poll() is None and (p.kill(), p.wait()))
+    end = time.time() + 60
+    while True:
+        out.seek(0)
+        if "Attaching" in out.read():
+            break
+        if p.poll() is not None or time.time() > end:
+            out.seek(0)
+            raise RuntimeError("bpftrace did not start:\n" + out.read())
+        time.sleep(0.1)
+    time.sleep(1)  # "Attaching" comes before the probes are in
+    return p, out
+
+
+def bpftrace_stop(p, out):
+    """Stops bpftrace as Ctrl-C does; what it printed (its maps at exit)."""
+    p.send_signal(signal.SIGINT)
+    p.wait(60)
+    out.seek(0)
+    return out.read()
+
+
 def run_ktrace(*args, timeout=60, env=None, user=None):
     """Runs ktrace to completion; returns CompletedProcess (text)."""
     cmd = [KTRACE] + [str(a) for a in args]

@@ -15,12 +15,9 @@ ktrace attaches to it by pid before it calls anything:
    tables searched), a kernel pattern on a kernel without kprobes (exit 1,
    naming kprobe), a missing pattern (exit 2).
 """
-import os
 import re
 import shutil
-import signal
 import subprocess
-import tempfile
 import time
 
 import ktlib
@@ -56,33 +53,11 @@ def counts(kt):
     return c
 
 
-def bpftrace_start(script):
-    d = tempfile.mkdtemp(prefix="kt-bt-")
-    ktlib.at_exit(shutil.rmtree, d, True)
-    path = os.path.join(d, "ref.bt")
-    with open(path, "w") as f:
-        f.write(script)
-    out = open(os.path.join(d, "out"), "w+")
-    p = subprocess.Popen(["bpftrace", path], stdout=out, stderr=subprocess.STDOUT)
-    ktlib.at_exit(lambda: p.poll() is None and (p.kill(), p.wait()))
-    end = time.time() + 60
-    while True:
-        out.seek(0)
-        if "Attaching" in out.read():
-            break
-        if p.poll() is not None or time.time() > end:
-            out.seek(0)
-            raise RuntimeError("bpftrace did not start:\n" + out.read())
-        time.sleep(0.1)
-    time.sleep(1)
-    return p, out
 
 
 def bpftrace_stop(p, out):
-    p.send_signal(signal.SIGINT)
-    p.wait(60)
-    out.seek(0)
-    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^@(\w+): (\d+)$", out.read(), re.M)}
+    text = ktlib.bpftrace_stop(p, out)
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^@(\w+): (\d+)$", text, re.M)}
 
 
 def getppid_test():
@@ -91,7 +66,7 @@ def getppid_test():
     libc = kt.records("meta")[0].get("binary", "")
     bt = None
     if shutil.which("bpftrace") and libc:
-        bt = bpftrace_start("uprobe:%s:getppid /pid == %d/ { @n = count(); }" % (libc, w.pid))
+        bt = ktlib.bpftrace_start("uprobe:%s:getppid /pid == %d/ { @n = count(); }" % (libc, w.pid))
     check(finish_funcs(w) == "getppid 500", "workload called getppid 500 times")
     kt.stop()
     check(kt.rc == 0, "funccount -p exits 0", kt.stderr())

@@ -15,10 +15,7 @@
 import os
 import re
 import shutil
-import signal
 import socket
-import subprocess
-import tempfile
 import threading
 import time
 
@@ -82,40 +79,18 @@ tracepoint:irq:softirq_entry /args->vec == 3/ { @netrx = count(); }
 """
 
 
-def bpftrace_start(script):
-    d = tempfile.mkdtemp(prefix="kt-bt-")
-    ktlib.at_exit(shutil.rmtree, d, True)
-    path = os.path.join(d, "ref.bt")
-    with open(path, "w") as f:
-        f.write(script)
-    out = open(os.path.join(d, "out"), "w+")
-    p = subprocess.Popen(["bpftrace", path], stdout=out, stderr=subprocess.STDOUT)
-    ktlib.at_exit(lambda: p.poll() is None and (p.kill(), p.wait()))
-    end = time.time() + 60
-    while True:
-        out.seek(0)
-        if "Attaching" in out.read():
-            break
-        if p.poll() is not None or time.time() > end:
-            out.seek(0)
-            raise RuntimeError("bpftrace did not start:\n" + out.read())
-        time.sleep(0.1)
-    time.sleep(1)  # "Attaching" comes before the probes are in
-    return p, out
 
 
 def bpftrace_stop(p, out):
-    p.send_signal(signal.SIGINT)
-    p.wait(60)
-    out.seek(0)
-    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^@(\w+): (\d+)$", out.read(), re.M)}
+    text = ktlib.bpftrace_stop(p, out)
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^@(\w+): (\d+)$", text, re.M)}
 
 
 def net_test():
     ref = None
     if shutil.which("bpftrace"):
         ktlib.ensure_tracefs()
-        ref = bpftrace_start(REF_BT)
+        ref = ktlib.bpftrace_start(REF_BT)
     else:
         ktlib.log("no bpftrace: NET_RX runs without its cross-check")
     kt = Ktrace("irq", "-j")

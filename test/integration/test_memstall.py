@@ -13,7 +13,6 @@ cgroup by path, and show the system's PSI row.
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -28,34 +27,12 @@ tracepoint:vmscan:mm_vmscan_memcg_reclaim_end { @n[pid] = count(); @pages[pid] =
 """
 
 
-def bpftrace_start(script):
-    d = tempfile.mkdtemp(prefix="kt-bt-")
-    ktlib.at_exit(shutil.rmtree, d, True)
-    path = os.path.join(d, "ref.bt")
-    with open(path, "w") as f:
-        f.write(script)
-    out = open(os.path.join(d, "out"), "w+")
-    p = subprocess.Popen(["bpftrace", path], stdout=out, stderr=subprocess.STDOUT)
-    ktlib.at_exit(lambda: p.poll() is None and (p.kill(), p.wait()))
-    end = time.time() + 60
-    while True:
-        out.seek(0)
-        if "Attaching" in out.read():
-            break
-        if p.poll() is not None or time.time() > end:
-            out.seek(0)
-            raise RuntimeError("bpftrace did not start:\n" + out.read())
-        time.sleep(0.1)
-    time.sleep(1)  # "Attaching" comes before the probes are in
-    return p, out
 
 
 def bpftrace_stop(p, out):
-    p.send_signal(signal.SIGINT)
-    p.wait(60)
-    out.seek(0)
+    text = ktlib.bpftrace_stop(p, out)
     res = {}
-    for m in re.finditer(r"^@(\w+)\[(\d+)\]: (\d+)$", out.read(), re.M):
+    for m in re.finditer(r"^@(\w+)\[(\d+)\]: (\d+)$", text, re.M):
         res.setdefault(m.group(1), {})[int(m.group(2))] = int(m.group(3))
     return res
 
@@ -97,7 +74,7 @@ def main():
     ktlib.at_exit(shutil.rmtree, d, True)
     target = os.path.join(d, "dd.out")
 
-    ref = bpftrace_start(REF_BT) if shutil.which("bpftrace") else None
+    ref = ktlib.bpftrace_start(REF_BT) if shutil.which("bpftrace") else None
     if not ref:
         log("no bpftrace: the counts run without their cross-check")
     kts = {

@@ -15,9 +15,7 @@
 import os
 import re
 import shutil
-import signal
 import subprocess
-import tempfile
 import time
 
 import ktlib
@@ -164,33 +162,11 @@ END { clear(@q); }
 """
 
 
-def bpftrace_start(script, arg):
-    d = tempfile.mkdtemp(prefix="kt-bt-")
-    ktlib.at_exit(shutil.rmtree, d, True)
-    path = os.path.join(d, "ref.bt")
-    with open(path, "w") as f:
-        f.write(script)
-    out = open(os.path.join(d, "out"), "w+")
-    p = subprocess.Popen(["bpftrace", path, str(arg)], stdout=out, stderr=subprocess.STDOUT)
-    ktlib.at_exit(lambda: p.poll() is None and (p.kill(), p.wait()))
-    end = time.time() + 60
-    while True:
-        out.seek(0)
-        if "Attaching" in out.read():
-            break
-        if p.poll() is not None or time.time() > end:
-            out.seek(0)
-            raise RuntimeError("bpftrace did not start:\n" + out.read())
-        time.sleep(0.1)
-    time.sleep(1)  # "Attaching" comes before the probes are in
-    return p, out
 
 
 def bpftrace_stop(p, out):
-    p.send_signal(signal.SIGINT)
-    p.wait(60)
-    out.seek(0)
-    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^@(\w+): (\d+)$", out.read(), re.M)}
+    text = ktlib.bpftrace_stop(p, out)
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^@(\w+): (\d+)$", text, re.M)}
 
 
 def rename_test():
@@ -202,7 +178,7 @@ def rename_test():
     cg = ktlib.cgroup_v1("cpu", "rename", {"cpu.cfs_period_us": 100000, "cpu.cfs_quota_us": 10000})
     new = "kt-renamed"
     sp = held(ktlib.in_cgroup(cg, [workload("renamer"), "1.2", new]))
-    ref = bpftrace_start(REF_BT, sp.pid) if shutil.which("bpftrace") else None
+    ref = ktlib.bpftrace_start(REF_BT, sp.pid) if shutil.which("bpftrace") else None
     kt_p = Ktrace("runqlat", "-j", "-m", "-P", "-p", sp.pid)
     kt_l = Ktrace("runqlat", "-j", "-m", "-L", "-t", sp.pid)
     release(sp)

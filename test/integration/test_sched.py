@@ -25,7 +25,6 @@ import re
 import shutil
 import signal
 import subprocess
-import tempfile
 import time
 
 import ktlib
@@ -49,36 +48,16 @@ def bpftrace_start(script, *args):
     if not shutil.which("bpftrace"):
         ktlib.log("no bpftrace: the counts are checked without it")
         return None
-    d = tempfile.mkdtemp(prefix="kt-bt-")
-    ktlib.at_exit(shutil.rmtree, d, True)
-    path = os.path.join(d, "ref.bt")
-    with open(path, "w") as f:
-        f.write(script)
-    out = open(os.path.join(d, "out"), "w+")
-    p = subprocess.Popen(["bpftrace", path] + [str(a) for a in args], stdout=out, stderr=subprocess.STDOUT)
-    ktlib.at_exit(lambda: p.poll() is None and (p.kill(), p.wait()))
-    end = time.time() + 60
-    while True:
-        out.seek(0)
-        if "Attaching" in out.read():
-            break
-        if p.poll() is not None or time.time() > end:
-            out.seek(0)
-            raise RuntimeError("bpftrace did not start:\n" + out.read())
-        time.sleep(0.1)
-    time.sleep(1)  # "Attaching" comes before the probes are in
-    return p, out
+    return ktlib.bpftrace_start(script, *args)
 
 
 def bpftrace_stop(bt):
     if bt is None:
         return None
     p, out = bt
-    p.send_signal(signal.SIGINT)
-    p.wait(60)
-    out.seek(0)
+    text = ktlib.bpftrace_stop(p, out)
     ref = {"s": {}, "m": {}}
-    for m in re.finditer(r"^@([sm])\[(\d+)\]: (\d+)$", out.read(), re.M):
+    for m in re.finditer(r"^@([sm])\[(\d+)\]: (\d+)$", text, re.M):
         ref[m.group(1)][int(m.group(2))] = int(m.group(3))
     return ref
 

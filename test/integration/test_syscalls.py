@@ -27,7 +27,6 @@ started after every ktrace is attached. On that one run:
 import os
 import re
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -44,34 +43,12 @@ tracepoint:raw_syscalls:sys_enter /pid == $1/ { @[args->id] = count(); }
 """
 
 
-def bpftrace_start(script, arg):
-    d = tempfile.mkdtemp(prefix="kt-bt-")
-    ktlib.at_exit(shutil.rmtree, d, True)
-    path = os.path.join(d, "ref.bt")
-    with open(path, "w") as f:
-        f.write(script)
-    out = open(os.path.join(d, "out"), "w+")
-    p = subprocess.Popen(["bpftrace", path, str(arg)], stdout=out, stderr=subprocess.STDOUT)
-    ktlib.at_exit(lambda: p.poll() is None and (p.kill(), p.wait()))
-    end = time.time() + 60
-    while True:
-        out.seek(0)
-        if "Attaching" in out.read():
-            break
-        if p.poll() is not None or time.time() > end:
-            out.seek(0)
-            raise RuntimeError("bpftrace did not start:\n" + out.read())
-        time.sleep(0.1)
-    time.sleep(1)  # "Attaching" comes before the probes are in
-    return p, out
 
 
 def bpftrace_stop(p, out):
-    p.send_signal(signal.SIGINT)
-    p.wait(60)
-    out.seek(0)
+    text = ktlib.bpftrace_stop(p, out)
     return {int(m.group(1)): int(m.group(2))
-            for m in re.finditer(r"^@\[(\d+)\]: (\d+)$", out.read(), re.M)}
+            for m in re.finditer(r"^@\[(\d+)\]: (\d+)$", text, re.M)}
 
 
 def rows(kt):
@@ -96,7 +73,7 @@ def main():
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     ktlib.at_exit(lambda: w.poll() is None and (w.kill(), w.wait()))
     pid = w.pid
-    bt = bpftrace_start(REF_BT, pid) if shutil.which("bpftrace") else None
+    bt = ktlib.bpftrace_start(REF_BT, pid) if shutil.which("bpftrace") else None
     if not bt:
         ktlib.log("no bpftrace: the count runs without its cross-check")
     kt = Ktrace("syscalls", "-j", "-p", pid, "--top", "0")

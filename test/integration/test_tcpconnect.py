@@ -10,11 +10,8 @@ import os
 import random
 import re
 import shutil
-import signal
 import subprocess
 import sys
-import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ktlib
@@ -196,34 +193,12 @@ print(json.dumps({"established": ok, "refused": bad}))
 '''
 
 
-def bpftrace_start(script):
-    d = tempfile.mkdtemp(prefix="kt-bt-")
-    ktlib.at_exit(shutil.rmtree, d, True)
-    path = os.path.join(d, "ref.bt")
-    with open(path, "w") as f:
-        f.write(script)
-    out = open(os.path.join(d, "out"), "w+")
-    p = subprocess.Popen(["bpftrace", path], stdout=out, stderr=subprocess.STDOUT)
-    ktlib.at_exit(lambda: p.poll() is None and (p.kill(), p.wait()))
-    end = time.time() + 60
-    while True:
-        out.seek(0)
-        if "Attaching" in out.read():
-            break
-        if p.poll() is not None or time.time() > end:
-            out.seek(0)
-            raise RuntimeError("bpftrace did not start:\n" + out.read())
-        time.sleep(0.1)
-    time.sleep(1)  # "Attaching" comes before the probe is in
-    return p, out
 
 
 def bpftrace_stop(p, out):
-    p.send_signal(signal.SIGINT)
-    p.wait(60)
-    out.seek(0)
+    text = ktlib.bpftrace_stop(p, out)
     return {int(m.group(1)): int(m.group(2))
-            for m in re.finditer(r"^@out\[(\d+)\]: (\d+)$", out.read(), re.M)}
+            for m in re.finditer(r"^@out\[(\d+)\]: (\d+)$", text, re.M)}
 
 
 def counting(ns, ports):
@@ -232,7 +207,7 @@ def counting(ns, ports):
     next(ports)  # port + 1: the closed one
     refs = {}
     if shutil.which("bpftrace"):
-        refs = {p: bpftrace_start(REF_BT % p) for p in (port, port + 1)}
+        refs = {p: ktlib.bpftrace_start(REF_BT % p) for p in (port, port + 1)}
     else:
         ktlib.log("no bpftrace: -c runs without its bpftrace cross-check")
     kt = ktlib.Ktrace("tcpconnect", "-j", "-c")

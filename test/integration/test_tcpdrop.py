@@ -25,10 +25,8 @@ import os
 import random
 import re
 import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -116,33 +114,11 @@ def nft_counter(ns, port):
     return int(m.group(1)) if m else None
 
 
-def bpftrace_start(script):
-    d = tempfile.mkdtemp(prefix="kt-bt-")
-    ktlib.at_exit(shutil.rmtree, d, True)
-    path = os.path.join(d, "ref.bt")
-    with open(path, "w") as f:
-        f.write(script)
-    out = open(os.path.join(d, "out"), "w+")
-    p = subprocess.Popen(["bpftrace", path], stdout=out, stderr=subprocess.STDOUT)
-    ktlib.at_exit(lambda: p.poll() is None and (p.kill(), p.wait()))
-    end = time.time() + 60
-    while True:
-        out.seek(0)
-        if "Attaching" in out.read():
-            break
-        if p.poll() is not None or time.time() > end:
-            out.seek(0)
-            raise RuntimeError("bpftrace did not start:\n" + out.read())
-        time.sleep(0.1)
-    time.sleep(1)  # "Attaching" comes before the probe is in
-    return p, out
 
 
 def bpftrace_stop(p, out):
-    p.send_signal(signal.SIGINT)
-    p.wait(60)
-    out.seek(0)
-    m = re.search(r"^@drops: (\d+)$", out.read(), re.M)
+    text = ktlib.bpftrace_stop(p, out)
+    m = re.search(r"^@drops: (\d+)$", text, re.M)
     return int(m.group(1)) if m else 0
 
 
@@ -154,7 +130,7 @@ def netfilter(ns, ports, reasons):
     port = next(ports)
     nft(ns, "add", "rule", "inet", TABLE, "in", "tcp", "dport", str(port), "counter", "drop")
     nport = ((port & 0xff) << 8) | (port >> 8)
-    ref = bpftrace_start(REF_BT % (reasons["NETFILTER_DROP"], nport)) if shutil.which("bpftrace") else None
+    ref = ktlib.bpftrace_start(REF_BT % (reasons["NETFILTER_DROP"], nport)) if shutil.which("bpftrace") else None
     if not ref:
         ktlib.log("no bpftrace: the drop count runs without its bpftrace cross-check")
     kt = ktlib.Ktrace("tcpdrop", "-j")

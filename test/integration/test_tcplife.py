@@ -23,10 +23,8 @@ import json
 import os
 import random
 import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -121,34 +119,12 @@ class Workload:
         return json.loads(line)
 
 
-def bpftrace_start():
-    d = tempfile.mkdtemp(prefix="kt-bt-")
-    ktlib.at_exit(shutil.rmtree, d, True)
-    path = os.path.join(d, "ref.bt")
-    with open(path, "w") as f:
-        f.write(REF_BT)
-    out = open(os.path.join(d, "out"), "w+")
-    p = subprocess.Popen(["bpftrace", path], stdout=out, stderr=subprocess.STDOUT)
-    ktlib.at_exit(lambda: p.poll() is None and (p.kill(), p.wait()))
-    end = time.time() + 60
-    while True:
-        out.seek(0)
-        if "Attaching" in out.read():
-            break
-        if p.poll() is not None or time.time() > end:
-            out.seek(0)
-            raise RuntimeError("bpftrace did not start:\n" + out.read())
-        time.sleep(0.1)
-    time.sleep(1)  # "Attaching" comes before the probe is in
-    return p, out
 
 
 def bpftrace_stop(p, out):
-    p.send_signal(signal.SIGINT)
-    p.wait(60)
-    out.seek(0)
+    text = ktlib.bpftrace_stop(p, out)
     res = {}
-    for line in out.read().splitlines():
+    for line in text.splitlines():
         f = line.split()
         if len(f) == 5 and f[0] == "close":
             res[(int(f[1]), int(f[2]))] = (int(f[3]), int(f[4]))
@@ -162,7 +138,7 @@ def one(evs, lport, rport):
 def session(ns, ports):
     sport, closed = next(ports), next(ports)
     w = Workload(ns, "4", sport, closed)
-    ref = bpftrace_start() if shutil.which("bpftrace") else None
+    ref = ktlib.bpftrace_start(REF_BT) if shutil.which("bpftrace") else None
     if not ref:
         ktlib.log("no bpftrace: the byte counts run without their cross-check")
     kt = ktlib.Ktrace("tcplife", "-j")

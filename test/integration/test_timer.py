@@ -17,9 +17,6 @@ import gzip
 import os
 import re
 import shutil
-import signal
-import subprocess
-import tempfile
 import time
 
 import ktlib
@@ -31,34 +28,12 @@ tracepoint:timer:timer_expire_entry { @runs[ksym(args->function)] = count(); }
 """
 
 
-def bpftrace_start(script):
-    d = tempfile.mkdtemp(prefix="kt-bt-")
-    ktlib.at_exit(shutil.rmtree, d, True)
-    path = os.path.join(d, "ref.bt")
-    with open(path, "w") as f:
-        f.write(script)
-    out = open(os.path.join(d, "out"), "w+")
-    p = subprocess.Popen(["bpftrace", path], stdout=out, stderr=subprocess.STDOUT)
-    ktlib.at_exit(lambda: p.poll() is None and (p.kill(), p.wait()))
-    end = time.time() + 60
-    while True:
-        out.seek(0)
-        if "Attaching" in out.read():
-            break
-        if p.poll() is not None or time.time() > end:
-            out.seek(0)
-            raise RuntimeError("bpftrace did not start:\n" + out.read())
-        time.sleep(0.1)
-    time.sleep(1)  # "Attaching" is printed before the probes are in
-    return p, out
 
 
 def bpftrace_stop(p, out):
-    p.send_signal(signal.SIGINT)
-    p.wait(60)
-    out.seek(0)
+    text = ktlib.bpftrace_stop(p, out)
     return {m.group(1): int(m.group(2))
-            for m in re.finditer(r"^@runs\[([^\]]+)\]: (\d+)$", out.read(), re.M)}
+            for m in re.finditer(r"^@runs\[([^\]]+)\]: (\d+)$", text, re.M)}
 
 
 def config_hz():
@@ -93,7 +68,7 @@ def json_test():
     ref = None
     if shutil.which("bpftrace"):
         ktlib.ensure_tracefs()
-        ref = bpftrace_start(REF_BT)
+        ref = ktlib.bpftrace_start(REF_BT)
     else:
         ktlib.log("no bpftrace: timer runs without its cross-check")
     sleeps()

@@ -13,11 +13,8 @@
 3. Text with --hist -m: the table, the run-time histograms in msecs; an
    option wq does not have is a usage error (exit 2).
 """
-import os
 import re
 import shutil
-import signal
-import subprocess
 import tempfile
 import time
 
@@ -29,35 +26,13 @@ tracepoint:workqueue:workqueue_execute_end { @runs[ksym(args->function)] = count
 """
 
 
-def bpftrace_start(script):
-    d = tempfile.mkdtemp(prefix="kt-bt-")
-    ktlib.at_exit(shutil.rmtree, d, True)
-    path = os.path.join(d, "ref.bt")
-    with open(path, "w") as f:
-        f.write(script)
-    out = open(os.path.join(d, "out"), "w+")
-    p = subprocess.Popen(["bpftrace", path], stdout=out, stderr=subprocess.STDOUT)
-    ktlib.at_exit(lambda: p.poll() is None and (p.kill(), p.wait()))
-    end = time.time() + 60
-    while True:
-        out.seek(0)
-        if "Attaching" in out.read():
-            break
-        if p.poll() is not None or time.time() > end:
-            out.seek(0)
-            raise RuntimeError("bpftrace did not start:\n" + out.read())
-        time.sleep(0.1)
-    time.sleep(1)  # "Attaching" is printed before the probe is in
-    return p, out
 
 
 def bpftrace_stop(p, out):
     """The @runs map as {function: count}."""
-    p.send_signal(signal.SIGINT)
-    p.wait(60)
-    out.seek(0)
+    text = ktlib.bpftrace_stop(p, out)
     return {m.group(1): int(m.group(2))
-            for m in re.finditer(r"^@runs\[([^\]]+)\]: (\d+)$", out.read(), re.M)}
+            for m in re.finditer(r"^@runs\[([^\]]+)\]: (\d+)$", text, re.M)}
 
 
 def writeback(rounds=3):
@@ -81,7 +56,7 @@ def json_test():
     ref = None
     if shutil.which("bpftrace"):
         ktlib.ensure_tracefs()
-        ref = bpftrace_start(REF_BT)
+        ref = ktlib.bpftrace_start(REF_BT)
     else:
         ktlib.log("no bpftrace: wq runs without its cross-check")
     kt = Ktrace("wq", "-j")

@@ -4,7 +4,8 @@
  * (test/unit/data/prom.golden): histograms cumulative across intervals in
  * base units, hostile label values, the cardinality cap and its other
  * series, table rows as counters (KT_COL_COUNT, KT_COL_LABEL), lost
- * counters, fed through kt_out like a command does. When
+ * counters, fed through kt_out like a command does; the same in OpenMetrics
+ * (test/unit/data/prom_om.golden, for serve). When
  * promtool is installed, the same text must pass `promtool check metrics`.
  * KT_UPDATE_GOLDEN=1 rewrites the golden file (review the diff!).
  */
@@ -170,6 +171,25 @@ int main(void)
 		fclose(f);
 		compare(tmp, "prom.golden");
 		promtool(tmp);
+		unlink(tmp);
+	}
+	/* OpenMetrics (serve): counter families without _total, canonical le, HELP escaped */
+	f = fopen(tmp, "w");
+	CHECK(f != NULL, "create %s", tmp);
+	if (f) {
+		char *om;
+
+		CHECK(kt_prom_render_fmt(p, f, true) == 0, "render OpenMetrics");
+		CHECK(!q || kt_prom_render_fmt(q, f, true) == 0, "render OpenMetrics");
+		fputs("# EOF\n", f);
+		fclose(f);
+		compare(tmp, "prom_om.golden");
+		om = kt_test_slurp(tmp);
+		CHECK(om && !strstr(om, "_total counter\n"), "an OpenMetrics counter family ends in _total");
+		CHECK(om && strstr(om, "_total{"), "its samples keep _total");
+		CHECK(om && !strstr(om, "le=\"1\"") && !strstr(om, "le=\"2\""),
+		      "integral le values are canonical (1.0)");
+		free(om);
 		unlink(tmp);
 	}
 	kt_out_close(out, false);
