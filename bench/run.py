@@ -629,7 +629,8 @@ class Bench:
             meta = self.ktrace_meta(case)
             res["attach"] = meta.get("attach")
             specs = [] if case.get("no_floor") else self.floor_specs(meta)
-            loader = self.loader_specs(case, meta)
+            # a USDT site is no function: like the floor, no loader for it
+            loader = None if case.get("no_floor") else self.loader_specs(case, meta)
         else:
             specs = case.get("floor", [])
             res["floor_guessed"] = True

@@ -11,6 +11,17 @@
  * Hooks: sched_switch, tp_btf with a raw_tp fallback. Cost: every context
  * switch runs the program; matching tasks add one or two stack walks (a few
  * microseconds): narrow busy servers down with -p/-t or --min-block-time.
+ *
+ * --unwind dwarf: every switch-out of a matching task with a user stack is
+ * streamed with its user registers and a copy of the top of its user stack
+ * (the task is current then, and its stack stays as it is until it runs
+ * again), and kept here by thread id; when the task runs again after a
+ * block within -m/-M, a small record says how long it was off-CPU, and the
+ * kept copy is unwound (core/unwind.h) and charged. Cost: the copy and
+ * about 8 KB of ring buffer per context switch of a matching task, short
+ * blocks included (only the kernel knows the block's length at the end):
+ * use -p/-t. Memory: at most OFFCPU_PENDING_MAX copies kept (one per
+ * blocked thread, 64 MB at most).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -24,7 +35,25 @@
 #include "stackcol.h"
 #include "util.h"
 
+/* --unwind dwarf: a blocked thread's stack copy, until it runs again */
+struct pending {
+	struct pending *next;
+	uint32_t pid, tid;
+	uint64_t ts;
+	int64_t kstack;
+	char comm[KT_TASK_COMM_LEN + 1];
+	struct kt_ustack u;
+	size_t len;
+	uint8_t *data;
+};
+
+#define OFFCPU_PENDING_MAX     4096U /* threads blocked at once whose copies are kept */
+#define OFFCPU_PENDING_BUCKETS 1024U
+
 struct offcpu {
+	struct pending *pending[OFFCPU_PENDING_BUCKETS];
+	size_t npending;
+	uint64_t evicted, unpaired;
 	bool user_threads, kernel_threads;
 	uint64_t min_us, max_us;
 	uint32_t state;
@@ -152,6 +181,8 @@ static int configure(struct kt_ctx *ctx)
 	skel->rodata->cfg_min_ns = o->min_us * 1000;
 	skel->rodata->cfg_max_ns = o->max_us * 1000;
 	skel->rodata->cfg_announce_pids = o->so.user;
+	skel->rodata->cfg_unwind_dwarf = o->so.unwind_dwarf;
+	skel->rodata->cfg_stack_copy = o->so.stack_copy;
 	return kt_stackcol_configure(ctx, &o->so);
 }
 
@@ -176,6 +207,103 @@ static int add_one(const void *key, const void *val, void *arg)
 	return kt_stackcol_add(arg, k->tgid, comm, k->kstack, k->ustack, v->total_ns / 1000);
 }
 
+static struct pending **pending_find(struct offcpu *o, uint32_t tid)
+{
+	struct pending **pp = &o->pending[tid % OFFCPU_PENDING_BUCKETS];
+
+	while (*pp && (*pp)->tid != tid)
+		pp = &(*pp)->next;
+	return pp;
+}
+
+static void pending_drop(struct offcpu *o, struct pending **pp)
+{
+	struct pending *p = *pp;
+
+	*pp = p->next;
+	free(p->data);
+	free(p);
+	o->npending--;
+}
+
+/* Full: forget the oldest copy (a thread that exited while blocked never runs again). */
+static void pending_evict(struct offcpu *o)
+{
+	struct pending **oldest = NULL;
+
+	for (size_t i = 0; i < OFFCPU_PENDING_BUCKETS; i++)
+		for (struct pending **pp = &o->pending[i]; *pp; pp = &(*pp)->next)
+			if (!oldest || (*pp)->ts < (*oldest)->ts)
+				oldest = pp;
+	if (oldest) {
+		pending_drop(o, oldest);
+		o->evicted++;
+	}
+}
+
+static int on_out(struct offcpu *o, const struct offcpu_out *r, size_t size)
+{
+	struct pending **pp = pending_find(o, r->hdr.tid), *p = *pp;
+	size_t len = size - sizeof(*r);
+
+	if (len > r->u.len)
+		len = r->u.len;
+	if (!p) {
+		if (o->npending >= OFFCPU_PENDING_MAX)
+			pending_evict(o);
+		p = calloc(1, sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		p->tid = r->hdr.tid;
+		p->next = o->pending[p->tid % OFFCPU_PENDING_BUCKETS];
+		o->pending[p->tid % OFFCPU_PENDING_BUCKETS] = p;
+		o->npending++;
+	}
+	if (len != p->len || !p->data) {
+		uint8_t *d = realloc(p->data, len ? len : 1);
+
+		if (!d)
+			return -ENOMEM;
+		p->data = d;
+	}
+	memcpy(p->data, r->data, len);
+	p->len = len;
+	p->pid = r->hdr.pid;
+	p->ts = r->hdr.ts;
+	p->kstack = r->kstack;
+	p->u = r->u;
+	memcpy(p->comm, r->hdr.comm, KT_TASK_COMM_LEN);
+	p->comm[KT_TASK_COMM_LEN] = 0;
+	return 0;
+}
+
+/* --unwind dwarf: a blocked task's stack copy, or the end of its block */
+static int handle(struct kt_ctx *ctx, const void *data, size_t size)
+{
+	const struct kt_rec_hdr *h = data;
+	struct offcpu *o = ctx->priv;
+	struct pending **pp;
+	int err;
+
+	if (!o->sc)
+		return 0;
+	if (h->type == OFFCPU_REC_OUT && size >= sizeof(struct offcpu_out))
+		return on_out(o, data, size);
+	if (h->type != OFFCPU_REC_IN || size < sizeof(struct offcpu_in))
+		return 0;
+	pp = pending_find(o, h->tid);
+	if (!*pp) {
+		/* its copy was lost (ring buffer full) or forgotten */
+		o->unpaired++;
+		return 0;
+	}
+	err = kt_stackcol_add_copy(o->sc, (*pp)->pid, (*pp)->comm, (*pp)->kstack, &(*pp)->u,
+				   (*pp)->data, (*pp)->len,
+				   ((const struct offcpu_in *)data)->delta_ns / 1000);
+	pending_drop(o, pp);
+	return err;
+}
+
 static int drain(struct kt_ctx *ctx, bool final)
 {
 	struct offcpu_bpf *skel = ctx->skel;
@@ -190,6 +318,11 @@ static int drain(struct kt_ctx *ctx, bool final)
 		kt_err("reading the off-CPU times failed: %s", strerror(-n));
 		return n;
 	}
+	if (final && (o->evicted || o->unpaired))
+		kt_warn("--unwind dwarf: %llu blocks not charged (their stack copies were lost to a "
+			"full ring buffer or forgotten: at most %u blocked threads are kept); raise "
+			"--buffer or narrow with -p/-t",
+			(unsigned long long)(o->evicted + o->unpaired), OFFCPU_PENDING_MAX);
 	return kt_stackcol_report(o->sc, final);
 }
 
@@ -199,6 +332,9 @@ static void finish(struct kt_ctx *ctx)
 
 	kt_stackcol_free(o->sc);
 	o->sc = NULL;
+	for (size_t i = 0; i < OFFCPU_PENDING_BUCKETS; i++)
+		while (o->pending[i])
+			pending_drop(o, &o->pending[i]);
 }
 
 static const struct kt_hook hooks[] = {
@@ -219,7 +355,8 @@ const struct kt_cmd kt_cmd_offcpu = {
 	       "  ktrace offcpu --min-block-time 1000 --user-threads-only 5   # >= 1 ms\n"
 	       "  ktrace offcpu --state D 10         # uninterruptible (I/O) waits only\n"
 	       "  ktrace offcpu -f 30 > out.folded   # folded stacks for flame graph tools\n"
-	       "  ktrace offcpu --svg off.svg 30     # write a flame graph",
+	       "  ktrace offcpu --svg off.svg 30     # write a flame graph\n"
+	       "  ktrace offcpu --unwind dwarf -p 185 10  # programs without frame pointers",
 	.options = options,
 	.parse = parse,
 	.filters = KT_F_PID | KT_F_TID | KT_F_UID | KT_F_CGROUP | KT_F_COMM,
@@ -235,6 +372,9 @@ const struct kt_cmd kt_cmd_offcpu = {
 	.open = open_skel,
 	.configure = configure,
 	.start = start,
+	.handle = handle,
+	.min_record = sizeof(struct kt_rec_hdr),
+	.ringbuf_default = 8ULL << 20,
 	.drain = drain,
 	.finish = finish,
 	.tracing_msg = "Tracing off-CPU time (us) by stack... Hit Ctrl-C to end.",

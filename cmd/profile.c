@@ -10,6 +10,15 @@
  * Hooks: perf_event (attached here, one link per CPU). Cost: F x CPUs
  * samples a second, each one or two stack walks and a hash update: at 49 Hz
  * well under 0.1% of a CPU.
+ *
+ * --unwind dwarf: user stacks of programs built without frame pointers.
+ * Each sample of a task with a user stack is streamed instead (ring buffer
+ * "events"): its user registers and the top --stack-copy bytes of its user
+ * stack (8 KB by default, as perf), unwound here with the binaries' CFI
+ * (core/unwind.h) as records arrive. Cost, measured at 999 Hz on xz: the
+ * program runs 5 us per sample instead of 2.3 (the 8 KB copy) and sends
+ * about 8 KB of ring buffer; ktrace spends about 35 us per sample unwinding
+ * and symbolizing, and keeps the CFI (64 MB at most).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -90,6 +99,7 @@ static int validate(struct kt_ctx *ctx)
 	}
 	p->so.value_key = "count";
 	p->so.events = "samples";
+	p->so.grow = true; /* at most one new stack per CPU and sample */
 	p->so.svg_title = "CPU Flame Graph";
 	p->so.svg_unit = "samples";
 	return kt_stackcol_validate(ctx, &p->so);
@@ -110,6 +120,8 @@ static int configure(struct kt_ctx *ctx)
 	skel->rodata->cfg_stack_depth = p->so.depth;
 	skel->rodata->cfg_include_idle = p->include_idle;
 	skel->rodata->cfg_announce_pids = p->so.user;
+	skel->rodata->cfg_unwind_dwarf = p->so.unwind_dwarf;
+	skel->rodata->cfg_stack_copy = p->so.stack_copy;
 	return kt_stackcol_configure(ctx, &p->so);
 }
 
@@ -220,6 +232,22 @@ static int add_one(const void *key, const void *val, void *arg)
 	return kt_stackcol_add(arg, k->tgid, comm, k->kstack, k->ustack, n);
 }
 
+/* --unwind dwarf: one sample with its user registers and stack copy */
+static int handle(struct kt_ctx *ctx, const void *data, size_t size)
+{
+	const struct profile_ustack *r = data;
+	struct profile *p = ctx->priv;
+	char comm[KT_TASK_COMM_LEN + 1];
+
+	if (!p->sc || r->hdr.type != PROFILE_REC_USTACK)
+		return 0;
+	memcpy(comm, r->hdr.comm, KT_TASK_COMM_LEN);
+	comm[KT_TASK_COMM_LEN] = 0;
+	/* never past what arrived */
+	return kt_stackcol_add_copy(p->sc, r->hdr.pid, comm, r->kstack, &r->u, r->data,
+				    size - sizeof(*r), 1);
+}
+
 static int drain(struct kt_ctx *ctx, bool final)
 {
 	struct profile_bpf *skel = ctx->skel;
@@ -266,7 +294,8 @@ const struct kt_cmd kt_cmd_profile = {
 	       "  ktrace profile -F 99 -p 185        # one process, until Ctrl-C\n"
 	       "  ktrace profile -K -C 1 5           # kernel stacks of CPU 1 only\n"
 	       "  ktrace profile -f 30 > out.folded  # folded stacks for flame graph tools\n"
-	       "  ktrace profile --svg cpu.svg 30    # write a flame graph",
+	       "  ktrace profile --svg cpu.svg 30    # write a flame graph\n"
+	       "  ktrace profile --unwind dwarf -p 185 10  # programs without frame pointers",
 	.options = options,
 	.parse = parse,
 	.filters = KT_F_PID | KT_F_TID | KT_F_UID | KT_F_CGROUP | KT_F_COMM,
@@ -283,6 +312,10 @@ const struct kt_cmd kt_cmd_profile = {
 	.configure = configure,
 	.attach = attach,
 	.start = start,
+	.handle = handle,
+	.min_record = sizeof(struct profile_ustack),
+	/* --unwind dwarf: some 8 KB a sample; 8 MiB hold 2 s of 2 CPUs at 499 Hz */
+	.ringbuf_default = 8ULL << 20,
 	.drain = drain,
 	.finish = finish,
 	.tracing_msg = "Sampling on-CPU stacks... Hit Ctrl-C to end.",

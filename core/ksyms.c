@@ -195,17 +195,25 @@ int kt_ksyms_load(const char *path, struct kt_ksyms **out)
 	}
 	ks->restricted = seen && !nonzero;
 	if (n) {
+		struct kt_ksym *syms = (struct kt_ksym *)(void *)v, sym;
+
 		qsort(v, n, sizeof(*v), cmp_entry);
-		ks->syms = malloc(n * sizeof(*ks->syms));
-		if (!ks->syms) {
-			err = -ENOMEM;
-			goto out;
-		}
+		/*
+		 * The table is built in the sorting array itself, each symbol
+		 * moved down over entries already read (a symbol is smaller than
+		 * an entry): a second array of 120,000+ symbols would add 3 MB to
+		 * the peak of every command that names kernel addresses.
+		 */
 		for (i = 0, k = 0; i < n; i++) {
-			if (k && ks->syms[k - 1].addr == v[i].sym.addr)
+			memcpy(&sym, &v[i].sym, sizeof(sym));
+			if (k && syms[k - 1].addr == sym.addr)
 				continue; /* an alias; the best-ranked one came first */
-			ks->syms[k++] = v[i].sym;
+			memcpy(&syms[k++], &sym, sizeof(sym));
 		}
+		ks->syms = realloc(v, k * sizeof(*syms));
+		if (!ks->syms)
+			ks->syms = syms; /* could not shrink: keep it as it is */
+		v = NULL;
 		ks->n = k;
 	}
 out:

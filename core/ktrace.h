@@ -266,6 +266,9 @@ struct kt_ctx {
 	uint64_t lost;              /* records the BPF side counted as dropped */
 	bool has_stacks;            /* a stack command: the summary carries lost_stacks */
 	uint64_t lost_stacks;       /* stacks the kernel could not store (stack map full) */
+	bool has_ustacks;           /* user stacks collected: the summary says how many are complete */
+	uint64_t ustacks_total;     /* sum of the values of stacks with user frames */
+	uint64_t ustacks_rooted;    /* of them, those whose user stack reaches a known root */
 	uint64_t skipped;           /* runs of the programs the kernel skipped (recursion_misses) */
 
 	/* output files besides -o (kt_output_file), closed and checked by core */

@@ -312,6 +312,9 @@ static void write_summary(struct kt_ctx *ctx, enum kt_stop why, uint64_t interva
 		.counted = ctx->counted,
 		.has_stacks = ctx->has_stacks,
 		.lost_stacks = ctx->lost_stacks,
+		.has_ustacks = ctx->has_ustacks,
+		.ustacks_total = ctx->ustacks_total,
+		.ustacks_rooted = ctx->ustacks_rooted,
 		.skipped_runs = ctx->skipped,
 	};
 

@@ -26,6 +26,7 @@
 #include "stacks.h"
 #include "stacks_out.h"
 #include "tape.h"
+#include "unwind.h"
 #include "usyms.h"
 #include "util.h"
 
@@ -36,6 +37,8 @@ struct kt_stackcol {
 	bool ks_tried;
 	struct kt_usyms *us;
 	struct kt_usyms_stats us_seen; /* what was already reported */
+	struct kt_unwind *uw;	       /* --unwind dwarf */
+	struct kt_unwind_stats uw_seen;
 	struct kt_stacks *st;
 	int stacks_fd, errors_fd;
 	uint64_t *ips;
@@ -96,6 +99,7 @@ void kt_stackcol_defaults(struct kt_stackcol_opts *o)
 	o->kernel = o->user = true;
 	o->storage = KT_STACKCOL_STORAGE_DEFAULT;
 	o->depth = KT_STACK_MAX_DEPTH;
+	o->stack_copy = KT_USTACK_COPY_DEF;
 }
 
 error_t kt_stackcol_parse(struct kt_stackcol_opts *o, int key, char *arg, struct argp_state *state)
@@ -122,6 +126,18 @@ error_t kt_stackcol_parse(struct kt_stackcol_opts *o, int key, char *arg, struct
 		o->storage = (uint32_t)kt_arg_u64(state, "--stack-storage-size", arg, 1,
 						  KT_STACKCOL_STORAGE_MAX);
 		return 0;
+	case KT_STACKCOL_OPT_UNWIND:
+		if (!strcmp(arg, "dwarf"))
+			o->unwind_dwarf = true;
+		else if (!strcmp(arg, "fp"))
+			o->unwind_dwarf = false;
+		else
+			argp_error(state, "--unwind %s: use fp or dwarf", arg);
+		return 0;
+	case KT_STACKCOL_OPT_STACK_COPY:
+		o->stack_copy = (uint32_t)kt_arg_u64(state, "--stack-copy", arg, KT_USTACK_COPY_MIN,
+						     KT_USTACK_COPY_MAX);
+		return 0;
 	case KT_STACKCOL_OPT_DEPTH:
 		o->depth = (uint32_t)kt_arg_u64(state, "--perf-max-stack-depth", arg, 1,
 						KT_STACK_MAX_DEPTH);
@@ -140,6 +156,21 @@ int kt_stackcol_validate(struct kt_ctx *ctx, const struct kt_stackcol_opts *o)
 	if (!o->kernel && !o->user) {
 		kt_err("no stacks to capture: kernel-only and user-only options exclude each other");
 		return -EINVAL;
+	}
+	if (o->unwind_dwarf && ctx->o.record) {
+		/* a replay would have the stack copies but not the binaries to unwind them with */
+		kt_err("--record cannot be used with --unwind dwarf: a replay has no binaries "
+		       "to unwind the stack copies with");
+		return -EINVAL;
+	}
+	if (o->unwind_dwarf && !o->user) {
+		kt_err("--unwind dwarf walks user stacks: it cannot be used with -K");
+		return -EINVAL;
+	}
+	if (o->unwind_dwarf) {
+		/* the events with a user stack come through the ring buffer */
+		ctx->stream = true;
+		kt_meta_add(ctx, "unwind", "dwarf");
 	}
 	if (o->svg) {
 		/* opened now, once: a bad path fails before tracing; written at the end */
@@ -160,15 +191,23 @@ int kt_stackcol_configure(struct kt_ctx *ctx, const struct kt_stackcol_opts *o)
 
 	if (!m)
 		return -ENOENT;
+	/* without --unwind dwarf nothing is streamed: the smallest ring buffer */
+	if (!o->unwind_dwarf) {
+		struct bpf_map *ev = bpf_object__find_map_by_name(ctx->obj, "events");
+
+		if (ev && bpf_map__set_max_entries(ev, 4096))
+			return -EINVAL;
+	}
 	err = bpf_map__set_value_size(m, o->depth * sizeof(uint64_t));
 	if (!err)
 		err = bpf_map__set_max_entries(m, o->storage);
 	/*
 	 * Preallocated, the default table is 32768 x 1 KB of kernel memory, taken
-	 * (8 ms) at load whether or not the run sees that many stacks: where the
-	 * kernel allows it, entries are allocated as stacks arrive.
+	 * (8 ms) at load whether or not the run sees that many stacks: for a
+	 * command that asks (o->grow) and where the kernel allows it, entries
+	 * are allocated as stacks arrive.
 	 */
-	if (!err && kt_have_noprealloc_htab())
+	if (!err && o->grow && kt_have_noprealloc_htab())
 		err = bpf_map__set_map_flags(m, bpf_map__map_flags(m) | BPF_F_NO_PREALLOC);
 	if (err) {
 		kt_err("sizing the stack map failed: %s", strerror(-err));
@@ -295,6 +334,14 @@ int kt_stackcol_new(struct kt_ctx *ctx, const struct kt_stackcol_opts *o, struct
 		err = kt_usyms_new(NULL, &sc->us);
 		if (err)
 			goto fail;
+		ctx->has_ustacks = true;
+		if (o->unwind_dwarf) {
+			err = kt_unwind_new(&sc->uw);
+			if (err)
+				goto fail;
+			/* each binary's CFI is read when usyms opens it, by its rules */
+			kt_usyms_on_file(sc->us, kt_unwind_file_cb, sc->uw);
+		}
 		m = bpf_object__find_map_by_name(ctx->obj, "newpids");
 		/* a replay's processes are long gone: there is nothing to follow */
 		if (m && !kt_tape_replaying())
@@ -330,6 +377,7 @@ void kt_stackcol_free(struct kt_stackcol *sc)
 		close(sc->target_fd);
 	kt_stacks_free(sc->st);
 	kt_usyms_free(sc->us);
+	kt_unwind_free(sc->uw);
 	kt_ksyms_free(sc->ks);
 	pthread_mutex_destroy(&sc->lock);
 	free(sc->ips);
@@ -408,6 +456,42 @@ int kt_stackcol_add(struct kt_stackcol *sc, uint32_t pid, const char *comm, int6
 	return err;
 }
 
+int kt_stackcol_add_copy(struct kt_stackcol *sc, uint32_t pid, const char *comm, int64_t kstack,
+			 const struct kt_ustack *u, const void *stack, size_t len, uint64_t value)
+{
+	uint64_t *kips = NULL, uips[KT_STACK_MAX_DEPTH];
+	size_t nk, nu = 0, skip = 0;
+	unsigned flags = 0;
+	int err;
+
+	nk = read_stack(sc, kstack, sc->ips);
+	if (nk) {
+		kips = malloc(nk * sizeof(*kips));
+		if (!kips)
+			return -ENOMEM;
+		memcpy(kips, sc->ips, nk * sizeof(*kips));
+		skip = own_frames(sc, kips, nk);
+	}
+	if (u && !(u->flags & KT_USTACK_NO_REGS) && sc->uw) {
+		uint64_t regs[KT_UREG_N];
+
+		_Static_assert(KT_UREG_N == KT_USTACK_NREGS, "the BPF side copies every DWARF register");
+		memcpy(regs, u->regs, sizeof(regs));
+		if (len > u->len)
+			len = u->len;
+		pthread_mutex_lock(&sc->lock);
+		nu = kt_unwind_stack(sc->uw, sc->us, (int)pid, regs, stack, len, uips,
+				     sc->o->depth < KT_STACK_MAX_DEPTH ? sc->o->depth : KT_STACK_MAX_DEPTH,
+				     &flags);
+		pthread_mutex_unlock(&sc->lock);
+	}
+	err = kt_stacks_add_flags(sc->st, pid, comm, kips, nk, skip, nu ? uips : NULL, nu,
+				  (flags & KT_UNWIND_END ? KT_STACK_U_END : 0) | KT_STACK_U_DWARF,
+				  value);
+	free(kips);
+	return err;
+}
+
 static void report_errors(struct kt_stackcol *sc)
 {
 	int ncpu = libbpf_num_possible_cpus();
@@ -475,6 +559,38 @@ static void report_cuts(struct kt_stackcol *sc)
 			now.last_truncated_file,
 			KT_ELF_MAX_SYMS, KT_ELF_MAX_NAMES >> 20);
 	sc->us_seen = now;
+	if (sc->uw) {
+		struct kt_unwind_stats u;
+
+		kt_unwind_stats(sc->uw, &u);
+		if (u.files_skipped > sc->uw_seen.files_skipped)
+			kt_warn("%llu binaries' CFI was not read: over ktrace's unwinding budget (%u "
+				"binaries, %u MB; .eh_frame over %u MB): their frames are walked by "
+				"frame pointer",
+				(unsigned long long)(u.files_skipped - sc->uw_seen.files_skipped),
+				KT_UNWIND_MAX_FILES, KT_UNWIND_MAX_MEM >> 20,
+				KT_UNWIND_MAX_EH_FRAME >> 20);
+		kt_info("unwinding: CFI of %llu binaries (%llu KB), %llu without; %llu frames by "
+			"CFI, %llu by frame pointer",
+			(unsigned long long)u.files, (unsigned long long)(u.mem >> 10),
+			(unsigned long long)u.files_no_cfi, (unsigned long long)u.frames_cfi,
+			(unsigned long long)u.frames_fp);
+		sc->uw_seen = u;
+	}
+}
+
+/* The share of user stacks that reach a known root, for the summary. */
+static void count_rooted(struct kt_stackcol *sc)
+{
+	for (size_t i = 0; i < kt_stacks_count(sc->st); i++) {
+		const struct kt_stack *s = kt_stacks_get(sc->st, i);
+
+		if (!s->nuser)
+			continue;
+		sc->ctx->ustacks_total += s->value;
+		if (s->urooted)
+			sc->ctx->ustacks_rooted += s->value;
+	}
 }
 
 
@@ -515,6 +631,7 @@ int kt_stackcol_report(struct kt_stackcol *sc, bool final)
 		return err;
 	}
 	report_cuts(sc);
+	count_rooted(sc);
 	kt_stacks_sort(sc->st);
 	if (sc->ctx->o.timestamp)
 		kt_out_time_line(sc->ctx->out);

@@ -100,9 +100,9 @@ static size_t ip_len(const uint64_t *ips, size_t n)
 }
 
 static int same(const struct node *a, uint32_t pid, const char *comm, const uint64_t *k, size_t nk,
-		const uint64_t *u, size_t nu)
+		const uint64_t *u, size_t nu, unsigned uflags)
 {
-	return a->s.pid == pid && a->s.nkern == nk && a->s.nuser == nu &&
+	return a->s.pid == pid && a->s.nkern == nk && a->s.nuser == nu && a->s.uflags == uflags &&
 	       !strcmp(a->s.comm, comm) && (!nk || !memcmp(a->s.kips, k, nk * sizeof(*k))) &&
 	       (!nu || !memcmp(a->s.uips, u, nu * sizeof(*u)));
 }
@@ -128,6 +128,13 @@ static int grow_tab(struct kt_stacks *st)
 int kt_stacks_add(struct kt_stacks *st, uint32_t pid, const char *comm, const uint64_t *kips,
 		  size_t nkern, size_t kskip, const uint64_t *uips, size_t nuser, uint64_t value)
 {
+	return kt_stacks_add_flags(st, pid, comm, kips, nkern, kskip, uips, nuser, 0, value);
+}
+
+int kt_stacks_add_flags(struct kt_stacks *st, uint32_t pid, const char *comm, const uint64_t *kips,
+			size_t nkern, size_t kskip, const uint64_t *uips, size_t nuser,
+			unsigned uflags, uint64_t value)
+{
 	char c[KT_COMM_LEN + 1] = "";
 	struct node *nd;
 	uint64_t h;
@@ -149,11 +156,12 @@ int kt_stacks_add(struct kt_stacks *st, uint32_t pid, const char *comm, const ui
 		h = fnv(h, kips, nk * sizeof(*kips));
 	if (nu)
 		h = fnv(h, uips, nu * sizeof(*uips));
+	h = fnv(h, &uflags, sizeof(uflags));
 
 	for (i = st->tcap ? h & (st->tcap - 1) : 0; st->tcap && st->tab[i];
 	     i = (i + 1) & (st->tcap - 1)) {
 		nd = st->tab[i];
-		if (nd->hash == h && same(nd, pid, c, kips, nk, uips, nu)) {
+		if (nd->hash == h && same(nd, pid, c, kips, nk, uips, nu, uflags)) {
 			nd->s.value += value;
 			st->total += value;
 			return 0;
@@ -183,6 +191,7 @@ int kt_stacks_add(struct kt_stacks *st, uint32_t pid, const char *comm, const ui
 	nd->s.value = value;
 	nd->s.nkern = (uint32_t)nk;
 	nd->s.nuser = (uint32_t)nu;
+	nd->s.uflags = uflags;
 	if (nk)
 		memcpy(nd->ips, kips, nk * sizeof(*kips));
 	if (nu)
@@ -237,6 +246,19 @@ bool kt_stacks_tracing_frame(const char *name)
 	return false;
 }
 
+bool kt_stacks_root_name(const char *name)
+{
+	static const char *const roots[] = {
+		"_start", "__libc_start_main", "__libc_start_call_main", "__libc_start_main_impl",
+		"clone", "clone3", "__clone", "__clone3", "start_thread", "thread_start",
+	};
+
+	for (size_t i = 0; name && i < sizeof(roots) / sizeof(roots[0]); i++)
+		if (!strcmp(name, roots[i]))
+			return true;
+	return false;
+}
+
 int kt_stacks_resolve(struct kt_stacks *st, const struct kt_ksyms *ks, struct kt_usyms *us)
 {
 	size_t i, j;
@@ -272,6 +294,9 @@ int kt_stacks_resolve(struct kt_stacks *st, const struct kt_ksyms *ks, struct kt
 				}
 			}
 		}
+		s->urooted = s->nuser && (s->uflags & KT_STACK_U_END);
+		for (j = 0; s->uframes && j < s->nuser && !s->urooted; j++)
+			s->urooted = kt_stacks_root_name(s->uframes[j].sym);
 	}
 	return 0;
 }

@@ -32,7 +32,13 @@ struct kt_stack {
 	const uint64_t *uips;	  /* leaf first */
 	struct kt_frame *kframes; /* leaf first; NULL until kt_stacks_resolve() */
 	struct kt_frame *uframes;
+	unsigned uflags; /* KT_STACK_U_*: what the user stack's unwinder said */
+	bool urooted;	 /* set by kt_stacks_resolve(): the user stack is complete (see below) */
 };
+
+/* kt_stack.uflags */
+#define KT_STACK_U_END	 1U /* the unwinder reached the frame the CFI marks as outermost */
+#define KT_STACK_U_DWARF 2U /* unwound from CFI (--unwind dwarf), not by the kernel's frame pointers */
 
 struct kt_stacks;
 
@@ -53,11 +59,26 @@ void kt_stacks_clear(struct kt_stacks *st);
 int kt_stacks_add(struct kt_stacks *st, uint32_t pid, const char *comm, const uint64_t *kips,
 		  size_t nkern, size_t kskip, const uint64_t *uips, size_t nuser, uint64_t value);
 
-/* Name every frame: kernel ones with @ks, user ones with @us (either may be NULL). */
+/* Same, with KT_STACK_U_* flags, which are part of the stack's identity. */
+int kt_stacks_add_flags(struct kt_stacks *st, uint32_t pid, const char *comm, const uint64_t *kips,
+			size_t nkern, size_t kskip, const uint64_t *uips, size_t nuser,
+			unsigned uflags, uint64_t value);
+
+/*
+ * Name every frame: kernel ones with @ks, user ones with @us (either may be
+ * NULL). A user stack is marked complete (urooted) when one of its frames
+ * is a known root of a process's or thread's stack (_start,
+ * __libc_start_main, __libc_start_call_main, clone, clone3, start_thread,
+ * thread_start), or its unwinder reached the outermost frame
+ * (KT_STACK_U_END); otherwise it is truncated.
+ */
 int kt_stacks_resolve(struct kt_stacks *st, const struct kt_ksyms *ks, struct kt_usyms *us);
 
 /* Most significant (largest value) first; ties in a stable, readable order. */
 void kt_stacks_sort(struct kt_stacks *st);
+
+/* True when @name is a known root frame (see kt_stacks_resolve()). */
+bool kt_stacks_root_name(const char *name);
 
 size_t kt_stacks_count(const struct kt_stacks *st);
 const struct kt_stack *kt_stacks_get(const struct kt_stacks *st, size_t i);

@@ -92,6 +92,8 @@ struct kt_usyms {
 	size_t files_mem, max_files_mem;
 	uint64_t tick;
 	bool frames_out;    /* frames were handed out since kt_usyms_trim(): free nothing now */
+	void (*on_file)(const struct kt_usyms_file *f, void *arg);
+	void *on_file_arg;
 	struct proc *grave; /* evicted while frames were out: freed by kt_usyms_trim() */
 	struct kt_usyms_stats stats;
 };
@@ -497,6 +499,12 @@ static struct file_ent *open_file(struct kt_usyms *us, int pid, const char *path
 		snprintf(us->stats.last_truncated_file, sizeof(us->stats.last_truncated_file), "%s",
 			 f->base);
 	}
+	if (us->on_file) {
+		struct kt_usyms_file uf = { fd, (uint64_t)st.st_dev, (uint64_t)st.st_ino, f->elf,
+					    f->base };
+
+		us->on_file(&uf, us->on_file_arg);
+	}
 	f->mem = sizeof(*f) + f->elf->mem + (f->dbg ? f->dbg->mem : 0);
 	us->files_mem += f->mem;
 	f->next = us->files[h];
@@ -862,6 +870,65 @@ found:
 	return 0;
 }
 
+void kt_usyms_on_file(struct kt_usyms *us, void (*cb)(const struct kt_usyms_file *f, void *arg),
+		      void *arg)
+{
+	us->on_file = cb;
+	us->on_file_arg = arg;
+}
+
+/* @pid's process (snapshotted now if new) and the mapping of @addr in it, or NULL. */
+static int lookup(struct kt_usyms *us, int pid, uint64_t addr, struct proc **pp,
+		  const struct umap **mp)
+{
+	struct proc *p;
+	const struct umap *m;
+	int err;
+
+	p = find_proc(us, pid);
+	if (!p) {
+		err = kt_usyms_add_pid(us, pid);
+		if (err)
+			return err;
+		p = find_proc(us, pid);
+		if (!p)
+			return -ENOENT;
+	}
+	p->used = ++us->tick;
+	m = find_map(p, addr);
+	if (!m && !p->refreshed) {
+		p->refreshed = true;
+		refresh_maps(us, p);
+		m = find_map(p, addr);
+	}
+	*pp = p;
+	*mp = m;
+	return 0;
+}
+
+int kt_usyms_where(struct kt_usyms *us, int pid, uint64_t addr, struct kt_usyms_where *w)
+{
+	const struct umap *m;
+	struct proc *p;
+	uint64_t foff;
+	int err;
+
+	if (!us)
+		return -EINVAL;
+	err = lookup(us, pid, addr, &p, &m);
+	if (err)
+		return err;
+	if (!m || !m->file)
+		return -ENOENT;
+	foff = addr - m->start + m->pgoff;
+	w->dev = (uint64_t)m->file->dev;
+	w->ino = (uint64_t)m->file->ino;
+	w->elf = m->file->elf;
+	if (kt_elf_offset_to_vaddr(m->file->elf, foff, &w->vaddr))
+		w->vaddr = m->file->elf->type == ET_EXEC ? addr : foff;
+	return 0;
+}
+
 int kt_usyms_resolve(struct kt_usyms *us, int pid, uint64_t addr, struct kt_frame *fr)
 {
 	const struct kt_perfmap_sym *ps;
@@ -875,23 +942,10 @@ int kt_usyms_resolve(struct kt_usyms *us, int pid, uint64_t addr, struct kt_fram
 	fr->module = NULL;
 	if (!us)
 		return -EINVAL;
-	p = find_proc(us, pid);
-	if (!p) {
-		err = kt_usyms_add_pid(us, pid);
-		if (err)
-			return err;
-		p = find_proc(us, pid);
-		if (!p)
-			return -ENOENT;
-	}
 	us->frames_out = true;
-	p->used = ++us->tick;
-	m = find_map(p, addr);
-	if (!m && !p->refreshed) {
-		p->refreshed = true;
-		refresh_maps(us, p);
-		m = find_map(p, addr);
-	}
+	err = lookup(us, pid, addr, &p, &m);
+	if (err)
+		return err;
 	if (m && m->file)
 		return resolve_elf(m, addr, fr);
 	if (m) {

@@ -101,6 +101,35 @@ int kt_usyms_resolve(struct kt_usyms *us, int pid, uint64_t addr, struct kt_fram
  */
 void kt_usyms_trim(struct kt_usyms *us);
 
+/*
+ * An ELF file parsed for the first time (each device and inode once while
+ * cached), handed to the callback set with kt_usyms_on_file() while its
+ * descriptor is still open: a reader of other sections (the unwinder's CFI)
+ * gets the file opened by the rules above without opening it again. The
+ * descriptor is borrowed: it is closed when the callback returns.
+ */
+struct kt_usyms_file {
+	int fd;
+	uint64_t dev, ino;
+	const struct kt_elf *elf;
+	const char *name; /* basename */
+};
+void kt_usyms_on_file(struct kt_usyms *us, void (*cb)(const struct kt_usyms_file *f, void *arg),
+		      void *arg);
+
+/*
+ * Where @addr lies in @pid's mappings (snapshotted on first use, read again
+ * once when @addr is outside them): the mapped file's device and inode and
+ * the ELF virtual address of @addr. 0, or -ENOENT when no ELF file maps it
+ * (anonymous or JIT code, [vdso], a file that could not be read).
+ */
+struct kt_usyms_where {
+	uint64_t dev, ino;
+	uint64_t vaddr;
+	const struct kt_elf *elf;
+};
+int kt_usyms_where(struct kt_usyms *us, int pid, uint64_t addr, struct kt_usyms_where *w);
+
 /* Counters of what was cut, since kt_usyms_new(). */
 void kt_usyms_stats(const struct kt_usyms *us, struct kt_usyms_stats *out);
 

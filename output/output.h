@@ -223,6 +223,9 @@ struct kt_summary_rec {
 	uint64_t counted;
 	bool has_stacks;      /* a stack command: lost_stacks is meaningful */
 	uint64_t lost_stacks; /* stacks the kernel's stack map could not store */
+	/* user stacks collected (sum of their values) and those that reach a known root */
+	bool has_ustacks;
+	uint64_t ustacks_total, ustacks_rooted;
 	uint64_t skipped_runs; /* runs of the programs the kernel skipped (each an event missed) */
 };
 /* JSON: the last line of a run. Text: a note on stderr for streams. */

@@ -177,6 +177,11 @@ void kt_out_summary(struct kt_out *out, const struct kt_summary_rec *s)
 	cJSON *o;
 	char d[32];
 
+	if (s->has_ustacks && !out->json && s->ustacks_total)
+		kt_err("user stacks: %" PRIu64 " of %" PRIu64 " (%.1f%%) reach a known root "
+			"(_start, __libc_start_main, clone, start_thread)",
+			s->ustacks_rooted, s->ustacks_total,
+			100.0 * (double)s->ustacks_rooted / (double)s->ustacks_total);
 	if (!out->json) {
 		/* a note for the person at the terminal, not data */
 		if (s->stream && s->counted_what)
@@ -202,6 +207,16 @@ void kt_out_summary(struct kt_out *out, const struct kt_summary_rec *s)
 	}
 	if (s->has_stacks)
 		cJSON_AddItemToObject(o, "lost_stacks", u64_json(s->lost_stacks));
+	if (s->has_ustacks) {
+		cJSON *u = cJSON_AddObjectToObject(o, "user_stacks");
+		char share[32];
+
+		cJSON_AddItemToObject(u, "total", u64_json(s->ustacks_total));
+		cJSON_AddItemToObject(u, "rooted", u64_json(s->ustacks_rooted));
+		snprintf(share, sizeof(share), "%.4f",
+			 s->ustacks_total ? (double)s->ustacks_rooted / (double)s->ustacks_total : 0.0);
+		cJSON_AddItemToObject(u, "rooted_share", cJSON_CreateRaw(share));
+	}
 	cJSON_AddItemToObject(o, "skipped_runs", u64_json(s->skipped_runs));
 	kt_out_json_obj(out, o);
 }

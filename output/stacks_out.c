@@ -125,6 +125,10 @@ void kt_out_stacks(struct kt_out *out, const struct kt_stacks *st, const struct 
 					      json_frames(s->kframes, s->nkern));
 			cJSON_AddItemToObject(out->obj, "user_frames",
 					      json_frames(s->uframes, s->nuser));
+			/* complete: reaches a known root (see kt_stacks_resolve) */
+			if (s->nuser)
+				cJSON_AddStringToObject(out->obj, "user_stack",
+							s->urooted ? "complete" : "truncated");
 		}
 		kt_rec_end(out);
 	}

@@ -24,6 +24,21 @@ const volatile bool cfg_user_stacks = true;
 const volatile __u32 cfg_state = OFFCPU_ANY_STATE;
 const volatile __u64 cfg_min_ns = 1000;
 const volatile __u64 cfg_max_ns = (__u64)-1;
+const volatile bool cfg_unwind_dwarf = false;
+
+KT_DEFINE_STREAM();
+
+/* where an OFFCPU_REC_OUT record is built: the record, then the stack copy */
+struct out_buf {
+	__u8 raw[sizeof(struct offcpu_out) + KT_USTACK_COPY_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct out_buf);
+} out_bufs SEC(".maps");
 
 #define PF_KTHREAD 0x00200000
 #define TASK_DEAD  0x00000080 /* __state of a task's final switch; the same value since 4.14 */
@@ -96,6 +111,47 @@ static __always_inline bool wanted(struct task_struct *t, bool preempt)
 	return true;
 }
 
+/* --unwind dwarf: the blocking task (current) with its user registers and stack copy */
+static __always_inline void send_out(__s64 kstack)
+{
+	struct offcpu_out *rec;
+	__u32 zero = 0, got;
+
+	rec = bpf_map_lookup_elem(&out_bufs, &zero);
+	if (!rec)
+		return;
+	rec->kstack = kstack;
+	rec->u.flags = 0;
+	kt_ustack_entry_regs(&rec->u);
+	got = kt_ustack_copy(&rec->u, rec->data);
+	if (got > KT_USTACK_COPY_MAX)
+		return;
+	kt_hdr_fill(&rec->hdr, OFFCPU_REC_OUT, sizeof(*rec) + got);
+	if (bpf_ringbuf_output(&events, rec, sizeof(*rec) + got, 0))
+		kt_count_drop(&drops);
+}
+
+/* --unwind dwarf: @next ran again after a block of @delta ns whose stack was streamed */
+static __always_inline void send_in(struct task_struct *next, __u64 delta)
+{
+	struct offcpu_in *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+
+	if (!r) {
+		kt_count_drop(&drops);
+		return;
+	}
+	r->hdr.ts = bpf_ktime_get_ns();
+	r->hdr.type = OFFCPU_REC_IN;
+	r->hdr.size = sizeof(*r);
+	r->hdr.pid = BPF_CORE_READ(next, tgid);
+	r->hdr.tid = BPF_CORE_READ(next, pid);
+	r->hdr.cpu = bpf_get_smp_processor_id();
+	r->hdr.uid = 0;
+	BPF_CORE_READ_STR_INTO(&r->hdr.comm, next, comm);
+	r->delta_ns = delta;
+	bpf_ringbuf_submit(r, 0);
+}
+
 static __always_inline int on_switch(void *ctx, bool preempt, struct task_struct *prev,
 				     struct task_struct *next)
 {
@@ -123,8 +179,21 @@ static __always_inline int on_switch(void *ctx, bool preempt, struct task_struct
 			/* prev is current here: its stacks are the ones where it blocked */
 			s->key.kstack = cfg_kernel_stacks ? kt_stack_id(ctx, false, false) : -1;
 			/* an exiting task has dropped its memory: no user stack to read */
-			s->key.ustack = cfg_user_stacks && !kthread && BPF_CORE_READ(prev, mm) ?
-						kt_stack_id(ctx, true, false) : -1;
+			/*
+			 * before 5.15 (no bpf_task_pt_regs) a blocked task's user
+			 * registers cannot be had: its user stack is walked by
+			 * frame pointers, as without --unwind dwarf
+			 */
+			if (cfg_unwind_dwarf && cfg_user_stacks && !kthread &&
+			    bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_task_pt_regs) &&
+			    BPF_CORE_READ(prev, mm)) {
+				s->key.ustack = OFFCPU_USTACK_STREAMED;
+				send_out(s->key.kstack);
+			} else {
+				s->key.ustack = cfg_user_stacks && !kthread &&
+							BPF_CORE_READ(prev, mm) ?
+							kt_stack_id(ctx, true, false) : -1;
+			}
 			s->ts = bpf_ktime_get_ns();
 			tid = s->key.tid;
 			if (bpf_map_update_elem(&starts, &tid, s, BPF_ANY))
@@ -140,7 +209,10 @@ next:
 	if (!s)
 		return 0;
 	delta = bpf_ktime_get_ns() - s->ts;
-	if ((__s64)delta >= 0 && delta >= cfg_min_ns && delta <= cfg_max_ns) {
+	if ((__s64)delta >= 0 && delta >= cfg_min_ns && delta <= cfg_max_ns &&
+	    s->key.ustack == OFFCPU_USTACK_STREAMED) {
+		send_in(next, delta);
+	} else if ((__s64)delta >= 0 && delta >= cfg_min_ns && delta <= cfg_max_ns) {
 		v = bpf_map_lookup_elem(&times, &s->key);
 		if (!v) {
 			bpf_map_update_elem(&times, &s->key, &one, BPF_NOEXIST);

@@ -14,4 +14,18 @@ struct profile_key {
 	char comm[KT_TASK_COMM_LEN];
 };
 
+/*
+ * --unwind dwarf: a sample of a task with a user stack is not counted in
+ * the kernel but streamed with its user registers and stack copy (see
+ * struct kt_ustack), sized to what was copied.
+ */
+#define PROFILE_REC_USTACK 1
+
+struct profile_ustack {
+	struct kt_rec_hdr hdr;
+	__s64 kstack; /* kernel stack id, or a negative errno */
+	struct kt_ustack u;
+	__u8 data[]; /* u.len bytes */
+};
+
 #endif

@@ -4,7 +4,7 @@
 # the system's apt sources are not changed.
 set -euo pipefail
 
-build=(gcc make cmake clang llvm libbpf-dev libelf-dev zlib1g-dev libzstd-dev bpftool
+build=(gcc make cmake clang llvm libbpf-dev libelf-dev libdw-dev zlib1g-dev libzstd-dev bpftool
 	dpkg-dev debian-archive-keyring file pkg-config linux-libc-dev)
 tests=(python3 jq util-linux iproute2 nftables libxml2-utils linux-perf stress-ng fio
 	bpftrace libclang-rt-14-dev qemu-system-x86 busybox-static cpio gzip procps
@@ -26,4 +26,9 @@ if [ ${#missing[@]} -gt 0 ]; then
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# the static build links elfutils' libdw (--unwind dwarf): Debian's libdw-dev ships libdw.a
+if ! ls /usr/lib/*/libdw.a >/dev/null 2>&1; then
+	echo "install-deps.sh: libdw.a is missing (libdw-dev installed without its static library?)" >&2
+	exit 1
 fi

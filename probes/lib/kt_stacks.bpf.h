@@ -45,6 +45,26 @@ struct kt_newpid {
 	__u32 execd; /* seen before, under another program: its maps changed */
 };
 
+/*
+ * --unwind dwarf: instead of a stack id, a record carries the task's user
+ * registers and a copy of the top of its user stack (after the struct), for
+ * user space to unwind with the binaries' CFI (core/unwind.h).
+ */
+#define KT_USTACK_COPY_MIN 512
+#define KT_USTACK_COPY_MAX 16384
+#define KT_USTACK_COPY_DEF 8192
+#define KT_USTACK_NREGS	   17 /* x86-64 DWARF registers 0-16 (rax ... r15, rip) */
+
+/* kt_ustack.flags */
+#define KT_USTACK_KERNEL_MODE 1 /* taken in the kernel: regs are where the task entered it */
+#define KT_USTACK_NO_REGS     2 /* no user registers (the kernel lacks bpf_task_pt_regs) */
+
+struct kt_ustack {
+	__u64 regs[KT_USTACK_NREGS]; /* DWARF numbering: regs[7] is rsp, regs[16] the pc */
+	__u32 len;		     /* bytes of stack copied from regs[7] up, after the record */
+	__u32 flags;
+};
+
 #ifdef __VMLINUX_H__
 #ifndef EFAULT
 #define EFAULT 14
@@ -105,6 +125,85 @@ struct {
 
 const volatile bool cfg_announce_pids = false;
 const volatile __u32 cfg_stack_depth = KT_STACK_DEPTH; /* --perf-max-stack-depth */
+
+const volatile __u32 cfg_stack_copy = KT_USTACK_COPY_DEF; /* --stack-copy */
+
+/* Registers of pt_regs in DWARF order. */
+static __always_inline void kt_ustack_regs(struct kt_ustack *u, const struct pt_regs *p)
+{
+	u->regs[0] = p->ax;
+	u->regs[1] = p->dx;
+	u->regs[2] = p->cx;
+	u->regs[3] = p->bx;
+	u->regs[4] = p->si;
+	u->regs[5] = p->di;
+	u->regs[6] = p->bp;
+	u->regs[7] = p->sp;
+	u->regs[8] = p->r8;
+	u->regs[9] = p->r9;
+	u->regs[10] = p->r10;
+	u->regs[11] = p->r11;
+	u->regs[12] = p->r12;
+	u->regs[13] = p->r13;
+	u->regs[14] = p->r14;
+	u->regs[15] = p->r15;
+	u->regs[16] = p->ip;
+}
+
+/*
+ * The current task's user registers as it entered the kernel
+ * (bpf_task_pt_regs, 5.15+: on older kernels the branch is dropped at load
+ * and the record says KT_USTACK_NO_REGS).
+ */
+static __always_inline void kt_ustack_entry_regs(struct kt_ustack *u)
+{
+	u->flags |= KT_USTACK_KERNEL_MODE;
+	if (bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_task_pt_regs)) {
+		struct pt_regs r;
+		void *p = (void *)bpf_task_pt_regs(bpf_get_current_task_btf());
+
+		if (p && !bpf_probe_read_kernel(&r, sizeof(r), p)) {
+			kt_ustack_regs(u, &r);
+			return;
+		}
+	}
+	u->flags |= KT_USTACK_NO_REGS;
+}
+
+/*
+ * Copy the top cfg_stack_copy bytes of the current task's user stack (from
+ * u->regs[7]) to data (KT_USTACK_COPY_MAX bytes); sets and returns u->len.
+ */
+static __always_inline __u32 kt_ustack_copy(struct kt_ustack *u, __u8 *data)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	__u32 want = cfg_stack_copy, got = 0;
+	__u64 sp = u->regs[7], env_end;
+
+	u->len = 0;
+	if (u->flags & KT_USTACK_NO_REGS)
+		return 0;
+	/* the main thread's stack ends a little above its environment strings */
+	env_end = BPF_CORE_READ(t, mm, env_end);
+	if (sp < env_end && env_end - sp < want)
+		want = env_end - sp;
+	/* a thread's stack may end sooner: try smaller copies */
+#pragma unroll
+	for (int i = 0; i < 4; i++) {
+		__u32 n = want >> i;
+
+		if (n < 64)
+			break;
+		if (n > KT_USTACK_COPY_MAX)
+			n = KT_USTACK_COPY_MAX;
+		if (!bpf_probe_read_user(data, n, (void *)sp)) {
+			got = n;
+			break;
+		}
+	}
+	u->len = got;
+	return got;
+}
 
 static __always_inline void kt_stack_error(int which)
 {

@@ -30,7 +30,8 @@ LAYERS = ["base", "models", "output", "engine", "commands"]
 HEADERS = {
     "base": ["util.h", "ofile.h", "sorted.h", "bpfz.h", "tape.h"],
     "models": ["hist.h", "stacks.h", "ksyms.h", "usyms.h", "kt_elf.h", "perfmap.h", "maps.h",
-               "kbtf.h", "rootfs.h", "rlimits.h", "cgname.h", "utarget.h", "fsrec.h"],
+               "kbtf.h", "rootfs.h", "rlimits.h", "cgname.h", "utarget.h", "fsrec.h",
+               "unwind.h"],
     "output": ["output.h", "output_int.h", "flamegraph.h", "folded.h", "stacks_out.h", "prom.h"],
     # btf_enum: names from the running kernel's BTF, which features.c holds
     "engine": ["ktrace.h", "opts.h", "plan.h", "features.h", "caps.h", "corebtf.h", "stackcol.h",
