@@ -94,6 +94,49 @@ static void why_add(struct verdict *v, const char *fmt, const char *a, const cha
 				  fmt, a, b);
 }
 
+/* Whether hook h has an alternative that works here (and KTRACE_ATTACH allows). */
+static bool hook_usable(const struct kt_cmd *cmd, const struct kt_hook *h)
+{
+	unsigned forced = kt_plan_forced(h);
+
+	for (int a = 0; a < KT_MAX_ALTS && h->alts[a].prog; a++) {
+		const struct kt_alt *alt = &h->alts[a];
+		const char *why;
+
+		if (forced && !(forced & (1U << alt->type)))
+			continue;
+		if (!kt_feature_alt(alt, &why) && !(cmd->alt_unavailable && cmd->alt_unavailable(alt)))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The layer a layered command would run on (the first whose required hooks
+ * all work), or NULL: the hooks of its other layers are optional to it.
+ */
+static const char *usable_layer(const struct kt_cmd *cmd)
+{
+	for (size_t i = 0; i < cmd->n_hooks; i++) {
+		const char *l = cmd->hooks[i].layer;
+		bool ok = true, first = true;
+
+		for (size_t j = 0; l && j < i && first; j++)
+			first = !cmd->hooks[j].layer || strcmp(cmd->hooks[j].layer, l);
+		if (!l || !first)
+			continue;
+		for (size_t j = i; j < cmd->n_hooks && ok; j++) {
+			const struct kt_hook *h = &cmd->hooks[j];
+
+			if (h->layer && !strcmp(h->layer, l) && !h->optional)
+				ok = hook_usable(cmd, h);
+		}
+		if (ok)
+			return l;
+	}
+	return NULL;
+}
+
 /*
  * Probes each hook of each command with the current credentials (nothing
  * is probed without the base capabilities: every probe would fail alike)
@@ -109,7 +152,22 @@ static void report_hooks(struct kt_ctx *ctx, uint64_t base_missing, struct verdi
 	for (size_t c = 0; c < kt_n_cmds; c++) {
 		const struct kt_cmd *cmd = kt_cmds[c];
 		struct verdict *v = &vs[c];
+		/* layered commands: layers with a hook that cannot attach, and why */
+		const char *bad_layers[8];
+		size_t nbad = 0, nlayers = 0;
+		const char *layers[8];
+		struct verdict lv = { 0 };
+		const char *run_layer = base_missing ? NULL : usable_layer(cmd);
 
+		for (size_t i = 0; i < cmd->n_hooks; i++) {
+			const char *l = cmd->hooks[i].layer;
+			size_t j;
+
+			for (j = 0; l && j < nlayers && strcmp(layers[j], l); j++)
+				;
+			if (l && j == nlayers && nlayers < 8)
+				layers[nlayers++] = l;
+		}
 		for (size_t i = 0; i < cmd->n_hooks; i++) {
 			const struct kt_hook *h = &cmd->hooks[i];
 			unsigned forced = kt_plan_forced(h);
@@ -154,7 +212,20 @@ static void report_hooks(struct kt_ctx *ctx, uint64_t base_missing, struct verdi
 						      !err ? "" : base_missing ? "not probed, needs " : why,
 						      err && base_missing ? need : "");
 			}
-			if (chosen < 0 && !h->optional && !base_missing) {
+			if (chosen < 0 && !h->optional && !base_missing && h->layer) {
+				size_t j;
+
+				for (j = 0; j < nbad && strcmp(bad_layers[j], h->layer); j++)
+					;
+				if (j == nbad && nbad < 8) {
+					char one[900];
+
+					bad_layers[nbad++] = h->layer;
+					lv.add |= fix;
+					snprintf(one, sizeof(one), "hook %s: %s", h->name, hwhy);
+					why_add(&lv, "layer %s: %s", h->layer, one);
+				}
+			} else if (chosen < 0 && !h->optional && !base_missing) {
 				v->fails = true;
 				v->add |= fix;
 				why_add(v, "hook %s: %s", h->name, hwhy);
@@ -170,10 +241,20 @@ static void report_hooks(struct kt_ctx *ctx, uint64_t base_missing, struct verdi
 				kt_rec_none(ctx->out);
 			}
 			kt_rec_str(ctx->out, alts, sizeof(alts));
-			kt_rec_bool(ctx->out, h->optional);
+			/* a hook of a layer the command does not need here is optional to it */
+			kt_rec_bool(ctx->out, h->optional || (h->layer && run_layer &&
+							      strcmp(h->layer, run_layer)));
 			/* JSON: the alternatives that attach here, for scripts (and the qemu tests) */
 			kt_rec_extra_strlist(ctx->out, "usable", usable, nu);
+			if (h->layer)
+				kt_rec_extra_str(ctx->out, "layer", h->layer);
 			kt_rec_end(ctx->out);
+		}
+		/* a layered command works when one of its layers does */
+		if (nlayers && nbad == nlayers) {
+			v->fails = true;
+			v->add |= lv.add;
+			why_add(v, "%s%s", lv.why, "");
 		}
 	}
 	kt_table_end(ctx->out);

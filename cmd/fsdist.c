@@ -4,11 +4,13 @@
  *
  * One log2 histogram per operation (read, write, open, fsync, getattr) and
  * file-system type, in microseconds (-m: milliseconds), every interval
- * seconds, count times, or once at Ctrl-C. Hooks: raw_syscalls sys_enter
- * and sys_exit (tp_btf, else raw_tp), the system-call layer
- * (probes/lib/kt_fs.bpf.h). Cost: every system call of the machine runs
- * both hooks; a file-system call of a selected task adds a map update,
- * delete and an atomic add, no record.
+ * seconds, count times, or once at Ctrl-C. Hooks (core/fsvfs.h): the VFS
+ * functions by fentry/fexit or kprobes where the kernel allows it (each
+ * call of them costs an entry and an exit program), else raw_syscalls
+ * sys_enter and sys_exit (tp_btf, else raw_tp: every system call of the
+ * machine runs both); probes/lib/kt_fs.bpf.h says what each layer sees. A
+ * file-system call of a selected task adds a map update, delete and an
+ * atomic add, no record.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -21,6 +23,7 @@
 #include "fsdist.h"
 #include "fsdist.skel.h"
 #include "fsrec.h"
+#include "fsvfs.h"
 #include "hist.h"
 #include "ktrace.h"
 #include "maps.h"
@@ -58,14 +61,6 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
-static int validate(struct kt_ctx *ctx)
-{
-	kt_meta_add(ctx, "layer", "syscall");
-	kt_info("fsdist: measuring file-system calls at the system-call layer (raw_syscalls "
-		"sys_enter/sys_exit), not in the VFS");
-	return 0;
-}
-
 static int open_skel(struct kt_ctx *ctx)
 {
 	return KT_SKEL_OPEN(ctx, fsdist_bpf);
@@ -78,6 +73,7 @@ static int configure(struct kt_ctx *ctx)
 
 	skel->rodata->cfg_ms = ctx->o.ms;
 	skel->rodata->cfg_self = (uint32_t)getpid();
+	kt_fs_layer_configure(ctx, skel->rodata->cfg_vfs, "file-system calls");
 	skel->rodata->cfg_ops = 1U << KT_FS_READ | 1U << KT_FS_WRITE | 1U << KT_FS_OPEN |
 				1U << KT_FS_CREATE | 1U << KT_FS_FSYNC | 1U << KT_FS_GETATTR;
 	skel->rodata->cfg_fstype_len = (uint32_t)strlen(f->fstype);
@@ -136,21 +132,15 @@ static int drain(struct kt_ctx *ctx, bool final)
 	return 0;
 }
 
-static const struct kt_hook hooks[] = {
-	{ "sys_enter", false,
-	  { { KT_TP_BTF, "sys_enter", "enter_btf" }, { KT_RAW_TP, "sys_enter", "enter_raw" } } },
-	{ "sys_exit", false,
-	  { { KT_TP_BTF, "sys_exit", "exit_btf" }, { KT_RAW_TP, "sys_exit", "exit_raw" } } },
-};
-
 const struct kt_cmd kt_cmd_fsdist = {
 	.modes = KT_M_MS,
 	.name = "fsdist",
 	.summary = "File-system call latency histograms per operation and file-system type",
 	.doc = "Summarize the latency of file-system calls (read, write, open, fsync, getattr) as "
 	       "log2 histograms, one per operation and file-system type. Printed every interval "
-	       "seconds, count times, or once at Ctrl-C. Measured at the system-call layer (see "
-	       "the man page). Filters select the calling task.\v"
+	       "seconds, count times, or once at Ctrl-C. Measured in the VFS where the kernel "
+	       "allows it, else at the system-call layer (see the man page). Filters select the "
+	       "calling task.\v"
 	       "Examples:\n"
 	       "  ktrace fsdist                  # histograms at Ctrl-C\n"
 	       "  ktrace fsdist -m 5             # milliseconds, every 5 seconds\n"
@@ -162,10 +152,10 @@ const struct kt_cmd kt_cmd_fsdist = {
 	.filter_task = "the task making the call",
 	.kind = KT_SUMMARY,
 	.pos = KT_POS_INTERVAL,
-	.hooks = hooks,
-	.n_hooks = sizeof(hooks) / sizeof(hooks[0]),
+	.hooks = kt_fs_hooks,
+	.n_hooks = KT_FS_N_HOOKS,
+	.alt_unavailable = kt_fs_alt_unavailable,
 	.priv_size = sizeof(struct fsdist),
-	.validate = validate,
 	.open = open_skel,
 	.configure = configure,
 	.drain = drain,

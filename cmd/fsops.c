@@ -7,11 +7,15 @@
  * rename's source, an mkdir's parent), or with -P per process, and prints
  * the top N rows by total every interval seconds, count times, or once at
  * Ctrl-C: who is hammering which directory. --dir keeps one directory (and
- * what is below it). Hooks: raw_syscalls sys_enter and sys_exit (tp_btf,
- * else raw_tp), the system-call layer (probes/lib/kt_fs.bpf.h); each
- * metadata call is a ring buffer record, counted here. Cost: every system
- * call of the machine runs both hooks; a metadata call adds a map update
- * and delete, a dentry walk and a record. The table is bounded
+ * what is below it). Hooks (core/fsvfs.h): the VFS functions by
+ * fentry/fexit or kprobes where the kernel allows it, else raw_syscalls
+ * sys_enter and sys_exit (tp_btf, else raw_tp); probes/lib/kt_fs.bpf.h
+ * says what each layer sees. Each metadata call is a ring buffer record,
+ * counted here. Cost: in the VFS each call of the hooked functions runs an
+ * entry and an exit program (opens too: whether one creates is known at
+ * exit); at the system-call layer every system call of the machine runs
+ * both hooks. A metadata call adds a map update and delete, a dentry walk
+ * and a record. The table is bounded
  * (FSOPS_MAX_ROWS rows, FSOPS_MAX_BYTES of names); what does not fit is
  * counted in an "[other]" row.
  */
@@ -23,6 +27,7 @@
 #include "fsops.h"
 #include "fsops.skel.h"
 #include "fsrec.h"
+#include "fsvfs.h"
 #include "ktrace.h"
 #include "output.h"
 #include "util.h"
@@ -106,9 +111,6 @@ static int validate(struct kt_ctx *ctx)
 		kt_err("allocating the table of counts failed: %s", strerror(ENOMEM));
 		return -ENOMEM;
 	}
-	kt_meta_add(ctx, "layer", "syscall");
-	kt_info("fsops: counting metadata calls at the system-call layer (raw_syscalls "
-		"sys_enter/sys_exit), not in the VFS");
 	return 0;
 }
 
@@ -125,6 +127,7 @@ static int configure(struct kt_ctx *ctx)
 	for (size_t i = 0; i < NOPS; i++)
 		mask |= 1U << ops[i];
 	skel->rodata->cfg_self = (uint32_t)getpid();
+	kt_fs_layer_configure(ctx, skel->rodata->cfg_vfs, "metadata calls");
 	skel->rodata->cfg_ops = mask;
 	return 0;
 }
@@ -324,20 +327,14 @@ static void finish(struct kt_ctx *ctx)
 	f->slots = NULL;
 }
 
-static const struct kt_hook hooks[] = {
-	{ "sys_enter", false,
-	  { { KT_TP_BTF, "sys_enter", "enter_btf" }, { KT_RAW_TP, "sys_enter", "enter_raw" } } },
-	{ "sys_exit", false,
-	  { { KT_TP_BTF, "sys_exit", "exit_btf" }, { KT_RAW_TP, "sys_exit", "exit_raw" } } },
-};
-
 const struct kt_cmd kt_cmd_fsops = {
 	.name = "fsops",
 	.summary = "Metadata operations (create, unlink, rename...) per directory or process",
 	.doc = "Count file-system metadata calls (create, unlink, rename, mkdir, rmdir, setattr, "
 	       "fsync) and their errors per directory, or per process with -P, and print the top "
 	       "N rows by total every interval seconds, count times, or once at Ctrl-C: who is "
-	       "hammering which directory. Measured at the system-call layer (see the man page). "
+	       "hammering which directory. Measured in the VFS where the kernel allows it, else at "
+	       "the system-call layer (see the man page). "
 	       "Filters select the calling task.\v"
 	       "Examples:\n"
 	       "  ktrace fsops                      # busiest directories at Ctrl-C\n"
@@ -350,8 +347,9 @@ const struct kt_cmd kt_cmd_fsops = {
 	.filter_task = "the task making the call",
 	.kind = KT_STREAM,
 	.pos = KT_POS_INTERVAL,
-	.hooks = hooks,
-	.n_hooks = sizeof(hooks) / sizeof(hooks[0]),
+	.hooks = kt_fs_hooks,
+	.n_hooks = KT_FS_N_HOOKS,
+	.alt_unavailable = kt_fs_alt_unavailable,
 	.priv_size = sizeof(struct fsops),
 	.validate = validate,
 	.open = open_skel,

@@ -6,11 +6,14 @@
  * rmdir, setattr or getattr call that took at least MIN_MS milliseconds
  * (default 10; 0: every call), with the task, the bytes and file offset of
  * reads and writes, the latency, the file-system type and the full path.
- * Hooks: raw_syscalls sys_enter and sys_exit (tp_btf, else raw_tp): the
- * system-call layer, which every kernel has; probes/lib/kt_fs.bpf.h says
- * what it sees and what it does not. Cost: every system call of the machine
- * runs both hooks; a file-system call of a selected task adds a map update
- * and delete, a reported one a dentry walk and a ring buffer record.
+ * Hooks (core/fsvfs.h): the VFS functions (vfs_read, vfs_write, vfs_open,
+ * ...) by fentry/fexit or kprobes where the kernel allows it, else
+ * raw_syscalls sys_enter and sys_exit (tp_btf, else raw_tp), which every
+ * kernel has; probes/lib/kt_fs.bpf.h says what each layer sees and what it
+ * does not. Cost: in the VFS, each call of those functions runs an entry
+ * and an exit program; at the system-call layer every system call of the
+ * machine runs both hooks. A call of a selected task adds a map update and
+ * delete, a reported one a dentry walk and a ring buffer record.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -18,6 +21,7 @@
 #include <unistd.h>
 
 #include "fsrec.h"
+#include "fsvfs.h"
 #include "fsslower.h"
 #include "fsslower.skel.h"
 #include "ktrace.h"
@@ -98,9 +102,6 @@ static int validate(struct kt_ctx *ctx)
 	if (err)
 		kt_warn("reading /proc/self/mountinfo failed (%s): the file-system type of path-based "
 			"calls is that of the directory they start from", strerror(-err));
-	kt_meta_add(ctx, "layer", "syscall");
-	kt_info("fsslower: measuring file-system calls at the system-call layer (raw_syscalls "
-		"sys_enter/sys_exit), not in the VFS");
 	return 0;
 }
 
@@ -116,6 +117,7 @@ static int configure(struct kt_ctx *ctx)
 
 	skel->rodata->cfg_min_ns = f->min_ns;
 	skel->rodata->cfg_self = (uint32_t)getpid();
+	kt_fs_layer_configure(ctx, skel->rodata->cfg_vfs, "file-system calls");
 	skel->rodata->cfg_ops = (1U << KT_FS_NOPS) - 1;
 	skel->rodata->cfg_fstype_len = (uint32_t)strlen(f->fstype);
 	memcpy((char *)skel->rodata->cfg_fstype, f->fstype, sizeof(f->fstype));
@@ -128,6 +130,8 @@ static struct kt_col cols[] = {
 	{ "tid", "TID", 7, KT_COL_HIDDEN },
 	{ "op", "OP", -7, 0 },
 	{ "syscall", "SYSCALL", -10, KT_COL_HIDDEN },
+	/* the VFS layer: the function that was called, e.g. notify_change */
+	{ "func", "FUNC", -15, KT_COL_HIDDEN },
 	{ "bytes", "BYTES", 8, 0 },
 	{ "offset", "OFFSET", 11, 0 },
 	{ "lat_ms", "LAT(ms)", 9, 0 },
@@ -179,7 +183,13 @@ static int handle(struct kt_ctx *ctx, const void *data, size_t size)
 	kt_rec_u64(out, e->hdr.pid);
 	kt_rec_u64(out, e->hdr.tid);
 	kt_rec_enum(out, kt_fs_op_name(e->op), e->op);
-	kt_rec_enum(out, e->nr < N_NAMES ? kt_syscall_names[e->nr] : NULL, e->nr);
+	if (e->flags & KT_FS_E_VFS) {
+		kt_rec_none(out);
+		kt_rec_enum(out, kt_fs_vfs_name(e->nr), e->nr);
+	} else {
+		kt_rec_enum(out, e->nr < N_NAMES ? kt_syscall_names[e->nr] : NULL, e->nr);
+		kt_rec_none(out);
+	}
 	if ((e->op == KT_FS_READ || e->op == KT_FS_WRITE) && !err)
 		kt_rec_u64(out, (uint64_t)e->ret);
 	else
@@ -213,13 +223,6 @@ static void finish(struct kt_ctx *ctx)
 	kt_fs_mounts_free();
 }
 
-static const struct kt_hook hooks[] = {
-	{ "sys_enter", false,
-	  { { KT_TP_BTF, "sys_enter", "enter_btf" }, { KT_RAW_TP, "sys_enter", "enter_raw" } } },
-	{ "sys_exit", false,
-	  { { KT_TP_BTF, "sys_exit", "exit_btf" }, { KT_RAW_TP, "sys_exit", "exit_raw" } } },
-};
-
 const struct kt_cmd kt_cmd_fsslower = {
 	.name = "fsslower",
 	.summary = "File-system calls slower than a threshold, with the file's full path",
@@ -227,7 +230,8 @@ const struct kt_cmd kt_cmd_fsslower = {
 	       "rmdir, setattr, getattr) that take at least MIN_MS milliseconds (default 10, 0: "
 	       "all), on any file system: the task, the operation, the bytes and file offset of "
 	       "reads and writes, the latency, the file-system type and the file's full path. "
-	       "Measured at the system-call layer (see the man page).\v"
+	       "Measured in the VFS where the kernel allows it, else at the system-call layer (see "
+	       "the man page).\v"
 	       "Examples:\n"
 	       "  ktrace fsslower                 # calls over 10 ms\n"
 	       "  ktrace fsslower 1 --fstype ext4 # ext4 calls over 1 ms\n"
@@ -240,8 +244,9 @@ const struct kt_cmd kt_cmd_fsslower = {
 	.filter_task = "the task making the call",
 	.kind = KT_STREAM,
 	.pos = KT_POS_NONE,
-	.hooks = hooks,
-	.n_hooks = sizeof(hooks) / sizeof(hooks[0]),
+	.hooks = kt_fs_hooks,
+	.n_hooks = KT_FS_N_HOOKS,
+	.alt_unavailable = kt_fs_alt_unavailable,
 	.priv_size = sizeof(struct fsslower),
 	.validate = validate,
 	.open = open_skel,

@@ -410,7 +410,8 @@ struct probe_cache {
 
 int kt_feature_probe(enum kt_attach type, const char *target, const char **why)
 {
-	static struct probe_cache cache[128];
+	/* the fs commands alone have 28 VFS and 2 system-call hooks, of two types each */
+	static struct probe_cache cache[512];
 	static size_t n;
 	const char *w = NULL;
 	int err = -EINVAL;
@@ -426,6 +427,18 @@ int kt_feature_probe(enum kt_attach type, const char *target, const char **why)
 		err = probe_btf_tracing(BPF_TRACE_FENTRY, target, &w);
 		break;
 	case KT_FEXIT:
+		/*
+		 * fexit uses the trampoline fentry does: a function fentry attached to
+		 * takes fexit too (each attach and detach costs a trampoline update,
+		 * about 0.1 s in a qemu guest; the fs commands have 14 such pairs)
+		 */
+		for (size_t i = 0; i < n; i++) {
+			if (cache[i].type == KT_FENTRY && !cache[i].err &&
+			    !strcmp(cache[i].target, target)) {
+				err = 0;
+				goto cached;
+			}
+		}
 		err = probe_btf_tracing(BPF_TRACE_FEXIT, target, &w);
 		break;
 	case KT_TP_BTF:
@@ -455,6 +468,7 @@ int kt_feature_probe(enum kt_attach type, const char *target, const char **why)
 		w = "unknown attach type";
 		break;
 	}
+cached:
 	if (n < sizeof(cache) / sizeof(cache[0])) {
 		cache[n].type = type;
 		snprintf(cache[n].target, sizeof(cache[n].target), "%s", target);

@@ -14,6 +14,29 @@ static const char *const op_names[KT_FS_NOPS] = {
 	[KT_FS_SETATTR] = "setattr", [KT_FS_GETATTR] = "getattr",
 };
 
+static const char *const vfs_names[KT_VFS_NFNS] = {
+	[KT_VFS_READ] = "vfs_read",	      [KT_VFS_WRITE] = "vfs_write",
+	[KT_VFS_OPEN] = "vfs_open",	      [KT_VFS_FSYNC] = "vfs_fsync_range",
+	[KT_VFS_RENAME] = "vfs_rename",	      [KT_VFS_UNLINK] = "vfs_unlink",
+	[KT_VFS_MKDIR] = "vfs_mkdir",	      [KT_VFS_RMDIR] = "vfs_rmdir",
+	[KT_VFS_CREATE] = "vfs_create",	      [KT_VFS_MKNOD] = "vfs_mknod",
+	[KT_VFS_SETATTR] = "notify_change",   [KT_VFS_GETATTR] = "vfs_getattr",
+	[KT_VFS_DO_FSYNC] = "do_fsync",	      [KT_VFS_GETATTR_NOSEC] = "vfs_getattr_nosec",
+};
+
+const char *kt_fs_vfs_name(uint32_t fn)
+{
+	return fn < KT_VFS_NFNS ? vfs_names[fn] : NULL;
+}
+
+int kt_fs_vfs_lookup(const char *name)
+{
+	for (int i = 0; i < KT_VFS_NFNS; i++)
+		if (!strcmp(vfs_names[i], name))
+			return i;
+	return -1;
+}
+
 const char *kt_fs_op_name(uint32_t op)
 {
 	return op < KT_FS_NOPS ? op_names[op] : NULL;
@@ -39,8 +62,11 @@ bool kt_fs_event_ok(const struct kt_fs_event *e, size_t size)
 	if (size < offsetof(struct kt_fs_event, data) || e->hdr.size > size ||
 	    e->hdr.size < offsetof(struct kt_fs_event, data))
 		return false;
+	/* a second walk (KT_FS_E_WALK2) is as long as a first one may be */
 	return need <= data_bytes(e) && e->dir_len <= KT_FS_DIR_MAX + KT_FS_NAME_MAX &&
-	       e->path_len < KT_FS_PATH_MAX && e->path2_len < KT_FS_PATH_MAX;
+	       e->path_len < KT_FS_PATH_MAX &&
+	       e->path2_len < ((e->flags & KT_FS_E_WALK2) ? KT_FS_DIR_MAX + KT_FS_NAME_MAX + 1 :
+							   KT_FS_PATH_MAX);
 }
 
 static size_t put(char *buf, size_t cap, size_t n, const char *s, size_t len)
@@ -53,21 +79,20 @@ static size_t put(char *buf, size_t cap, size_t n, const char *s, size_t len)
 	return n + len;
 }
 
-/* The walk's names (leaf first, NUL-separated) as an absolute path. */
-static size_t walk_path(const struct kt_fs_event *e, char *buf, size_t cap, size_t n)
+/* A walk's names (len bytes at d, leaf first, NUL-separated) as an absolute path. */
+static size_t names_path(const char *d, size_t len, bool root, char *buf, size_t cap, size_t n)
 {
-	const char *d = e->data;
 	size_t starts[KT_FS_DEPTH + 1], lens[KT_FS_DEPTH + 1], k = 0, i = 0;
 
-	while (i < e->dir_len && k < KT_FS_DEPTH + 1) {
-		const char *z = memchr(d + i, 0, e->dir_len - i);
-		size_t l = z ? (size_t)(z - (d + i)) : e->dir_len - i;
+	while (i < len && k < KT_FS_DEPTH + 1) {
+		const char *z = memchr(d + i, 0, len - i);
+		size_t l = z ? (size_t)(z - (d + i)) : len - i;
 
 		starts[k] = i;
 		lens[k++] = l;
 		i += l + 1;
 	}
-	if (!(e->flags & KT_FS_E_ROOT))
+	if (!root)
 		n = put(buf, cap, n, "...", 3);
 	if (!k)
 		return put(buf, cap, n, "/", 1);
@@ -76,6 +101,12 @@ static size_t walk_path(const struct kt_fs_event *e, char *buf, size_t cap, size
 		n = put(buf, cap, n, d + starts[k], lens[k]);
 	}
 	return n;
+}
+
+/* The record's walk as an absolute path. */
+static size_t walk_path(const struct kt_fs_event *e, char *buf, size_t cap, size_t n)
+{
+	return names_path(e->data, e->dir_len, e->flags & KT_FS_E_ROOT, buf, cap, n);
 }
 
 size_t kt_fs_event_path(const struct kt_fs_event *e, char *buf, size_t cap)
@@ -111,6 +142,11 @@ size_t kt_fs_event_path2(const struct kt_fs_event *e, char *buf, size_t cap)
 		return 0;
 	}
 	n = 0;
+	if (e->flags & KT_FS_E_WALK2) {
+		n = names_path(p2, e->path2_len, e->flags & KT_FS_E_ROOT2, buf, cap, 0);
+		buf[n] = 0;
+		return n;
+	}
 	/* relative to the same directory as the old path: made absolute the same way */
 	if (p2[0] != '/' && (e->flags & KT_FS_E_WALK) && (e->flags & KT_FS_E_SAME_DIR)) {
 		n = walk_path(e, buf, cap, 0);

@@ -19,6 +19,11 @@ const char *kt_fs_op_name(uint32_t op);
 /* The operation named name, or -1. */
 int kt_fs_op_lookup(const char *name);
 
+/* "vfs_read", "notify_change", ...: the VFS function fn (enum kt_vfs_fn); NULL when unknown. */
+const char *kt_fs_vfs_name(uint32_t fn);
+/* The enum kt_vfs_fn of a VFS function's name, or -1. */
+int kt_fs_vfs_lookup(const char *name);
+
 /* Checks that a record's lengths fit in its size bytes; false when not. */
 bool kt_fs_event_ok(const struct kt_fs_event *e, size_t size);
 
@@ -29,7 +34,11 @@ bool kt_fs_event_ok(const struct kt_fs_event *e, size_t size);
  * ".../". Returns the length (cut at cap - 1).
  */
 size_t kt_fs_event_path(const struct kt_fs_event *e, char *buf, size_t cap);
-/* rename's new path, made absolute like the old one when it starts from the same directory ("" for other calls). */
+/*
+ * rename's new path ("" for other calls): the walk of the new dentry
+ * (KT_FS_E_WALK2, the VFS layer), or the caller's new path, made absolute
+ * like the old one when it starts from the same directory.
+ */
 size_t kt_fs_event_path2(const struct kt_fs_event *e, char *buf, size_t cap);
 /* Cuts path (len bytes) to its directory in place: "/a/b" -> "/a", "b" -> "."; the new length. */
 size_t kt_fs_dirname(char *path, size_t len);

@@ -82,11 +82,18 @@ struct kt_alt {
 
 #define KT_MAX_ALTS 5
 
-/* A logical hook and its alternatives, best first. */
+/*
+ * A logical hook and its alternatives, best first. Hooks may come in
+ * layers (e.g. the file-system commands: "vfs", then "syscall"): a run uses
+ * the first layer, in the order the hooks name them, whose every required
+ * hook has a working alternative, and none of the others' (no event is seen
+ * twice). Hooks without a layer are always planned.
+ */
 struct kt_hook {
 	const char *name;
 	bool optional; /* no working alternative: warn and go on */
 	struct kt_alt alts[KT_MAX_ALTS];
+	const char *layer; /* NULL: not part of a layer */
 };
 
 /*
@@ -240,6 +247,8 @@ struct kt_ctx {
 	void (*skel_destroy)(void *skel);
 
 	struct kt_hook_state *hooks;
+	/* the layer of hooks the plan chose (NULL: the command has none); "layer" in the meta record */
+	const char *layer;
 
 	uint64_t start_ns;          /* CLOCK_MONOTONIC at attach (BPF's ktime) */
 	uint64_t start_realtime_ns; /* wall clock at attach */

@@ -72,9 +72,30 @@ static int forced_item(const char *hook, const char *type, void *arg)
 unsigned kt_plan_forced(const struct kt_hook *h)
 {
 	struct forced_arg f = { .h = h };
+	unsigned have = hook_types(h);
 
 	env_items(forced_item, &f);
-	return f.named ? f.named : f.bare;
+	if (f.named)
+		return f.named;
+	/*
+	 * A bare entry type names its family: a return hook that has fexit
+	 * (kretprobe) but no fentry (kprobe) follows a bare fentry (kprobe), so
+	 * that KTRACE_ATTACH=kprobe times a function with kprobe and kretprobe,
+	 * not with kprobe and fexit.
+	 */
+	if (!f.bare) {
+		struct forced_arg g = { .h = &(struct kt_hook){ .name = "", .alts = {
+						       { KT_FENTRY, "", "" }, { KT_KPROBE, "", "" } } } };
+
+		env_items(forced_item, &g);
+		if ((g.bare & (1U << KT_FENTRY)) && (have & (1U << KT_FEXIT)) &&
+		    !(have & (1U << KT_FENTRY)))
+			f.bare |= 1U << KT_FEXIT;
+		if ((g.bare & (1U << KT_KPROBE)) && (have & (1U << KT_KRETPROBE)) &&
+		    !(have & (1U << KT_KPROBE)))
+			f.bare |= 1U << KT_KRETPROBE;
+	}
+	return f.bare;
 }
 
 struct check_arg {
@@ -146,41 +167,171 @@ int kt_plan_env_check(const struct kt_cmd *const *cmds, size_t n)
 	return env_items(check_item, &c);
 }
 
-int kt_plan_choose(struct kt_ctx *ctx)
+/*
+ * Picks the first working alternative of hook i into ctx->hooks[i].chosen;
+ * false when there is none (why: what each alternative lacks).
+ */
+static bool choose_hook(struct kt_ctx *ctx, size_t i, char *whys, size_t wsz)
 {
 	const struct kt_cmd *cmd = ctx->cmd;
+	const struct kt_hook *h = &cmd->hooks[i];
+	struct kt_hook_state *st = &ctx->hooks[i];
+	size_t wl = 0;
+
+	whys[0] = 0;
+	st->chosen = -1;
+	for (int a = 0; a < KT_MAX_ALTS && h->alts[a].prog; a++) {
+		const struct kt_alt *alt = &h->alts[a];
+		const char *why = NULL;
+		int err;
+
+		if (st->forced && !(st->forced & (1U << alt->type)))
+			continue;
+		err = kt_feature_alt(alt, &why);
+		if (!err && cmd->alt_unavailable && (why = cmd->alt_unavailable(alt)))
+			err = -ENOTSUP;
+		kt_info("hook %s: %s %s (program %s): %s", h->name, kt_attach_name(alt->type),
+			alt->target, alt->prog, err ? why : "ok");
+		if (!err) {
+			st->chosen = a;
+			return true;
+		}
+		wl += (size_t)snprintf(whys + wl, wl < wsz ? wsz - wl : 0, "%s%s %s: %s",
+				       wl ? "; " : "", kt_attach_name(alt->type), alt->target, why);
+	}
+	if (!wl)
+		snprintf(whys, wsz, "KTRACE_ATTACH allows none of its alternatives");
+	return false;
+}
+
+/* The layers of cmd's hooks, in the order they first appear; how many (at most max). */
+static size_t plan_layers(const struct kt_cmd *cmd, const char **names, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < cmd->n_hooks; i++) {
+		const char *l = cmd->hooks[i].layer;
+		size_t j;
+
+		if (!l)
+			continue;
+		for (j = 0; j < n && strcmp(names[j], l); j++)
+			;
+		if (j == n && n < max)
+			names[n++] = l;
+	}
+	return n;
+}
+
+bool kt_plan_in_layer(const struct kt_ctx *ctx, size_t i)
+{
+	const char *l = ctx->cmd->hooks[i].layer;
+
+	return !l || (ctx->layer && !strcmp(l, ctx->layer));
+}
+
+void kt_plan_layer_from_choice(struct kt_ctx *ctx)
+{
+	ctx->layer = NULL;
+	for (size_t i = 0; i < ctx->cmd->n_hooks; i++) {
+		if (ctx->cmd->hooks[i].layer && ctx->hooks[i].chosen >= 0) {
+			ctx->layer = ctx->cmd->hooks[i].layer;
+			return;
+		}
+	}
+}
+
+#define KT_MAX_LAYERS 4
+
+/*
+ * One layer: every required hook of it (not disabled) gets an alternative,
+ * or the layer fails with why (and its hooks get none).
+ */
+static bool choose_layer(struct kt_ctx *ctx, const char *layer, char *why, size_t wsz)
+{
+	const struct kt_cmd *cmd = ctx->cmd;
+	char whys[512];
 
 	for (size_t i = 0; i < cmd->n_hooks; i++) {
 		const struct kt_hook *h = &cmd->hooks[i];
-		struct kt_hook_state *st = &ctx->hooks[i];
-		char whys[512] = "";
-		size_t wl = 0;
 
-		st->chosen = -1;
-		st->forced = kt_plan_forced(h);
-		if (st->disabled)
+		if (!h->layer || strcmp(h->layer, layer) || ctx->hooks[i].disabled)
 			continue;
-		for (int a = 0; a < KT_MAX_ALTS && h->alts[a].prog; a++) {
-			const struct kt_alt *alt = &h->alts[a];
-			const char *why = NULL;
-			int err;
+		if (choose_hook(ctx, i, whys, sizeof(whys)) || h->optional)
+			continue;
+		snprintf(why, wsz, "hook %s: %s", h->name, whys);
+		for (size_t j = 0; j < cmd->n_hooks; j++)
+			if (cmd->hooks[j].layer && !strcmp(cmd->hooks[j].layer, layer))
+				ctx->hooks[j].chosen = -1;
+		return false;
+	}
+	return true;
+}
 
-			if (st->forced && !(st->forced & (1U << alt->type)))
-				continue;
-			err = kt_feature_alt(alt, &why);
-			if (!err && cmd->alt_unavailable && (why = cmd->alt_unavailable(alt)))
-				err = -ENOTSUP;
-			kt_info("hook %s: %s %s (program %s): %s", h->name, kt_attach_name(alt->type),
-				alt->target, alt->prog, err ? why : "ok");
-			if (!err) {
-				st->chosen = a;
-				break;
+/*
+ * Layers: the first whose required hooks all attach. When KTRACE_ATTACH
+ * forces some hook, only the layers with a forced hook are candidates: so
+ * KTRACE_ATTACH=raw_tp runs the file-system commands on their system-call
+ * layer, and =kprobe on their VFS layer (or fails where there are no
+ * kprobes).
+ */
+static int choose_layers(struct kt_ctx *ctx, const char **layers, size_t n)
+{
+	const struct kt_cmd *cmd = ctx->cmd;
+	bool forced[KT_MAX_LAYERS] = { false }, any = false;
+	char whys[1024] = "", why[600];
+	size_t wl = 0;
+
+	for (size_t i = 0; i < cmd->n_hooks; i++) {
+		for (size_t l = 0; l < n && ctx->hooks[i].forced; l++) {
+			if (cmd->hooks[i].layer && !strcmp(cmd->hooks[i].layer, layers[l])) {
+				forced[l] = true;
+				any = true;
 			}
-			wl += (size_t)snprintf(whys + wl, wl < sizeof(whys) ? sizeof(whys) - wl : 0,
-					       "%s%s %s: %s", wl ? "; " : "",
-					       kt_attach_name(alt->type), alt->target, why);
 		}
-		if (st->chosen >= 0)
+	}
+	for (size_t l = 0; l < n; l++) {
+		if (any && !forced[l]) {
+			snprintf(why, sizeof(why), "KTRACE_ATTACH forces none of its hooks");
+		} else if (choose_layer(ctx, layers[l], why, sizeof(why))) {
+			ctx->layer = layers[l];
+			kt_info("layer %s: every required hook attaches%s%s", layers[l],
+				wl ? "; not used: " : "", whys);
+			return 0;
+		}
+		kt_info("layer %s: not used: %s", layers[l], why);
+		wl += (size_t)snprintf(whys + wl, wl < sizeof(whys) ? sizeof(whys) - wl : 0,
+				       "%slayer %s: %s", wl ? "; " : "", layers[l], why);
+	}
+	kt_err("%s cannot run here: no layer of its hooks attaches (%s)", cmd->name, whys);
+	return -ENOTSUP;
+}
+
+int kt_plan_choose(struct kt_ctx *ctx)
+{
+	const struct kt_cmd *cmd = ctx->cmd;
+	const char *layers[KT_MAX_LAYERS];
+	size_t nl = plan_layers(cmd, layers, KT_MAX_LAYERS);
+	int err;
+
+	ctx->layer = NULL;
+	for (size_t i = 0; i < cmd->n_hooks; i++) {
+		ctx->hooks[i].chosen = -1;
+		ctx->hooks[i].forced = kt_plan_forced(&cmd->hooks[i]);
+	}
+	if (nl) {
+		err = choose_layers(ctx, layers, nl);
+		if (err)
+			return err;
+	}
+	for (size_t i = 0; i < cmd->n_hooks; i++) {
+		const struct kt_hook *h = &cmd->hooks[i];
+		struct kt_hook_state *st = &ctx->hooks[i];
+		char whys[512];
+
+		if (st->disabled || h->layer)
+			continue;
+		if (choose_hook(ctx, i, whys, sizeof(whys)))
 			continue;
 		st->why = strdup(whys);
 		if (h->optional) {
@@ -357,10 +508,15 @@ void kt_plan_log(const struct kt_ctx *ctx)
 {
 	const struct kt_cmd *cmd = ctx->cmd;
 
+	if (ctx->layer)
+		kt_info("layer: %s", ctx->layer);
+
 	for (size_t i = 0; i < cmd->n_hooks; i++) {
 		const struct kt_hook *h = &cmd->hooks[i];
 		int c = ctx->hooks[i].chosen;
 
+		if (!kt_plan_in_layer(ctx, i))
+			continue;
 		if (ctx->hooks[i].disabled)
 			kt_info("attach %s: not needed with these options", h->name);
 		else if (c < 0)

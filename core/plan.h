@@ -19,6 +19,10 @@ int kt_plan_apply(struct kt_ctx *ctx);
 /* Attach the chosen programs; each hook's link is kept in its ctx->hooks[] state. */
 int kt_plan_attach(struct kt_ctx *ctx);
 void kt_plan_detach(struct kt_ctx *ctx);
+/* True when hook i belongs to the run: it has no layer, or the layer the plan chose. */
+bool kt_plan_in_layer(const struct kt_ctx *ctx, size_t i);
+/* ctx->layer from the hooks' choices (a replayed plan). */
+void kt_plan_layer_from_choice(struct kt_ctx *ctx);
 /* Print the choices (under -v) */
 void kt_plan_log(const struct kt_ctx *ctx);
 

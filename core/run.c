@@ -92,7 +92,17 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 
 /* ---- the records around the data: core fills them, output/ renders them ---- */
 
+static void write_meta_rec(struct kt_ctx *ctx);
+
+/* The meta record; a layered command's layer (the plan's choice) is one of its members. */
 static void write_meta(struct kt_ctx *ctx)
+{
+	if (ctx->layer)
+		kt_meta_add(ctx, "layer", ctx->layer);
+	write_meta_rec(ctx);
+}
+
+static void write_meta_rec(struct kt_ctx *ctx)
 {
 	const struct kt_cmd *cmd = ctx->cmd;
 	struct kt_meta_attach *at = calloc(cmd->n_hooks ? cmd->n_hooks : 1, sizeof(*at));
@@ -123,19 +133,25 @@ static void write_meta(struct kt_ctx *ctx)
 		m.kernel = kt_replay_head()->kernel;
 		m.pid = (int)kt_replay_head()->pid;
 	}
+	m.nattach = 0;
+	/* the hooks of a layer the plan did not choose are not part of the run */
 	for (size_t i = 0; at && i < cmd->n_hooks; i++) {
 		const struct kt_hook *h = &cmd->hooks[i];
 		const struct kt_hook_state *st = &ctx->hooks[i];
+		struct kt_meta_attach *a = &at[m.nattach];
 
-		at[i].hook = h->name;
+		if (!kt_plan_in_layer(ctx, i))
+			continue;
+		m.nattach++;
+		a->hook = h->name;
 		if (st->disabled) {
-			at[i].note = "not needed with these options";
+			a->note = "not needed with these options";
 		} else if (st->chosen < 0) {
-			at[i].note = st->why ? st->why : "unavailable";
+			a->note = st->why ? st->why : "unavailable";
 		} else {
-			at[i].type = kt_attach_name(h->alts[st->chosen].type);
-			at[i].target = h->alts[st->chosen].target;
-			at[i].program = h->alts[st->chosen].prog;
+			a->type = kt_attach_name(h->alts[st->chosen].type);
+			a->target = h->alts[st->chosen].target;
+			a->program = h->alts[st->chosen].prog;
 		}
 	}
 	kt_out_meta(ctx->out, &m);
@@ -782,6 +798,8 @@ static int step_load(struct run *r)
 	}
 	if (replay ? kt_replay_plan(ctx) : kt_plan_choose(ctx))
 		return KT_EXIT_FAIL;
+	if (replay)
+		kt_plan_layer_from_choice(ctx);
 	if (!replay)
 		kt_plan_log(ctx);
 	kt_plan_apply(ctx);

@@ -2,7 +2,8 @@
 /*
  * fsslower: file-system calls slower than a threshold, one record each.
  *
- * The hooks and what they see are in lib/kt_fs.bpf.h. Exit drops what is
+ * The hooks and what they see are in lib/kt_fs.bpf.h (the system-call
+ * layer) and lib/kt_vfs.bpf.h (the VFS layer). Exit drops what is
  * faster than cfg_min_ns before it looks at the file, so a fast call costs
  * the entry's map update and the exit's lookup and delete; a reported one
  * adds the walk of its path (at most KT_FS_DEPTH dentries) and a ring
@@ -38,5 +39,16 @@ static __always_inline int on_exit(long ret)
 }
 
 KT_FS_PROGRAMS(on_exit)
+
+static __always_inline void vfs_done(__u32 fn, struct kt_vfs_start *st, struct kt_vfs_key *key,
+				     long ret)
+{
+	__u64 lat = bpf_ktime_get_ns() - st->ts;
+
+	if (lat >= cfg_min_ns)
+		kt_vfs_emit(fn, st, key, ret, lat);
+}
+
+KT_VFS_PROGRAMS(vfs_done)
 
 char LICENSE[] SEC("license") = "GPL";

@@ -1,30 +1,39 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * File-system operations seen at the system-call layer, shared by fsslower,
- * fsdist and fsops.
+ * File-system operations, shared by fsslower, fsdist and fsops: the
+ * system-call layer here, the VFS layer in kt_vfs.bpf.h (included below).
  *
- * Design. The natural hooks are the VFS functions (vfs_read, vfs_write,
- * vfs_open, vfs_fsync_range, vfs_rename, vfs_unlink, vfs_mkdir, ...) by
- * fentry or kprobe, which see every file system and every caller (nfsd,
- * io_uring, the kernel itself). Many hosts have neither (this project's CI
- * host: no kprobes, fentry refused), and libbpf-tools' fsslower/fsdist fail
- * there. These commands therefore measure one layer up, where every kernel
- * has stable hooks: raw_syscalls sys_enter/sys_exit (tp_btf, else raw_tp; no
- * tracefs needed). What that layer sees: the file-system calls of processes
- * (read/write and their p/v forms, open/openat/openat2/creat, fsync,
- * fdatasync, sync_file_range, rename*, unlink*, mkdir*, rmdir, mknod*, the
- * chmod/chown/truncate/utimes families, stat/lstat/fstat/newfstatat/statx);
- * what it does not: kernel-internal I/O (nfsd, io_uring, writeback), and
- * mmap page faults. The layer that ran is in -v and the JSON meta record
- * ("layer": "syscall"). Not done yet: the VFS hooks as the preferred
- * alternatives where fentry or kprobes work (one program per VFS function,
- * whose arguments changed in 5.12 and 6.3: user_namespace, then mnt_idmap);
- * the meta record's "layer" is where they will say so.
+ * Design. Two layers of hooks, and a run uses one of them, all or nothing
+ * (core/fsvfs.h lists them; core's plan picks the first whose hooks all
+ * attach), so that no call is counted twice; -v and the JSON meta record
+ * ("layer": "vfs" or "syscall") say which.
+ *  - vfs (preferred): the VFS functions (vfs_read, vfs_write, vfs_open,
+ *    vfs_fsync_range, vfs_rename, vfs_unlink, vfs_mkdir, vfs_rmdir,
+ *    vfs_create, vfs_mknod, notify_change, vfs_getattr; do_fsync and
+ *    vfs_getattr_nosec where a kernel inlines vfs_fsync_range or
+ *    vfs_getattr) by fentry/fexit, else kprobe/kretprobe. They see every
+ *    file system and every caller (nfsd, io_uring's workers, the truncation
+ *    inside an O_TRUNC open). They miss reads and writes that bypass
+ *    vfs_read/vfs_write (readv/writev, io_uring's reads and writes, splice,
+ *    sendfile, copy_file_range, the kernel's own I/O) and opens that a file
+ *    system finishes itself (atomic_open: NFS, FUSE, CIFS). The arguments
+ *    moved in 5.12 (user_namespace) and 6.3 (mnt_idmap): user space finds
+ *    them in the kernel's BTF (kt_vfs.bpf.h).
+ *  - syscall (where neither fentry nor kprobes work, as on this project's
+ *    CI host, and libbpf-tools' fsslower/fsdist fail): raw_syscalls
+ *    sys_enter/sys_exit (tp_btf, else raw_tp; no tracefs needed), which
+ *    every kernel has. What it sees: the file-system calls of processes
+ *    (read/write and their p/v forms, open/openat/openat2/creat, fsync,
+ *    fdatasync, sync_file_range, rename*, unlink*, mkdir*, rmdir, mknod*,
+ *    the chmod/chown/truncate/utimes families,
+ *    stat/lstat/fstat/newfstatat/statx); what it does not: kernel-internal
+ *    I/O (nfsd, io_uring, writeback), mmap page faults, and what a call does
+ *    besides its own operation.
  *
- * Entry keeps the call's arguments keyed by thread id (an LRU map of
- * KT_FS_INFLIGHT entries: a thread killed in a call is evicted by newer
- * ones) after the task filters pass; the file position for read/write is
- * taken there (it moves during the call). Exit computes the latency and,
+ * The system-call layer. Entry keeps the call's arguments keyed by thread
+ * id (an LRU map of KT_FS_INFLIGHT entries: a thread killed in a call is
+ * evicted by newer ones) after the task filters pass; the file position
+ * for read/write is taken there (it moves during the call). Exit computes the latency and,
  * only for what it reports, finds the file:
  *  - calls on a file descriptor (read, write, fsync, fstat, fchmod, ...) and
  *    opens that succeeded: the struct file from task->files->fdt->fd[fd]
@@ -431,6 +440,7 @@ struct kt_fs_walk {
 	__u64 d, vm, m; /* dentry, vfsmount and mount being walked */
 	__u64 root_d, root_mnt;
 	__u32 off, flags;
+	__u32 base, _pad; /* where in the record's data the names go (a second walk: after path) */
 };
 
 struct {
@@ -476,8 +486,9 @@ __noinline int kt_fs_walk_step(void)
 	off = w->off;
 	if (off >= KT_FS_DIR_MAX)
 		return 1;
-	n = bpf_probe_read_kernel_str(&e->data[off & (KT_FS_DIR_MAX - 1)], KT_FS_NAME_MAX,
-				      BPF_CORE_READ(d, d_name.name));
+	/* base < 4096, off < 1024: a name read there stays inside data (8192 bytes) */
+	n = bpf_probe_read_kernel_str(&e->data[(w->base & 4095) + (off & (KT_FS_DIR_MAX - 1))],
+				      KT_FS_NAME_MAX, BPF_CORE_READ(d, d_name.name));
 	if (n <= 0)
 		return 1;
 	w->off = off + (__u32)n;
@@ -485,8 +496,12 @@ __noinline int kt_fs_walk_step(void)
 	return 0;
 }
 
-/* Walks from d; returns the bytes of names and adds KT_FS_E_ROOT to *flags. */
-static __always_inline __u32 kt_fs_walk(struct dentry *d, struct vfsmount *vm, __u32 *flags)
+/*
+ * Walks from d, the names going to data[base...]; returns their bytes and
+ * adds root_flag to *flags when the walk got to the root.
+ */
+static __always_inline __u32 kt_fs_walk_at(struct dentry *d, struct vfsmount *vm, __u32 *flags,
+					   __u32 base, __u32 root_flag)
 {
 	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
 	__u32 zero = 0;
@@ -501,14 +516,22 @@ static __always_inline __u32 kt_fs_walk(struct dentry *d, struct vfsmount *vm, _
 	w->root_mnt = (__u64)BPF_CORE_READ(t, fs, root.mnt);
 	w->off = 0;
 	w->flags = 0;
+	w->base = base;
 	for (int i = 0; i < KT_FS_DEPTH; i++)
 		if (kt_fs_walk_step())
 			break;
 	w = bpf_map_lookup_elem(&fs_walks, &zero);
 	if (!w)
 		return 0;
-	*flags |= w->flags & KT_FS_E_ROOT;
+	if (w->flags & KT_FS_E_ROOT)
+		*flags |= root_flag;
 	return w->off;
+}
+
+/* Walks from d into the start of data; returns the bytes of names and adds KT_FS_E_ROOT to *flags. */
+static __always_inline __u32 kt_fs_walk(struct dentry *d, struct vfsmount *vm, __u32 *flags)
+{
+	return kt_fs_walk_at(d, vm, flags, 0, KT_FS_E_ROOT);
 }
 
 
@@ -576,5 +599,7 @@ static __always_inline int kt_fs_emit(struct kt_fs_start *st, long ret, __u64 la
 	return 0;
 }
 #endif
+
+#include "kt_vfs.bpf.h"
 
 #endif

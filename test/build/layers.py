@@ -35,7 +35,8 @@ HEADERS = {
     "output": ["output.h", "output_int.h", "flamegraph.h", "folded.h", "stacks_out.h", "prom.h"],
     # btf_enum: names from the running kernel's BTF, which features.c holds
     "engine": ["ktrace.h", "opts.h", "plan.h", "features.h", "caps.h", "corebtf.h", "stackcol.h",
-               "btf_enum.h", "replay.h", "khz.h", "serve.h"],  # khz: the running kernel's HZ
+               "btf_enum.h", "replay.h", "khz.h", "serve.h",  # khz: the running kernel's HZ
+               "fsvfs.h"],  # fsvfs: the fs commands' layers of hooks, layouts from the BTF
 }
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 

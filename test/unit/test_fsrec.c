@@ -58,6 +58,31 @@ static void paths(void)
 	kt_fs_event_path2(&ev, b2, sizeof(b2));
 	CHECK(!strcmp(buf, "/tmp/d1/f001") && !strcmp(b2, "/tmp/d1/g001"), "rename: %s -> %s", buf,
 	      b2);
+	/* the VFS layer's rename: the new path is a second walk (leaf first), cut or whole */
+	{
+		static const char w2[] = "g001\0d2\0tmp";
+
+		sz = make(file + 1, 2, "f001", NULL,
+			  KT_FS_E_VFS | KT_FS_E_WALK | KT_FS_E_ROOT | KT_FS_E_WALK2 | KT_FS_E_ROOT2);
+		memcpy(ev.data + ev.dir_len + ev.path_len + 1, w2, sizeof(w2));
+		ev.path2_len = sizeof(w2);
+		ev.hdr.size += sizeof(w2);
+		CHECK(kt_fs_event_ok(&ev, ev.hdr.size), "vfs rename record ok");
+		kt_fs_event_path(&ev, buf, sizeof(buf));
+		kt_fs_event_path2(&ev, b2, sizeof(b2));
+		CHECK(!strcmp(buf, "/tmp/d1/f001") && !strcmp(b2, "/tmp/d2/g001"),
+		      "vfs rename: %s -> %s", buf, b2);
+		ev.flags &= ~KT_FS_E_ROOT2;
+		kt_fs_event_path2(&ev, b2, sizeof(b2));
+		CHECK(!strcmp(b2, ".../tmp/d2/g001"), "vfs rename, cut walk: %s", b2);
+		/* a second walk may be longer than a path, not longer than a walk */
+		ev.path2_len = KT_FS_DIR_MAX + KT_FS_NAME_MAX + 1;
+		ev.hdr.size = (uint32_t)sizeof(ev);
+		CHECK(!kt_fs_event_ok(&ev, sizeof(ev)), "an over-long second walk is refused");
+	}
+	CHECK(!strcmp(kt_fs_vfs_name(KT_VFS_SETATTR), "notify_change") &&
+	      kt_fs_vfs_lookup("do_fsync") == KT_VFS_DO_FSYNC && kt_fs_vfs_lookup("x") < 0 &&
+	      !kt_fs_vfs_name(KT_VFS_NFNS), "VFS function names");
 	/* new path from another directory: as given */
 	make(file + 1, 2, "f001", "g001", KT_FS_E_WALK | KT_FS_E_ROOT);
 	kt_fs_event_path2(&ev, b2, sizeof(b2));

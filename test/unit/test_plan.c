@@ -21,6 +21,11 @@ static const struct kt_hook hooks_b[] = {
 	  { { KT_TRACEPOINT, "syscalls/sys_enter_x", "enter_x" },
 	    { KT_RAW_TP, "sys_enter", "sys_enter_raw" } } },
 };
+/* the entry and the return of a function, as funclat and the fs commands have them */
+static const struct kt_hook hooks_c[] = {
+	{ "entry", false, { { KT_FENTRY, "f", "f_entry" }, { KT_KPROBE, "f", "k_entry" } } },
+	{ "ret", false, { { KT_FEXIT, "f", "f_ret" }, { KT_KRETPROBE, "f", "k_ret" } } },
+};
 static const struct kt_cmd a = { .name = "a", .hooks = hooks_a, .n_hooks = 2 };
 static const struct kt_cmd b = { .name = "b", .hooks = hooks_b, .n_hooks = 1 };
 static const struct kt_cmd *const both[] = { &a, &b };
@@ -71,6 +76,13 @@ int main(void)
 	CHECK(forced("raw_tp,oom_kill=tracepoint", &hooks_a[1]) == BIT(KT_TRACEPOINT),
 	      "a named item overrides a bare type");
 	CHECK(forced("raw_tp,oom_kill=tracepoint", &hooks_a[0]) == BIT(KT_RAW_TP));
+	/* a bare entry type names its family: a return hook without it follows */
+	CHECK(forced("kprobe", &hooks_c[0]) == BIT(KT_KPROBE));
+	CHECK(forced("kprobe", &hooks_c[1]) == BIT(KT_KRETPROBE), "kprobe: kretprobe returns");
+	CHECK(forced("fentry", &hooks_c[1]) == BIT(KT_FEXIT), "fentry: fexit returns");
+	CHECK(forced("kretprobe", &hooks_c[0]) == 0, "a return type leaves entries free");
+	CHECK(forced("kprobe,ret=fexit", &hooks_c[1]) == BIT(KT_FEXIT), "a named item wins");
+	CHECK(forced("kprobe", &hooks_a[0]) == 0, "no kretprobe either: free");
 	unsetenv("KTRACE_ATTACH");
 
 	/* capability names, as errors and check print them */

@@ -1,5 +1,6 @@
 # fsdist counts the workload's 20 fsyncs and 21 writes (20 files and its
-# output line) in the histograms, on tp_btf and on raw_tp.
+# output line) in the histograms, in the VFS (the default here: fentry/fexit)
+# and at the system-call layer (KTRACE_ATTACH=tp_btf), both at once.
 . /tests/lib.sh
 need_cmd fsdist
 
@@ -11,14 +12,25 @@ count_of() {
 		$2 == ".count" { c[$1] = $3 }
 		END { for (l in op) if (op[l] == want) n += c[l]; print n + 0 }'
 }
-for mode in tp_btf raw_tp; do
-	KT_ENV=KTRACE_ATTACH=$mode kt_start $T/$mode.json fsdist -n kt-fsw -j
-	kt-fsw /tmp/kt-fs 20 >$T/wl.out 2>&1 || { show $T/wl.out; fail "kt-fsw failed"; }
-	sleep 0.5
+# both layers on the same workload at once
+kt_start $T/default.json fsdist -n kt-fsw -j
+PID_default=$KT_PID
+KT_ENV=KTRACE_ATTACH=tp_btf kt_start $T/tp_btf.json fsdist -n kt-fsw -j
+PID_tp_btf=$KT_PID
+kt-fsw /tmp/kt-fs 20 >$T/wl.out 2>&1 || { show $T/wl.out; fail "kt-fsw failed"; }
+sleep 0.5
+for mode in tp_btf default; do
+	eval "KT_PID=\$PID_$mode"
 	kt_stop
 	[ $KT_RC = 0 ] || { show $T/$mode.json $T/$mode.json.err; fail "fsdist ($mode) exited with $KT_RC"; }
 	json_ok $T/$mode.json
-	meta_attach $T/$mode.json | grep -q "sys_exit $mode" || { show $T/$mode.json; fail "sys_exit is not on $mode"; }
+	if [ $mode = default ]; then
+		want="vfs_write_ret fexit" layer=vfs
+	else
+		want="sys_exit $mode" layer=syscall
+	fi
+	meta_attach $T/$mode.json | grep -qx "$want" || { show $T/$mode.json; fail "$mode: not attached as '$want'"; }
+	grep -q "\"layer\":\"$layer\"" $T/$mode.json || { show $T/$mode.json; fail "$mode: meta does not say the $layer layer ran"; }
 	# 20 fsyncs; 21 writes: the 20 files' and its "ok" line (stdout is a file)
 	for want in fsync:20 write:21; do
 		op=${want%:*}

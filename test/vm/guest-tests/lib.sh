@@ -179,11 +179,12 @@ meta_attach() {
 		}' | sort
 }
 
-# check_rows FILE: one "CMD HOOK CHOSEN TYPE OK" line per attach alternative
-# listed by `ktrace check -j`: rows with cmd, hook, chosen and alternatives,
-# the latter either a list of {"type","ok"} objects or a string
+# check_rows FILE: one "CMD HOOK CHOSEN TYPE OK OPTIONAL" line per attach
+# alternative listed by `ktrace check -j`: rows with cmd, hook, chosen and
+# alternatives, the latter either a list of {"type","ok"} objects or a string
 # "TYPE TARGET, TYPE TARGET, ..." (then OK is true unless the entry says
-# the alternative is unavailable)
+# the alternative is unavailable); OPTIONAL is the row's "optional" (true:
+# the command runs without the hook), false when it has none
 check_rows() {
 	jflat "$1" | awk -F '\t' '
 		$2 ~ /\]\.alternatives$/ {
@@ -207,7 +208,7 @@ check_rows() {
 			ah[$1 SUBSEP a] = $1 SUBSEP h
 			next
 		}
-		$2 ~ /\]\.(cmd|command|subcommand|hook|chosen)$/ {
+		$2 ~ /\]\.(cmd|command|subcommand|hook|chosen|optional)$/ {
 			h = $2; f = $2
 			sub(/\.[a-z]+$/, "", h); sub(/^.*\./, "", f)
 			if (f == "command" || f == "subcommand") f = "cmd"
@@ -218,7 +219,8 @@ check_rows() {
 				h = ah[a]
 				c = v[h SUBSEP "cmd"]; if (c == "") c = "-"
 				ch = v[h SUBSEP "chosen"]; if (ch == "") ch = "-"
-				print c, v[h SUBSEP "hook"], ch, at[a], (ok[a] == "" ? "true" : ok[a])
+				op = v[h SUBSEP "optional"]; if (op == "") op = "false"
+				print c, v[h SUBSEP "hook"], ch, at[a], (ok[a] == "" ? "true" : ok[a]), op
 			}
 		}' | sort -u
 }
