@@ -435,6 +435,23 @@ static size_t own_frames(struct kt_stackcol *sc, const uint64_t *ips, size_t n)
 	return skip;
 }
 
+/* A stack's kernel part: its frames (a copy in *kips, freed by the caller) and ktrace's own on top. */
+static int kernel_part(struct kt_stackcol *sc, int64_t kstack, uint64_t **kips, size_t *nk,
+		       size_t *skip)
+{
+	*kips = NULL;
+	*skip = 0;
+	*nk = read_stack(sc, kstack, sc->ips);
+	if (!*nk)
+		return 0;
+	*kips = malloc(*nk * sizeof(**kips));
+	if (!*kips)
+		return -ENOMEM;
+	memcpy(*kips, sc->ips, *nk * sizeof(**kips));
+	*skip = own_frames(sc, *kips, *nk);
+	return 0;
+}
+
 int kt_stackcol_add(struct kt_stackcol *sc, uint32_t pid, const char *comm, int64_t kstack,
 		    int64_t ustack, uint64_t value)
 {
@@ -442,14 +459,9 @@ int kt_stackcol_add(struct kt_stackcol *sc, uint32_t pid, const char *comm, int6
 	size_t nk, nu, skip = 0;
 	int err;
 
-	nk = read_stack(sc, kstack, sc->ips);
-	if (nk) {
-		kips = malloc(nk * sizeof(*kips));
-		if (!kips)
-			return -ENOMEM;
-		memcpy(kips, sc->ips, nk * sizeof(*kips));
-		skip = own_frames(sc, kips, nk);
-	}
+	err = kernel_part(sc, kstack, &kips, &nk, &skip);
+	if (err)
+		return err;
 	nu = read_stack(sc, ustack, sc->ips);
 	err = kt_stacks_add(sc->st, pid, comm, kips, nk, skip, nu ? sc->ips : NULL, nu, value);
 	free(kips);
@@ -464,14 +476,9 @@ int kt_stackcol_add_copy(struct kt_stackcol *sc, uint32_t pid, const char *comm,
 	unsigned flags = 0;
 	int err;
 
-	nk = read_stack(sc, kstack, sc->ips);
-	if (nk) {
-		kips = malloc(nk * sizeof(*kips));
-		if (!kips)
-			return -ENOMEM;
-		memcpy(kips, sc->ips, nk * sizeof(*kips));
-		skip = own_frames(sc, kips, nk);
-	}
+	err = kernel_part(sc, kstack, &kips, &nk, &skip);
+	if (err)
+		return err;
 	if (u && !(u->flags & KT_USTACK_NO_REGS) && sc->uw) {
 		uint64_t regs[KT_UREG_N];
 

@@ -19,12 +19,7 @@
 #include "kt.bpf.h"
 
 /* Calls that could not be counted: the histogram table was full, or the call's entry was lost. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} misses SEC(".maps");
+KT_DEFINE_PERCPU_U64(misses);
 
 #define KT_FS_LOST misses
 #include "kt_fs.bpf.h"

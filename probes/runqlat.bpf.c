@@ -36,12 +36,7 @@ struct {
 } hists SEC(".maps");
 
 /* Waits that could not be counted: a hash map was full (user space reports them). */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} misses SEC(".maps");
+KT_DEFINE_PERCPU_U64(misses);
 
 static __always_inline void count_miss(void)
 {

@@ -53,12 +53,7 @@ struct {
 } running SEC(".maps");
 
 /* Events that could not be counted: a table was full. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} misses SEC(".maps");
+KT_DEFINE_PERCPU_U64(misses);
 
 static __always_inline void count_miss(void)
 {

@@ -74,12 +74,7 @@ struct {
 } hists SEC(".maps");
 
 /* Calls that could not be counted: the stats (or hists) table was full. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} misses SEC(".maps");
+KT_DEFINE_PERCPU_U64(misses);
 
 /* Is this call of the current task one to time? */
 static __always_inline bool wanted(long id)

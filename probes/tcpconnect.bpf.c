@@ -45,12 +45,7 @@ struct {
 } counts SEC(".maps");
 
 /* -c: connects not counted, the table being full */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} misses SEC(".maps");
+KT_DEFINE_PERCPU_U64(misses);
 
 static __always_inline void count(const struct sock_common *c, __u16 family, __u16 rport,
 				  bool established, int err, __u32 flags, __u64 latency)

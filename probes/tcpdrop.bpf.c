@@ -51,12 +51,7 @@ struct {
 } counts SEC(".maps");
 
 /* drops not counted: the counts table was full */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} misses SEC(".maps");
+KT_DEFINE_PERCPU_U64(misses);
 
 /* the record is built here: too big for the BPF stack */
 KT_DEFINE_SCRATCH(struct tcpdrop_event);

@@ -60,12 +60,7 @@ struct {
 } stats SEC(".maps");
 
 /* Expiries that could not be counted: the stats table was full. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} misses SEC(".maps");
+KT_DEFINE_PERCPU_U64(misses);
 
 static __always_inline int enter(__u32 slot, void *timer, __u64 func, __s64 late_ns)
 {

@@ -76,12 +76,7 @@ struct {
 } stats SEC(".maps");
 
 /* Runs that could not be counted: the stats table was full. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} misses SEC(".maps");
+KT_DEFINE_PERCPU_U64(misses);
 
 static __always_inline void miss(void)
 {

@@ -108,6 +108,23 @@ static int attach_sampling(struct bpf_program *prog, unsigned long hz)
 	return 0;
 }
 
+/* Opens the object at path, kept in objs[] (closed at exit). */
+static int open_obj(const char *path, struct bpf_object **obj)
+{
+	int err;
+
+	if (n_objs == MAX_OBJS)
+		return -E2BIG;
+	*obj = bpf_object__open_file(path, NULL);
+	if (!*obj) {
+		err = -errno;
+		fprintf(stderr, "floor: cannot open %s: %s\n", path, strerror(-err));
+		return err;
+	}
+	objs[n_objs++] = *obj;
+	return 0;
+}
+
 static struct ring_buffer *rb;
 
 static int drop_record(void *ctx, void *data, size_t size)
@@ -157,17 +174,13 @@ static int attach_as(struct bpf_program *prog, const char *spec, const char *typ
 /* The loader floor: OBJECT's programs named by specs (TYPE:TARGET=PROGRAM), loaded once, attached. */
 static int load_object(const char *path, char **specs, int n, unsigned long hz, unsigned long rb_bytes)
 {
-	struct bpf_object *obj = bpf_object__open_file(path, NULL);
+	struct bpf_object *obj;
 	struct bpf_map *events;
 	struct bpf_program *p;
-	int err;
+	int err = open_obj(path, &obj);
 
-	if (!obj) {
-		err = -errno;
-		fprintf(stderr, "floor: cannot open %s: %s\n", path, strerror(-err));
+	if (err)
 		return err;
-	}
-	objs[n_objs++] = obj;
 	bpf_object__for_each_program(p, obj) {
 		bool want = false;
 
@@ -232,15 +245,9 @@ static int attach_spec(const char *path, const char *spec, unsigned long hz)
 	snprintf(type, sizeof(type), "%.*s", (int)(target - spec), spec);
 	target++;
 	snprintf(prog_name, sizeof(prog_name), "floor_%s", type);
-	if (n_objs == MAX_OBJS)
-		return -E2BIG;
-	obj = bpf_object__open_file(path, NULL);
-	if (!obj) {
-		err = -errno;
-		fprintf(stderr, "floor: cannot open %s: %s\n", path, strerror(-err));
+	err = open_obj(path, &obj);
+	if (err)
 		return err;
-	}
-	objs[n_objs++] = obj;
 	bpf_object__for_each_program(p, obj) {
 		bool want = !strcmp(bpf_program__name(p), prog_name);
 

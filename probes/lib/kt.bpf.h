@@ -17,17 +17,24 @@
 
 #include "kt_common.h"
 
-#define KT_DEFINE_STREAM()                                                                         \
-	struct {                                                                                   \
-		__uint(type, BPF_MAP_TYPE_RINGBUF);                                                \
-		__uint(max_entries, 1 << 22);                                                      \
-	} events SEC(".maps");                                                                     \
+/*
+ * One per-CPU u64 (a single slot): a counter user space sums over the CPUs,
+ * e.g. a summary's "misses" (kt_map_take_percpu_u64()) or a stream's "drops".
+ */
+#define KT_DEFINE_PERCPU_U64(name)                                                                 \
 	struct {                                                                                   \
 		__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);                                           \
 		__uint(max_entries, 1);                                                            \
 		__type(key, __u32);                                                                \
 		__type(value, __u64);                                                              \
-	} drops SEC(".maps")
+	} name SEC(".maps")
+
+#define KT_DEFINE_STREAM()                                                                         \
+	struct {                                                                                   \
+		__uint(type, BPF_MAP_TYPE_RINGBUF);                                                \
+		__uint(max_entries, 1 << 22);                                                      \
+	} events SEC(".maps");                                                                     \
+	KT_DEFINE_PERCPU_U64(drops)
 
 /*
  * The common filters, set by core from the command's options (see struct
