@@ -252,6 +252,27 @@ static void test_ksyms(void)
 	CHECK(!kt_stacks_tracing_frame("schedule"));
 	kt_ksyms_free(ks);
 
+	/* out of address order (a module's symbols are in its own order): sorted on load */
+	CHECK(write_file(p, "ffffffffc0002000 t mod_b\t[m]\n"
+			    "ffffffff81001000 t local_alias\n"
+			    "ffffffffc0001000 t mod_a\t[m]\n"
+			    "ffffffff81001000 T global_fn\n"
+			    "ffffffff81000000 T first\n"
+			    "ffffffffc0003000 t mod_c\t[m]\n") == 0);
+	CHECK(kt_ksyms_load(p, &ks) == 0);
+	CHECK(kt_ksyms_count(ks) == 5);
+	s = kt_ksyms_lookup(ks, 0xffffffff81000800, &off);
+	CHECK(s && !strcmp(s->name, "first") && off == 0x800);
+	s = kt_ksyms_lookup(ks, 0xffffffff81001004, &off);
+	CHECK(s && !strcmp(s->name, "global_fn") && off == 4); /* the global one of the aliases */
+	s = kt_ksyms_lookup(ks, 0xffffffffc0001010, &off);
+	CHECK(s && !strcmp(s->name, "mod_a") && off == 0x10);
+	s = kt_ksyms_lookup(ks, 0xffffffffc0002fff, &off);
+	CHECK(s && !strcmp(s->name, "mod_b"));
+	s = kt_ksyms_lookup(ks, 0xffffffffc0003000, &off);
+	CHECK(s && !strcmp(s->name, "mod_c") && off == 0);
+	kt_ksyms_free(ks);
+
 	/* kptr_restrict: everything reads as zero */
 	CHECK(write_file(p, "0000000000000000 T _stext\n"
 			    "0000000000000000 T do_thing\n"
