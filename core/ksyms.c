@@ -240,7 +240,7 @@ int kt_ksyms_load(const char *path, struct kt_ksyms **out)
 	}
 	ks->restricted = seen && !nonzero;
 	if (n) {
-		struct kt_ksym *syms = (struct kt_ksym *)(void *)v, sym;
+		struct kt_ksym *syms = (struct kt_ksym *)(void *)v, *shrunk, sym;
 
 		sort_entries(v, n);
 		/*
@@ -255,11 +255,13 @@ int kt_ksyms_load(const char *path, struct kt_ksyms **out)
 				continue; /* an alias; the best-ranked one came first */
 			memcpy(&syms[k++], &sym, sizeof(sym));
 		}
-		ks->syms = realloc(v, k * sizeof(*syms));
-		if (!ks->syms)
-			ks->syms = syms; /* could not shrink: keep it as it is */
-		v = NULL;
+		/* kept as it is when it cannot shrink */
+		ks->syms = syms;
 		ks->n = k;
+		v = NULL;
+		shrunk = realloc(syms, k * sizeof(*syms));
+		if (shrunk)
+			ks->syms = shrunk;
 	}
 out:
 	if (f)
